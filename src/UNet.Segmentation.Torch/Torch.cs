@@ -1,0 +1,70 @@
+using System.Text;
+using UNet.Segmentation.Torch.Native;
+using static UNet.Segmentation.Torch.Native.NativeMethods;
+using static UNet.Segmentation.Torch.Native.NativeStatus;
+
+namespace UNet.Segmentation.Torch;
+
+/// <summary>Process-wide libtorch settings and facts.</summary>
+public static class Torch
+{
+    /// <summary>The libtorch version the shim was built against, e.g. "1.13.0".</summary>
+    public static unsafe string Version
+    {
+        get
+        {
+            byte* buffer = stackalloc byte[64];
+            Check(uts_torch_version(buffer, 64));
+            return Encoding.UTF8.GetString(buffer, new ReadOnlySpan<byte>(buffer, 64).IndexOf((byte)0));
+        }
+    }
+
+    /// <summary>The shim's ABI version (checked against the binding's at load).</summary>
+    public static int AbiVersion => uts_abi_version();
+
+    /// <summary>Native tensor handles alive now; the basis of leak tests.</summary>
+    public static long LiveTensorCount => uts_live_tensors();
+
+    /// <summary>Frees handles whose tensors were finalized without Dispose; returns how many.</summary>
+    public static int FreeDeferred() => TensorHandle.FreeDeferred();
+
+    /// <summary>Seeds the CPU generator and every CUDA device's.</summary>
+    public static void ManualSeed(ulong seed) => Check(uts_manual_seed(seed));
+
+    /// <summary>Intra-op threads. Defaults to the machine's core count (unless OMP_NUM_THREADS is set).</summary>
+    public static int Threads
+    {
+        get { Check(uts_get_num_threads(out int n)); return n; }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Check(uts_set_num_threads(value));
+        }
+    }
+}
+
+/// <summary>CUDA queries; all false/zero with a CPU-only libtorch.</summary>
+public static class Cuda
+{
+    /// <summary>True when libtorch was built with CUDA and a device is present.</summary>
+    public static bool IsAvailable
+    {
+        get { Check(uts_cuda_is_available(out byte r)); return r != 0; }
+    }
+
+    /// <summary>Number of visible CUDA devices.</summary>
+    public static int DeviceCount
+    {
+        get { Check(uts_cuda_device_count(out int n)); return n; }
+    }
+
+    /// <summary>Waits for all work on a device (−1: the current one).</summary>
+    public static void Synchronize(int device = -1) => Check(uts_cuda_synchronize(device));
+
+    /// <summary>cuDNN autotuning of convolution algorithms (fastest for fixed input sizes).</summary>
+    public static bool CudnnBenchmark
+    {
+        get { Check(uts_get_cudnn_benchmark(out byte r)); return r != 0; }
+        set => Check(uts_set_cudnn_benchmark(value ? (byte)1 : (byte)0));
+    }
+}
