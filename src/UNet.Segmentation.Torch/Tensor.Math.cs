@@ -160,6 +160,8 @@ public partial class Tensor
     public Tensor Div_(Tensor other) => ApplyInPlace(Binary.Div, other);
     /// <summary>In place: this += s.</summary>
     public Tensor Add_(double s) => ApplyInPlace(Binary.Add, NativeScalar.Of(s));
+    /// <summary>In place: this += s (integer kept integer).</summary>
+    public Tensor Add_(long s) => ApplyInPlace(Binary.Add, NativeScalar.Of(s));
     /// <summary>In place: this ·= s.</summary>
     public Tensor Mul_(double s) => ApplyInPlace(Binary.Mul, NativeScalar.Of(s));
     /// <summary>In place: this /= s.</summary>
