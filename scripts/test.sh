@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds the solution (the native shim through
+# CMake), runs the C ABI test (ctest) and every xunit project, and prints one closing line
+# "tests: N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+
+configuration="${CONFIGURATION:-Release}"
+dotnet build UNet.Segmentation.sln -c "$configuration" -nologo -v minimal || exit 1
+
+passed=0; failed=0; skipped=0; status=0
+log=$(mktemp)
+
+# Layer 1: the C ABI test, built by the same CMake run as the shim.
+if ctest --test-dir artifacts/native/system --output-on-failure 2>&1 | tee "$log"; then :; else status=1; fi
+if read -r p f < <(sed -n 's/.* \([0-9]\+\) tests failed out of \([0-9]\+\).*/\1 \2/p' "$log"); then
+  failed=$((failed + p)); passed=$((passed + f - p))
+fi
+
+# Layers 2 and 3: xunit.
+for project in $(find tests -name '*.Tests.csproj' | sort); do
+  dotnet test "$project" -c "$configuration" --no-build -nologo 2>&1 | tee "$log"
+  code=${PIPESTATUS[0]}
+  [ "$code" -eq 0 ] || status=1
+  line=$(grep -E '(Passed|Failed)! +- Failed: ' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line")
+    p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line")
+    s=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  elif [ "$code" -ne 0 ]; then
+    failed=$((failed + 1))
+  fi
+done
+rm -f "$log"
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+exit $status
