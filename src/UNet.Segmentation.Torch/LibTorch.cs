@@ -6,7 +6,7 @@ using static UNet.Segmentation.Torch.Native.NativeStatus;
 namespace UNet.Segmentation.Torch;
 
 /// <summary>Process-wide libtorch settings and facts.</summary>
-public static class Torch
+public static class LibTorch
 {
     /// <summary>The libtorch version the shim was built against, e.g. "1.13.0".</summary>
     public static unsafe string Version
@@ -31,7 +31,11 @@ public static class Torch
     /// <summary>Seeds the CPU generator and every CUDA device's.</summary>
     public static void ManualSeed(ulong seed) => Check(uts_manual_seed(seed));
 
-    /// <summary>Intra-op threads. Defaults to the machine's core count (unless OMP_NUM_THREADS is set).</summary>
+    /// <summary>
+    /// Intra-op threads. Defaults to the machine's core count (unless OMP_NUM_THREADS is set).
+    /// With OpenMP a change reaches the calling thread and threads started afterwards, not
+    /// threads that have already run libtorch work: set it once, early, on the training thread.
+    /// </summary>
     public static int Threads
     {
         get { Check(uts_get_num_threads(out int n)); return n; }

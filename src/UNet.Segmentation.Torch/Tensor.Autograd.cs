@@ -79,11 +79,8 @@ public static class Autograd
     /// <summary>Drops (or zeroes) the gradients of many tensors in one native call.</summary>
     public static unsafe void ZeroGrad(IReadOnlyList<Tensor> tensors, bool setToNone = true)
     {
-        ArgumentNullException.ThrowIfNull(tensors);
-        var handles = new IntPtr[tensors.Count];
-        for (int i = 0; i < handles.Length; i++) handles[i] = tensors[i].Handle.DangerousGetHandle();
-        fixed (IntPtr* p = handles) Check(uts_zero_grads(p, handles.Length, setToNone ? (byte)1 : (byte)0));
-        GC.KeepAlive(tensors);
+        using var lease = new HandleArrayLease(tensors);
+        fixed (IntPtr* p = lease.Values) Check(uts_zero_grads(p, lease.Values.Length, setToNone ? (byte)1 : (byte)0));
     }
 }
 

@@ -124,6 +124,8 @@ public partial class Tensor
     public Tensor Add(long s) => Apply(Binary.Add, NativeScalar.Of(s));
     /// <summary>this − s.</summary>
     public Tensor Sub(double s) => Apply(Binary.Sub, NativeScalar.Of(s));
+    /// <summary>this − s (integer kept integer).</summary>
+    public Tensor Sub(long s) => Apply(Binary.Sub, NativeScalar.Of(s));
     /// <summary>this · s.</summary>
     public Tensor Mul(double s) => Apply(Binary.Mul, NativeScalar.Of(s));
     /// <summary>this · s (integer kept integer).</summary>
@@ -290,6 +292,18 @@ public partial class Tensor
     public static Tensor operator *(Tensor a, double s) => a.Mul(s);
     /// <summary>Multiplies by a scalar.</summary>
     public static Tensor operator *(double s, Tensor a) => a.Mul(s);
+    /// <summary>Adds an integer (an integer tensor stays integer).</summary>
+    public static Tensor operator +(Tensor a, long s) => a.Add(s);
+    /// <summary>Adds an integer (an integer tensor stays integer).</summary>
+    public static Tensor operator +(long s, Tensor a) => a.Add(s);
+    /// <summary>Subtracts an integer (an integer tensor stays integer).</summary>
+    public static Tensor operator -(Tensor a, long s) => a.Sub(s);
+    /// <summary>s − a, integer kept integer.</summary>
+    public static Tensor operator -(long s, Tensor a) => Result(uts_scalar_binary((int)Binary.Sub, NativeScalar.Of(s), a.Handle, out var r), r);
+    /// <summary>Multiplies by an integer (an integer tensor stays integer).</summary>
+    public static Tensor operator *(Tensor a, long s) => a.Mul(s);
+    /// <summary>Multiplies by an integer (an integer tensor stays integer).</summary>
+    public static Tensor operator *(long s, Tensor a) => a.Mul(s);
     /// <summary>Divides by a scalar.</summary>
     public static Tensor operator /(Tensor a, double s) => a.Div(s);
     /// <summary>s / a.</summary>

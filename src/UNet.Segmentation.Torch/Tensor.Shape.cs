@@ -1,3 +1,4 @@
+using UNet.Segmentation.Torch.Native;
 using static UNet.Segmentation.Torch.Native.NativeMethods;
 using static UNet.Segmentation.Torch.Native.NativeStatus;
 
@@ -100,26 +101,11 @@ public partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(tensors);
         if (tensors.Count == 0) throw new ArgumentException("need at least one tensor", nameof(tensors));
-        var handles = tensors.Count <= 32 ? stackalloc IntPtr[tensors.Count] : new IntPtr[tensors.Count];
-        bool[] added = new bool[tensors.Count];
-        try
+        using var lease = new HandleArrayLease(tensors);
+        fixed (IntPtr* p = lease.Values)
         {
-            for (int i = 0; i < tensors.Count; i++)
-            {
-                var h = (tensors[i] ?? throw new ArgumentNullException(nameof(tensors), $"element {i} is null")).Handle;
-                h.DangerousAddRef(ref added[i]);
-                handles[i] = h.DangerousGetHandle();
-            }
-            fixed (IntPtr* p = handles)
-            {
-                int status = stack ? uts_stack(p, tensors.Count, dim, out var r) : uts_cat(p, tensors.Count, dim, out r);
-                return Result(status, r);
-            }
-        }
-        finally
-        {
-            for (int i = 0; i < tensors.Count; i++)
-                if (added[i]) tensors[i].Handle.DangerousRelease();
+            int status = stack ? uts_stack(p, tensors.Count, dim, out var r) : uts_cat(p, tensors.Count, dim, out r);
+            return Result(status, r);
         }
     }
 }

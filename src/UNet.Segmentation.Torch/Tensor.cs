@@ -91,7 +91,7 @@ public partial class Tensor : IDisposable
         return Result(uts_arange(S(start), S(end), S(step), (int)dtype, (int)d.Type, d.Index, out var r), r);
     }
 
-    /// <summary>Uniform in [0, 1) from the global generator (<see cref="Torch.ManualSeed"/>).</summary>
+    /// <summary>Uniform in [0, 1) from the global generator (<see cref="LibTorch.ManualSeed"/>).</summary>
     public static unsafe Tensor Rand(ReadOnlySpan<long> shape, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         var d = device ?? Device.Cpu;

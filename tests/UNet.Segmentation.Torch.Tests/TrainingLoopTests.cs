@@ -24,8 +24,9 @@ public class TrainingLoopTests
     [Fact]
     public void TwoLayerConvNet_TrainsHundredAdamSteps_LossFalls_AndNoHandleLeaks()
     {
-        Torch.ManualSeed(7);
-        long baseline = Torch.LiveTensorCount;
+        LibTorch.ManualSeed(7);
+        LiveTensors.Settle();
+        long baseline = LibTorch.LiveTensorCount;
         var losses = new List<double>();
         using (var model = new TwoLayerNet())
         using (var adam = new Adam(model.Parameters(), learningRate: 1e-2))
@@ -51,13 +52,14 @@ public class TrainingLoopTests
         }
         Assert.True(losses[^1] < 0.5 * losses[0], $"loss went from {losses[0]:F4} to {losses[^1]:F4}");
         Assert.True(losses.Skip(90).Average() < losses.Take(10).Average());
-        Assert.Equal(baseline, Torch.LiveTensorCount);
+        Assert.Equal(baseline, LibTorch.LiveTensorCount);
     }
 
     [Fact]
     public void ThousandForwardBackwardStepIterations_ReturnLiveCountToBaseline()
     {
-        long baseline = Torch.LiveTensorCount;
+        LiveTensors.Settle();
+        long baseline = LibTorch.LiveTensorCount;
         using (var model = new Sequential(new Conv2d(1, 4, 3, padding: 1), new ReLU(), new Conv2d(4, 2, 1)))
         using (var sgd = new Sgd(model.Parameters(), learningRate: 1e-3, momentum: 0.9))
         {
@@ -71,8 +73,8 @@ public class TrainingLoopTests
                 sgd.Step();
                 _ = sgd.StateDict(); // step scalars are scope-owned too
             }
-            Assert.True(Torch.LiveTensorCount > baseline); // the model and state are alive here
+            Assert.True(LibTorch.LiveTensorCount > baseline); // the model and state are alive here
         }
-        Assert.Equal(baseline, Torch.LiveTensorCount);
+        Assert.Equal(baseline, LibTorch.LiveTensorCount);
     }
 }

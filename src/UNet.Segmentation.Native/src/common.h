@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 
 #include <atomic>
+#include <cstring>
 #include <new>
 #include <string>
 #include <vector>
@@ -79,6 +80,13 @@ inline std::vector<at::Tensor> tensor_list(const uts_tensor* tensors, int32_t co
 
 uts_status fail(uts_status status, const char* message);
 
+// libtorch 1.x reports a failed host allocation as a plain c10::Error from its CPU allocator;
+// recognise it so callers see out-of-memory whatever the version.
+inline bool is_allocation_failure(const char* message) {
+  return message != nullptr && (std::strstr(message, "DefaultCPUAllocator: can't allocate memory") != nullptr ||
+                                std::strstr(message, "DefaultCPUAllocator: not enough memory") != nullptr);
+}
+
 }  // namespace uts
 
 // Every exported function body runs inside UTS_TRY { ... } UTS_CATCH: libtorch's errors (all
@@ -95,7 +103,8 @@ uts_status fail(uts_status status, const char* message);
     return uts::fail(UTS_INVALID_ARGUMENT, e.what());                     \
   }                                                                       \
   catch (const c10::Error& e) {                                           \
-    return uts::fail(UTS_ERROR, e.what_without_backtrace());              \
+    const char* what = e.what_without_backtrace();                        \
+    return uts::fail(uts::is_allocation_failure(what) ? UTS_OUT_OF_MEMORY : UTS_ERROR, what); \
   }                                                                       \
   catch (const std::bad_alloc& e) {                                       \
     return uts::fail(UTS_OUT_OF_MEMORY, "out of memory (std::bad_alloc)"); \

@@ -6,7 +6,7 @@ namespace UNet.Segmentation.Torch.Native;
 /// <summary>
 /// Owns one native tensor handle. Freed at once by <see cref="Tensor.Dispose"/>; when only the
 /// finalizer reaches it, the free is deferred to the next tensor created on a user thread (or to
-/// <see cref="Torch.FreeDeferred"/>), so no native free ever runs on the finalizer thread.
+/// <see cref="LibTorch.FreeDeferred"/>), so no native free ever runs on the finalizer thread.
 /// </summary>
 internal sealed class TensorHandle : SafeHandle
 {
@@ -73,5 +73,51 @@ internal ref struct HandleLease
     {
         if (_added) _handle!.DangerousRelease();
         _added = false;
+    }
+}
+
+/// <summary>
+/// Keeps a list of tensors' handles alive for one native call that takes an array of them;
+/// throws <see cref="ObjectDisposedException"/> (through SafeHandle) when one is disposed.
+/// </summary>
+internal sealed class HandleArrayLease : IDisposable
+{
+    private readonly SafeHandle[] _handles;
+    private readonly bool[] _added;
+
+    public HandleArrayLease(IReadOnlyList<Tensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        _handles = new SafeHandle[tensors.Count];
+        _added = new bool[tensors.Count];
+        Values = new IntPtr[tensors.Count];
+        try
+        {
+            for (int i = 0; i < tensors.Count; i++)
+            {
+                var h = (tensors[i] ?? throw new ArgumentNullException(nameof(tensors), $"element {i} is null")).Handle;
+                _handles[i] = h;
+                h.DangerousAddRef(ref _added[i]);
+                Values[i] = h.DangerousGetHandle();
+                if (Values[i] == IntPtr.Zero) throw new ObjectDisposedException(nameof(Tensor), $"element {i} is disposed");
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The raw handles, valid until disposal.</summary>
+    public IntPtr[] Values { get; }
+
+    public void Dispose()
+    {
+        for (int i = 0; i < _handles.Length; i++)
+        {
+            if (_added[i]) _handles[i].DangerousRelease();
+            _added[i] = false;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using UNet.Segmentation.Torch.Native;
 using UNet.Segmentation.Torch.NN;
 using static UNet.Segmentation.Torch.Native.NativeMethods;
 using static UNet.Segmentation.Torch.Native.NativeStatus;
@@ -60,13 +61,11 @@ public sealed class Adam : Optimizer
     /// <inheritdoc />
     protected override unsafe void StepCore()
     {
-        var p = Handles(Parameters);
-        var m = Handles(_expAvg);
-        var v = Handles(_expAvgSq);
-        fixed (IntPtr* pp = p, pm = m, pv = v)
+        using var p = new HandleArrayLease(Parameters);
+        using var m = new HandleArrayLease(_expAvg);
+        using var v = new HandleArrayLease(_expAvgSq);
+        fixed (IntPtr* pp = p.Values, pm = m.Values, pv = v.Values)
         fixed (long* ps = _steps)
-            Check(uts_adam_step(pp, pm, pv, ps, p.Length, LearningRate, Beta1, Beta2, Epsilon, WeightDecay, DecoupledWeightDecay ? (byte)1 : (byte)0));
-        GC.KeepAlive(_expAvg);
-        GC.KeepAlive(_expAvgSq);
+            Check(uts_adam_step(pp, pm, pv, ps, p.Values.Length, LearningRate, Beta1, Beta2, Epsilon, WeightDecay, DecoupledWeightDecay ? (byte)1 : (byte)0));
     }
 }

@@ -131,11 +131,4 @@ public abstract class Optimizer : IDisposable
         return detached.ZerosLike().DetachFromScope();
     }
 
-    /// <summary>The raw native handles of tensors, valid while those tensors are alive.</summary>
-    protected static IntPtr[] Handles(IReadOnlyList<Tensor> tensors)
-    {
-        var handles = new IntPtr[tensors.Count];
-        for (int i = 0; i < handles.Length; i++) handles[i] = tensors[i].Handle.DangerousGetHandle();
-        return handles;
-    }
 }

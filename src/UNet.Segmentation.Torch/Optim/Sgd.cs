@@ -1,3 +1,4 @@
+using UNet.Segmentation.Torch.Native;
 using UNet.Segmentation.Torch.NN;
 using static UNet.Segmentation.Torch.Native.NativeMethods;
 using static UNet.Segmentation.Torch.Native.NativeStatus;
@@ -57,17 +58,17 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc />
     protected override unsafe void StepCore()
     {
-        var p = Handles(Parameters);
-        var b = Momentum != 0 ? Handles(_buffers) : new IntPtr[p.Length];
-        fixed (IntPtr* pp = p, pb = b)
+        using var p = new HandleArrayLease(Parameters);
+        using var b = new HandleArrayLease(Momentum != 0 ? _buffers : []);
+        var buffers = Momentum != 0 ? b.Values : new IntPtr[p.Values.Length];
+        fixed (IntPtr* pp = p.Values, pb = buffers)
         fixed (byte* pi = _initialized)
-            Check(uts_sgd_step(pp, pb, pi, p.Length, LearningRate, Momentum, Dampening, WeightDecay, Nesterov ? (byte)1 : (byte)0));
+            Check(uts_sgd_step(pp, pb, pi, p.Values.Length, LearningRate, Momentum, Dampening, WeightDecay, Nesterov ? (byte)1 : (byte)0));
         // The native step skips parameters without a gradient; count steps the same way.
-        for (int i = 0; i < p.Length; i++)
+        for (int i = 0; i < p.Values.Length; i++)
         {
             using var g = Parameters[i].Grad;
             if (g is not null) _steps[i]++;
         }
-        GC.KeepAlive(_buffers);
     }
 }

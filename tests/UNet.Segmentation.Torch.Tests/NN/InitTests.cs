@@ -19,7 +19,7 @@ public class InitTests
     public void UniformInitialisers_StayInsideTheirBound_AndFillIt(string kind)
     {
         using var scope = TensorScope.Begin();
-        Torch.ManualSeed(1);
+        LibTorch.ManualSeed(1);
         var w = Tensor.Empty([64, 32, 3, 3]);
         double bound = kind == "xavier_uniform"
             ? Math.Sqrt(6.0 / (32 * 9 + 64 * 9))
@@ -33,7 +33,7 @@ public class InitTests
     public void NormalInitialisers_HaveTheirStandardDeviation()
     {
         using var scope = TensorScope.Begin();
-        Torch.ManualSeed(2);
+        LibTorch.ManualSeed(2);
         var w = Tensor.Empty([128, 64, 3, 3]);
         Init.KaimingNormal_(w, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
         double expected = Math.Sqrt(2.0) / Math.Sqrt(128 * 9);

@@ -135,11 +135,12 @@ public class ModuleTests
     [Fact]
     public void Dispose_FreesEveryParameterAndBuffer()
     {
-        long baseline = Torch.LiveTensorCount;
+        LiveTensors.Settle();
+        long baseline = LibTorch.LiveTensorCount;
         var net = new Net(batchNorm: true);
-        Assert.Equal(baseline + 10, Torch.LiveTensorCount);
+        Assert.Equal(baseline + 10, LibTorch.LiveTensorCount);
         net.Dispose();
-        Assert.Equal(baseline, Torch.LiveTensorCount);
+        Assert.Equal(baseline, LibTorch.LiveTensorCount);
         Assert.All(net.Parameters(), p => Assert.True(p.IsDisposed));
     }
 

@@ -1,0 +1,16 @@
+namespace UNet.Segmentation.Torch.Tests;
+
+/// <summary>Helpers for tests that compare the native live-tensor count with a baseline.</summary>
+internal static class LiveTensors
+{
+    /// <summary>Finalizes garbage left by earlier tests and frees its handles, so a baseline taken now stays put.</summary>
+    public static void Settle()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        LibTorch.FreeDeferred();
+    }
+}
