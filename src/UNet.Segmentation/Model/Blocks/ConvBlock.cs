@@ -1,0 +1,50 @@
+using UNet.Segmentation.Torch;
+using UNet.Segmentation.Torch.NN;
+
+namespace UNet.Segmentation.Model.Blocks;
+
+/// <summary>
+/// The two 3×3 convolutions every block starts with: <c>conv1</c> (→ <c>bn1</c>) → ReLU →
+/// <c>conv2</c> (→ <c>bn2</c>) → ReLU. With batch norm the convs have no bias.
+/// </summary>
+public abstract class ConvBlock : Module
+{
+    private readonly Conv2d _conv1;
+    private readonly Conv2d _conv2;
+    private readonly BatchNorm2d? _bn1;
+    private readonly BatchNorm2d? _bn2;
+
+    /// <summary>Registers conv1, conv2 (and bn1, bn2).</summary>
+    protected ConvBlock(long inChannels, long filters, UNetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        long pad = options.Padding == ConvPadding.Same ? 1 : 0;
+        bool bias = !options.BatchNorm;
+        _conv1 = RegisterModule("conv1", new Conv2d(inChannels, filters, 3, padding: pad, bias: bias));
+        if (options.BatchNorm) _bn1 = RegisterModule("bn1", new BatchNorm2d(filters));
+        _conv2 = RegisterModule("conv2", new Conv2d(filters, filters, 3, padding: pad, bias: bias));
+        if (options.BatchNorm) _bn2 = RegisterModule("bn2", new BatchNorm2d(filters));
+    }
+
+    /// <summary>The options the block was built with.</summary>
+    protected UNetOptions Options { get; }
+
+    /// <summary>conv1 → (bn1) → ReLU → conv2 → (bn2) → ReLU; the intermediates are disposed.</summary>
+    protected Tensor Convolve(Tensor x)
+    {
+        using var a = Unit(_conv1, _bn1, x);
+        return Unit(_conv2, _bn2, a);
+    }
+
+    private static Tensor Unit(Conv2d conv, BatchNorm2d? bn, Tensor x)
+    {
+        using var y = conv.Forward(x);
+        if (bn is null) return y.Relu();
+        using var z = bn.Forward(y);
+        return z.Relu();
+    }
+
+    /// <summary>Runs the options' initialisation over this block; called by the derived constructors once all layers exist.</summary>
+    protected void InitializeWeights() => Blocks.Initialize(this, Options.Initialization);
+}

@@ -1,0 +1,145 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using UNet.Segmentation.Model.Blocks;
+using UNet.Segmentation.Torch;
+using UNet.Segmentation.Torch.NN;
+using UNet.Segmentation.Torch.Serialization;
+
+namespace UNet.Segmentation.Model;
+
+/// <summary>
+/// The U-Net of NVIDIA's UNet_Medical (and, with <see cref="UNetOptions.Paper"/>, of the 2015
+/// paper). State-dict keys: <c>input_block.conv1.weight</c>, <c>down_blocks.{i}.conv{1,2}.*</c>,
+/// <c>bottleneck.conv{1,2}.*</c>, <c>bottleneck.upconv.*</c>, <c>up_blocks.{i}.conv{1,2}.*</c>,
+/// <c>up_blocks.{i}.upconv.*</c>, <c>output_block.conv{1,2,3}.*</c>; with batch norm also
+/// <c>bn1</c>/<c>bn2</c> beside each conv pair (see docs/model.md).
+/// </summary>
+public sealed class UNetModel : Module<Tensor, Tensor>
+{
+    /// <summary>The metadata key under which <see cref="Save"/> stores the options as JSON.</summary>
+    public const string OptionsMetadataKey = "unet_options";
+
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>Builds the network; throws <see cref="UNetOptionsException"/> listing every problem with the options.</summary>
+    public UNetModel(UNetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options.EnsureValid();
+        long f = options.BaseFilters;
+        using var scope = TensorScope.Begin();
+        InputBlock = RegisterModule("input_block", new InputBlock(options.InputChannels, f, options));
+        DownBlocks = RegisterModule("down_blocks", new ModuleList<DownsampleBlock>(
+            Enumerable.Range(1, options.Depth - 1).Select(level => new DownsampleBlock(f << (level - 1), f << level, options))));
+        Bottleneck = RegisterModule("bottleneck", new Bottleneck(f << (options.Depth - 1), f << options.Depth, options));
+        UpBlocks = RegisterModule("up_blocks", new ModuleList<UpsampleBlock>(
+            Enumerable.Range(1, options.Depth - 1).Reverse().Select(level => new UpsampleBlock(f << level, options))));
+        OutputBlock = RegisterModule("output_block", new OutputBlock(f, options.Classes, options));
+        if (options.ChannelsLast) To(memoryFormat: MemoryFormat.ChannelsLast);
+    }
+
+    /// <summary>The options the model was built with.</summary>
+    public UNetOptions Options { get; }
+    /// <summary>The first encoder block.</summary>
+    public InputBlock InputBlock { get; }
+    /// <summary>The other encoder blocks, top to bottom.</summary>
+    public ModuleList<DownsampleBlock> DownBlocks { get; }
+    /// <summary>The bottom of the U.</summary>
+    public Bottleneck Bottleneck { get; }
+    /// <summary>The decoder blocks, bottom to top.</summary>
+    public ModuleList<UpsampleBlock> UpBlocks { get; }
+    /// <summary>The last block, producing the logits.</summary>
+    public OutputBlock OutputBlock { get; }
+
+    /// <summary>The output size for an input size (572 → 388 for the reference).</summary>
+    public int OutputSize(int inputSize) => Options.OutputSize(inputSize);
+
+    /// <summary>The valid square input sizes in a range.</summary>
+    public IEnumerable<int> ValidInputSizes(int min = 1, int max = 1024) => Options.ValidInputSizes(min, max);
+
+    /// <summary>Logits N×classes×H'×W' for an N×channels×H×W input whose sizes are valid for the model.</summary>
+    public override Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInput(input);
+        using var scope = TensorScope.Begin();
+        var x = Options.ChannelsLast ? input.Contiguous(MemoryFormat.ChannelsLast) : input;
+        var skips = new List<Tensor>(Options.Depth);
+        (x, var skip) = InputBlock.Forward(x);
+        skips.Add(skip);
+        foreach (var block in DownBlocks.Items)
+        {
+            (x, skip) = block.Forward(x);
+            skips.Add(skip);
+        }
+        x = Bottleneck.Forward(x);
+        for (int i = 0; i < UpBlocks.Count; i++)
+            x = UpBlocks[i].Forward(x, skips[^(i + 1)]);
+        return scope.MoveToOuter(OutputBlock.Forward(x, skips[0]));
+    }
+
+    private void CheckInput(Tensor input)
+    {
+        Span<long> shape = stackalloc long[8];
+        int dims = input.Dim <= 8 ? input.GetShape(shape) : input.Dim;
+        if (dims != 4)
+            throw new ArgumentException($"the input must be N×C×H×W; got {dims} dimensions", nameof(input));
+        if (shape[1] != Options.InputChannels)
+            throw new ArgumentException($"the model takes {Options.InputChannels} input channel(s); the input has {shape[1]}", nameof(input));
+        foreach (var (size, name) in new[] { (shape[2], "height"), (shape[3], "width") })
+            if (size > int.MaxValue || !Options.IsValidInputSize((int)size))
+                throw new ArgumentException(
+                    $"input {name} {size} is not valid for depth {Options.Depth} with {Options.Padding.ToString().ToLowerInvariant()} padding (valid sizes near it: {string.Join(", ", Options.ValidInputSizes((int)Math.Max(1, size - 40), (int)Math.Min(int.MaxValue, size + 40)))})",
+                    nameof(input));
+    }
+
+    /// <summary>Writes the weights as safetensors (PyTorch-loadable), with the options as JSON under <see cref="OptionsMetadataKey"/>.</summary>
+    public void Save(string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var metadata = new Dictionary<string, string>(extraMetadata ?? new Dictionary<string, string>())
+        {
+            [OptionsMetadataKey] = JsonSerializer.Serialize(Options, Json),
+            ["format"] = "pt",
+        };
+        using var scope = TensorScope.Begin();
+        // Checkpoints are written contiguous (NCHW) so any reader sees the usual layout.
+        var tensors = StateDict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.Contiguous()));
+        Safetensors.Save(path, tensors.ToList(), metadata);
+    }
+
+    /// <summary>Rebuilds a model from a file written by <see cref="Save"/>: the options come from its metadata.</summary>
+    public static UNetModel Load(string path, Device? device = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var file = Safetensors.Load(path);
+        if (!file.Metadata.TryGetValue(OptionsMetadataKey, out var json))
+            throw new InvalidDataException($"{path} holds no '{OptionsMetadataKey}' metadata: it was not written by UNetModel.Save");
+        UNetOptions options;
+        try
+        {
+            options = JsonSerializer.Deserialize<UNetOptions>(json, Json) ?? throw new JsonException("null options");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: the '{OptionsMetadataKey}' metadata is not valid U-Net options JSON ({e.Message})", e);
+        }
+        var model = new UNetModel(options);
+        try
+        {
+            model.LoadStateDict(file.Tensors);
+            if (device is { } d && d != Device.Cpu) model.To(device: d);
+            return model;
+        }
+        catch (StateDictMismatchException e)
+        {
+            model.Dispose();
+            throw new InvalidDataException($"{path} does not hold weights for its own options: {e.Message}", e);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}
