@@ -54,7 +54,7 @@ internal static class NativeLibraryLoader
     }
 
     /// <summary>Loads the shim from the override or the candidate folders and checks its ABI version.</summary>
-    internal static IntPtr Load(string? overridePath, IEnumerable<string> folders)
+    internal static IntPtr Load(string? overridePath, IEnumerable<string> folders, bool systemSearch = true)
     {
         var trace = new StringBuilder();
         var candidates = new List<string>();
@@ -86,12 +86,12 @@ internal static class NativeLibraryLoader
                 trace.AppendLine($"  {path}: not a loadable library for this process ({e.Message})");
             }
         }
-        if (NativeLibrary.TryLoad(NativeMethods.Library, typeof(NativeLibraryLoader).Assembly, null, out var fromSearch))
+        if (systemSearch && NativeLibrary.TryLoad(NativeMethods.Library, typeof(NativeLibraryLoader).Assembly, null, out var fromSearch))
         {
             CheckAbi(fromSearch, NativeMethods.Library);
             return fromSearch;
         }
-        trace.AppendLine($"  system search for '{NativeMethods.Library}': not found");
+        if (systemSearch) trace.AppendLine($"  system search for '{NativeMethods.Library}': not found");
 
         var message = new StringBuilder("The native shim libunet_segmentation_native.so could not be loaded. Tried:\n").Append(trace);
         message.Append(libtorchMissing
