@@ -1,0 +1,6 @@
+using System.CommandLine;
+using UNet.Segmentation.Cli;
+
+var root = new RootCommand("U-Net for EM segmentation (after NVIDIA UNet_Medical), on libtorch from .NET.");
+root.Subcommands.Add(ShowBatchCommand.Create());
+return root.Parse(args).Invoke();

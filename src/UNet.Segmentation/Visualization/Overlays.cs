@@ -1,0 +1,80 @@
+using UNet.Segmentation.Data;
+using UNet.Segmentation.Imaging;
+using UNet.Segmentation.Torch;
+
+namespace UNet.Segmentation.Visualization;
+
+/// <summary>Pictures of images, labels and predictions as 8-bit pixels and PNG files.</summary>
+public static class Overlays
+{
+    /// <summary>The colour of membrane (class 0) pixels in overlays.</summary>
+    public static readonly (byte R, byte G, byte B) MembraneColour = (255, 40, 40);
+
+    /// <summary>A [−1, 1] image plane (H×W, any leading size-1 dimensions) as 8-bit grey: (x + 1)·127.5.</summary>
+    public static byte[] ImageToGray(Tensor image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var scope = TensorScope.Begin();
+        var bytes = image.Add(1.0).Mul(127.5).Round().Clamp(0, 255).To(ScalarType.UInt8).Contiguous();
+        return bytes.ToArray<byte>();
+    }
+
+    /// <summary>A class-index plane as 8-bit grey in the files' convention: class 0 (membrane) → 0, class 1 (interior) → 255.</summary>
+    public static byte[] ClassesToGray(Tensor classes)
+    {
+        ArgumentNullException.ThrowIfNull(classes);
+        using var scope = TensorScope.Begin();
+        return classes.Gt(0).To(ScalarType.UInt8).Mul(255L).Contiguous().ToArray<byte>();
+    }
+
+    /// <summary>
+    /// Interleaved RGB: the grey image with membrane pixels blended half-way towards
+    /// <see cref="MembraneColour"/>. <paramref name="gray"/> and <paramref name="labels"/> (0 =
+    /// membrane) have the same length.
+    /// </summary>
+    public static byte[] Blend(ReadOnlySpan<byte> gray, ReadOnlySpan<byte> labels)
+    {
+        if (gray.Length != labels.Length) throw new ArgumentException($"image has {gray.Length} pixels, labels {labels.Length}", nameof(labels));
+        var rgb = new byte[gray.Length * 3];
+        var (r, g, b) = MembraneColour;
+        for (int i = 0; i < gray.Length; i++)
+        {
+            byte v = gray[i];
+            bool membrane = labels[i] == 0;
+            rgb[3 * i] = membrane ? (byte)((v + r) / 2) : v;
+            rgb[3 * i + 1] = membrane ? (byte)((v + g) / 2) : v;
+            rgb[3 * i + 2] = membrane ? (byte)((v + b) / 2) : v;
+        }
+        return rgb;
+    }
+
+    /// <summary>
+    /// Writes each sample of a batch as three PNGs: <c>{prefix}-{i}-image.png</c> (the network
+    /// input), <c>{prefix}-{i}-label.png</c> (0 membrane, 255 interior) and
+    /// <c>{prefix}-{i}-overlay.png</c> (the input's centre, where the label lies, with membranes
+    /// tinted). Returns the paths written.
+    /// </summary>
+    public static IReadOnlyList<string> WriteBatch(Batch batch, string directory, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        Directory.CreateDirectory(directory);
+        var written = new List<string>();
+        using var scope = TensorScope.Begin();
+        long n = batch.Images.Size(0), size = batch.Images.Size(2), outSize = batch.Classes.Size(1);
+        long offset = (size - outSize) / 2;
+        for (long i = 0; i < n; i++)
+        {
+            var image = batch.Images.Select(0, i).Select(0, 0);
+            var classes = batch.Classes.Select(0, i);
+            string Path(string kind) => System.IO.Path.Combine(directory, $"{prefix}-{i}-{kind}.png");
+            Png.WriteGray(Path("image"), ImageToGray(image), (int)size, (int)size);
+            var labelGray = ClassesToGray(classes);
+            Png.WriteGray(Path("label"), labelGray, (int)outSize, (int)outSize);
+            var centre = ImageToGray(image.Narrow(0, offset, outSize).Narrow(1, offset, outSize));
+            Png.WriteRgb(Path("overlay"), Blend(centre, labelGray), (int)outSize, (int)outSize);
+            written.AddRange([Path("image"), Path("label"), Path("overlay")]);
+        }
+        return written;
+    }
+}
