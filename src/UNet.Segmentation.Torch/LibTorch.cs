@@ -28,6 +28,21 @@ public static class LibTorch
     /// <summary>Frees handles whose tensors were finalized without Dispose; returns how many.</summary>
     public static int FreeDeferred() => TensorHandle.FreeDeferred();
 
+    /// <summary>The state of a device's default generator (CPU when null) as a uint8 tensor, for checkpoints.</summary>
+    public static Tensor GetRngState(Device? device = null)
+    {
+        var d = device ?? Device.Cpu;
+        return Result(uts_rng_get_state((int)d.Type, d.Index, out var r), r);
+    }
+
+    /// <summary>Restores a state taken by <see cref="GetRngState"/>: the generator then repeats the same numbers.</summary>
+    public static void SetRngState(Tensor state, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var d = device ?? Device.Cpu;
+        Check(uts_rng_set_state((int)d.Type, d.Index, state.Handle));
+    }
+
     /// <summary>Seeds the CPU generator and every CUDA device's.</summary>
     public static void ManualSeed(ulong seed) => Check(uts_manual_seed(seed));
 

@@ -26,10 +26,11 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or an enumeration below changes. */
-#define UTS_ABI_VERSION 1
+#define UTS_ABI_VERSION 2
 
 typedef struct uts_tensor_t* uts_tensor;
 typedef struct uts_guard_t* uts_guard;
+typedef struct uts_autocast_guard_t* uts_autocast_guard;
 typedef int32_t uts_status;
 
 enum {
@@ -266,6 +267,18 @@ UTS_API uts_status uts_set_grad_enabled(uint8_t enabled); /* this thread */
 UTS_API uts_status uts_inference_mode_enter(uts_guard* guard);
 UTS_API uts_status uts_inference_mode_exit(uts_guard guard);
 UTS_API uts_status uts_is_inference_mode(uint8_t* enabled);
+
+/* ---- mixed precision ------------------------------------------------------------------- */
+/* Autocast on this thread for one device type (UTS_CPU: bfloat16; UTS_CUDA: float16 or bfloat16)
+ * until the guard is freed (same thread, LIFO), which restores the previous state. */
+UTS_API uts_status uts_autocast_enter(int32_t device_type, int32_t dtype, uts_autocast_guard* guard);
+UTS_API uts_status uts_autocast_exit(uts_autocast_guard guard);
+UTS_API uts_status uts_autocast_is_enabled(int32_t device_type, uint8_t* enabled);
+
+/* ---- random-number generator state (for exact resume) --------------------------------- */
+/* The default generator of a device as a uint8 tensor, and back. */
+UTS_API uts_status uts_rng_get_state(int32_t device_type, int32_t device_index, uts_tensor* out);
+UTS_API uts_status uts_rng_set_state(int32_t device_type, int32_t device_index, uts_tensor state);
 
 /* ---- optimizers: every parameter in one call ------------------------------------------ */
 /* torch.optim.Adam / AdamW (decoupled_weight_decay) semantics. steps[i] is advanced for each

@@ -21,7 +21,7 @@ internal readonly struct NativeScalar
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "unet_segmentation_native";
-    internal const int AbiVersion = 1;
+    internal const int AbiVersion = 2;
 
     [LibraryImport(Library)] internal static partial int uts_abi_version();
     [LibraryImport(Library)] internal static partial IntPtr uts_last_error();
@@ -135,6 +135,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int uts_inference_mode_enter(out IntPtr guard);
     [LibraryImport(Library)] internal static partial int uts_inference_mode_exit(IntPtr guard);
     [LibraryImport(Library)] internal static partial int uts_is_inference_mode(out byte enabled);
+
+    [LibraryImport(Library)] internal static partial int uts_autocast_enter(int deviceType, int dtype, out IntPtr guard);
+    [LibraryImport(Library)] internal static partial int uts_autocast_exit(IntPtr guard);
+    [LibraryImport(Library)] internal static partial int uts_autocast_is_enabled(int deviceType, out byte enabled);
+    [LibraryImport(Library)] internal static partial int uts_rng_get_state(int deviceType, int deviceIndex, out IntPtr result);
+    [LibraryImport(Library)] internal static partial int uts_rng_set_state(int deviceType, int deviceIndex, TensorHandle state);
 
     [LibraryImport(Library)] internal static partial int uts_adam_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long* steps, int count, double lr, double beta1, double beta2, double eps, double weightDecay, byte decoupledWeightDecay);
     [LibraryImport(Library)] internal static partial int uts_sgd_step(IntPtr* parameters, IntPtr* momentumBuffers, byte* momentumInitialized, int count, double lr, double momentum, double dampening, double weightDecay, byte nesterov);
