@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using UNet.Segmentation.Model.Blocks;
 using UNet.Segmentation.Torch;
 using UNet.Segmentation.Torch.NN;
@@ -19,7 +18,8 @@ public sealed class UNetModel : Module<Tensor, Tensor>
     /// <summary>The metadata key under which <see cref="Save"/> stores the options as JSON.</summary>
     public const string OptionsMetadataKey = "unet_options";
 
-    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+    /// <summary>Key prefixes of checkpoint sections that are not weights (optimizer state, generator state); <see cref="Load"/> skips them.</summary>
+    public static readonly IReadOnlyList<string> NonWeightPrefixes = ["optimizer.", "rng."];
 
     /// <summary>Builds the network; throws <see cref="UNetOptionsException"/> listing every problem with the options.</summary>
     public UNetModel(UNetOptions options)
@@ -99,7 +99,7 @@ public sealed class UNetModel : Module<Tensor, Tensor>
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var metadata = new Dictionary<string, string>(extraMetadata ?? new Dictionary<string, string>())
         {
-            [OptionsMetadataKey] = JsonSerializer.Serialize(Options, Json),
+            [OptionsMetadataKey] = Options.ToJson(),
             ["format"] = "pt",
         };
         using var scope = TensorScope.Begin();
@@ -108,7 +108,7 @@ public sealed class UNetModel : Module<Tensor, Tensor>
         Safetensors.Save(path, tensors.ToList(), metadata);
     }
 
-    /// <summary>Rebuilds a model from a file written by <see cref="Save"/>: the options come from its metadata.</summary>
+    /// <summary>Rebuilds a model from a file written by <see cref="Save"/> or a training checkpoint: the options come from its metadata.</summary>
     public static UNetModel Load(string path, Device? device = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -118,7 +118,7 @@ public sealed class UNetModel : Module<Tensor, Tensor>
         UNetOptions options;
         try
         {
-            options = JsonSerializer.Deserialize<UNetOptions>(json, Json) ?? throw new JsonException("null options");
+            options = UNetOptions.FromJson(json);
         }
         catch (JsonException e)
         {
@@ -127,7 +127,8 @@ public sealed class UNetModel : Module<Tensor, Tensor>
         var model = new UNetModel(options);
         try
         {
-            model.LoadStateDict(file.Tensors);
+            model.LoadStateDict(file.Tensors.Where(kv => !NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
+                .ToDictionary(kv => kv.Key, kv => kv.Value));
             if (device is { } d && d != Device.Cpu) model.To(device: d);
             return model;
         }

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace UNet.Segmentation.Model;
 
 /// <summary>How the convolutions pad.</summary>
@@ -73,6 +76,15 @@ public sealed record UNetOptions
 
     /// <summary>The input size the model is built for (square); it must be valid for the depth and padding.</summary>
     public int InputSize { get; init; } = 572;
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>The options as JSON (enum names as strings), as stored in checkpoints' metadata.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Options from <see cref="ToJson"/>'s form; <see cref="JsonException"/> when the text is not such options.</summary>
+    public static UNetOptions FromJson(string json) =>
+        JsonSerializer.Deserialize<UNetOptions>(json ?? throw new ArgumentNullException(nameof(json)), JsonOptions) ?? throw new JsonException("the JSON is null");
 
     /// <summary>Every problem with these options, each naming its option; empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
