@@ -1,0 +1,36 @@
+using UNet.Segmentation.Torch;
+
+namespace UNet.Segmentation.Inference;
+
+/// <summary>nnU-Net's blending weights for sliding-window prediction: a separable Gaussian over the output tile.</summary>
+public static class GaussianWeights
+{
+    /// <summary>σ as a fraction of the tile size (nnU-Net's 1/8).</summary>
+    public const double DefaultSigmaFraction = 1.0 / 8;
+
+    /// <summary>The smallest weight: far corners of narrow Gaussians are raised to it, so no covered pixel has zero total weight.</summary>
+    public const float MinimumWeight = 1e-8f;
+
+    /// <summary>
+    /// A 1×1×<paramref name="size"/>×<paramref name="size"/> float32 map exp(−d²/(2σ²)), d the distance
+    /// to the tile's centre ((size − 1)/2, so the map is symmetric under flips), σ =
+    /// <paramref name="sigmaFraction"/>·size, scaled so the largest weight is 1 and raised to at
+    /// least <see cref="MinimumWeight"/> (for σ = size/8: about e^−8 ≈ 3·10⁻⁴ at the edge
+    /// midpoints, e^−16 ≈ 10⁻⁷ at the corners).
+    /// </summary>
+    public static Tensor Create(int size, double sigmaFraction = DefaultSigmaFraction, Device? device = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        if (!(sigmaFraction > 0) || double.IsInfinity(sigmaFraction))
+            throw new ArgumentOutOfRangeException(nameof(sigmaFraction), sigmaFraction, "must be positive and finite");
+        double sigma = sigmaFraction * size, centre = (size - 1) / 2.0;
+        var line = new double[size];
+        for (int i = 0; i < size; i++) line[i] = Math.Exp(-(i - centre) * (i - centre) / (2 * sigma * sigma));
+        double peak = line.Max();
+        var map = new float[size * size];
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+                map[y * size + x] = (float)Math.Max(line[y] * line[x] / (peak * peak), MinimumWeight);
+        return Tensor.From<float>(map, [1, 1, size, size], device);
+    }
+}

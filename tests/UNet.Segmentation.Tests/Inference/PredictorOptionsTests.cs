@@ -1,0 +1,59 @@
+using UNet.Segmentation.Inference;
+using UNet.Segmentation.Torch;
+using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
+
+namespace UNet.Segmentation.Tests.Inference;
+
+public class PredictorOptionsTests
+{
+    [Fact]
+    public void Defaults_AreTheReferencePredictPath()
+    {
+        var o = new PredictorOptions();
+        Assert.Equal(PredictionInput.ReferenceResize, o.Input);
+        Assert.Equal(0.5, o.TileOverlap);
+        Assert.True(o.GaussianBlending);
+        Assert.False(o.FlipTta);
+        Assert.Equal(4, o.BatchSize);
+        Assert.Null(o.Device);
+        Assert.Null(o.MemoryFormat);
+        Assert.Equal(o, PredictorOptions.Reference);
+        Assert.Equal(PredictionInput.SlidingWindow, PredictorOptions.Tiled.Input);
+        Assert.Empty(o.Validate());
+    }
+
+    public static TheoryData<PredictorOptions, string> BadOptions() => new()
+    {
+        { new() { TileOverlap = 1 }, "TileOverlap" },
+        { new() { TileOverlap = -0.01 }, "TileOverlap" },
+        { new() { TileOverlap = double.NaN }, "TileOverlap" },
+        { new() { BatchSize = 0 }, "BatchSize" },
+        { new() { Input = (PredictionInput)7 }, "Input" },
+        { new() { MemoryFormat = (MemoryFormat)9 }, "MemoryFormat" },
+        { new() { Device = new Device((DeviceType)5) }, "Device" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void BadOptions_AreRejectedByName_BeforeAnythingIsLoaded(PredictorOptions options, string name)
+    {
+        var e = Assert.Throws<ArgumentException>(() => options.EnsureValid());
+        Assert.Equal(name, e.ParamName);
+        Assert.StartsWith(name, Assert.Single(options.Validate()));
+
+        using var model = NewModel();
+        Assert.Equal(name, Assert.Throws<ArgumentException>(() => new Predictor(model, options)).ParamName);
+        // the options are checked before the file is touched
+        Assert.Equal(name, Assert.Throws<ArgumentException>(() => Predictor.FromCheckpoint("/nonexistent/model.safetensors", options)).ParamName);
+    }
+
+    [Fact]
+    public void SeveralProblems_AreAllListed()
+    {
+        var problems = new PredictorOptions { BatchSize = -1, TileOverlap = 2 }.Validate();
+        Assert.Equal(2, problems.Count);
+        var e = Assert.Throws<ArgumentException>(() => new PredictorOptions { BatchSize = -1, TileOverlap = 2 }.EnsureValid());
+        Assert.Contains("BatchSize", e.Message);
+        Assert.Contains("TileOverlap", e.Message);
+    }
+}

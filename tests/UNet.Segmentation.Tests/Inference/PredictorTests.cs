@@ -1,0 +1,196 @@
+using UNet.Segmentation.Data;
+using UNet.Segmentation.Inference;
+using UNet.Segmentation.Torch;
+using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
+
+namespace UNet.Segmentation.Tests.Inference;
+
+public class PredictorTests
+{
+    private static readonly long[][] AllFlips = [[], [3], [2], [2, 3]];
+
+    private static void AssertProbabilities(Tensor p, long n, long h, long w)
+    {
+        Assert.Equal(new long[] { n, 2, h, w }, p.Shape);
+        Assert.Equal(ScalarType.Float32, p.Dtype);
+        Assert.True(p.Min().ToDouble() >= 0 && p.Max().ToDouble() <= 1);
+        Assert.True(p.Sum([1]).Sub(1.0).Abs().Max().ToDouble() < 1e-5);
+    }
+
+    [Theory]
+    [InlineData(PredictionInput.ReferenceResize, 1, 1)]
+    [InlineData(PredictionInput.ReferenceResize, 45, 20)]
+    [InlineData(PredictionInput.ReferenceResize, 64, 64)]
+    [InlineData(PredictionInput.SlidingWindow, 1, 1)]
+    [InlineData(PredictionInput.SlidingWindow, 7, 33)]
+    [InlineData(PredictionInput.SlidingWindow, 45, 20)]
+    [InlineData(PredictionInput.SlidingWindow, 48, 48)]
+    public void AnySize_GivesSoftmaxProbabilitiesAtTheInputResolution(PredictionInput input, int h, int w)
+    {
+        using var model = NewModel();
+        using var predictor = new Predictor(model, new() { Input = input, BatchSize = 2 });
+        using var scope = TensorScope.Begin();
+        AssertProbabilities(predictor.PredictProbabilities(Images(2, h, w)), 2, h, w);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ATiledPredictionOfAnImageThatFitsInOneTile_EqualsTheUntiledOne(bool gaussian)
+    {
+        using var model = NewModel();
+        using var predictor = new Predictor(model, new() { Input = PredictionInput.SlidingWindow, GaussianBlending = gaussian });
+        Assert.Equal((60, 20, 20), (predictor.InputSize, predictor.OutputSize, predictor.Margin));
+        using var scope = TensorScope.Begin();
+        var x = Images(2, 20, 20);
+        var tiled = predictor.PredictProbabilities(x);
+        model.Eval();
+        Tensor direct;
+        using (Autograd.InferenceMode())
+            direct = model.Forward(MirrorPadManaged(x, 20, 20, 20, 20)).Softmax(1);
+        Assert.True(MaxAbsDiff(direct, tiled) < 1e-5, $"differs by {MaxAbsDiff(direct, tiled)}");
+    }
+
+    [Fact]
+    public void ReferenceResize_IsResizeZeroPadSoftmaxResizeBack()
+    {
+        using var model = NewModel();
+        using var predictor = new Predictor(model);
+        using var scope = TensorScope.Begin();
+        var x = Images(5, 37, 51);
+        var predicted = predictor.PredictProbabilities(x);
+        model.Eval();
+        Tensor expected;
+        using (Autograd.InferenceMode())
+        {
+            var input = Functional.Interpolate(x, 20, 20, InterpolationMode.Bilinear).Pad([20, 20, 20, 20]);
+            expected = Functional.Interpolate(model.Forward(input).Softmax(1), 37, 51, InterpolationMode.Bilinear);
+        }
+        Assert.True(MaxAbsDiff(expected, predicted) < 1e-6);
+    }
+
+    [Theory]
+    [InlineData(PredictionInput.SlidingWindow)]
+    [InlineData(PredictionInput.ReferenceResize)]
+    public void FlipTta_OfAFlipSymmetricImage_IsItselfSymmetric_AndIsTheMeanOfTheFourFlippedPredictions(PredictionInput input)
+    {
+        using var model = NewModel();
+        using var plain = new Predictor(model, new() { Input = input, TileOverlap = 0.3 });
+        using var tta = new Predictor(model, plain.Options with { FlipTta = true });
+        using var scope = TensorScope.Begin();
+        // 45×37: the tile grid (starts 0, 14, 25 and 0, 14, 17) is not itself symmetric
+        var x = Images(2, 45, 37);
+        var symmetric = x.Add(x.Flip(3)).Add(x.Flip(2)).Add(x.Flip(2, 3)).Div(4.0);
+        var p = tta.PredictProbabilities(symmetric);
+        foreach (var dims in AllFlips.Skip(1))
+            Assert.True(MaxAbsDiff(p, p.Flip(dims)) < 1e-5);
+
+        var averaged = tta.PredictProbabilities(x);
+        var manual = AllFlips.Select(d => d.Length == 0 ? plain.PredictProbabilities(x) : plain.PredictProbabilities(x.Flip(d)).Flip(d)).ToList();
+        var mean = Tensor.Stack(manual).Mean([0]);
+        Assert.True(MaxAbsDiff(mean, averaged) < 1e-5);
+        Assert.True(MaxAbsDiff(manual[0], averaged) > 1e-4, "TTA should change an asymmetric image's prediction");
+    }
+
+    [Fact]
+    public void BatchSizeAndMemoryFormat_DoNotChangeTheResult()
+    {
+        using var model = NewModel();
+        using var scope = TensorScope.Begin();
+        var x = Images(3, 50, 29);
+        Tensor Run(PredictorOptions o)
+        {
+            using var predictor = new Predictor(model, o);
+            return predictor.PredictProbabilities(x);
+        }
+        var one = Run(PredictorOptions.Tiled with { BatchSize = 1 });
+        Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { BatchSize = 7 })) < 1e-5);
+        Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { MemoryFormat = MemoryFormat.ChannelsLast })) < 1e-5);
+    }
+
+    [Fact]
+    public void SamePaddingModels_TileWithoutMargin()
+    {
+        using var model = NewModel(SmallSame);
+        using var predictor = new Predictor(model, PredictorOptions.Tiled);
+        Assert.Equal(0, predictor.Margin);
+        using var scope = TensorScope.Begin();
+        AssertProbabilities(predictor.PredictProbabilities(Images(2, 70, 45)), 2, 70, 45);
+        var x = Images(1, 32, 32);
+        var tiled = predictor.PredictProbabilities(x);
+        model.Eval();
+        using (Autograd.InferenceMode())
+            Assert.True(MaxAbsDiff(model.Forward(x).Softmax(1), tiled) < 1e-5);
+    }
+
+    [Fact]
+    public void Prediction_RunsInEvaluationMode_AndRestoresTheModelsMode()
+    {
+        using var model = NewModel(SmallValid with { DropoutRate = 0.5 });
+        using var predictor = new Predictor(model, PredictorOptions.Tiled);
+        model.Train();
+        using var scope = TensorScope.Begin();
+        var x = Images(1, 30, 30);
+        var a = predictor.PredictProbabilities(x);
+        var b = predictor.PredictProbabilities(x); // dropout would make these differ
+        Assert.Equal(0, MaxAbsDiff(a, b));
+        Assert.True(model.IsTraining);
+        Assert.False(a.RequiresGrad);
+        Assert.False(Autograd.IsInferenceMode);
+    }
+
+    [Fact]
+    public void PredictSlice_IsTheInteriorChannelOfTheScaledSlice()
+    {
+        using var model = NewModel();
+        using var predictor = new Predictor(model, PredictorOptions.Tiled);
+        var random = new Random(5);
+        var slice = new byte[23 * 31];
+        random.NextBytes(slice);
+        var interior = predictor.PredictSlice(slice, 23, 31);
+        using var scope = TensorScope.Begin();
+        var expected = predictor.PredictProbabilities(Preprocessing.Images(slice, 1, 23, 31)).Select(1, 1).Contiguous().ToArray<float>();
+        Assert.Equal(expected, interior);
+        Assert.Throws<ArgumentException>(() => predictor.PredictSlice(slice, 23, 30));
+    }
+
+    [Fact]
+    public void BadImages_AreRejectedWithTheReason()
+    {
+        using var model = NewModel();
+        using var predictor = new Predictor(model);
+        using var scope = TensorScope.Begin();
+        Assert.Contains("N×C×H×W", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([1, 20, 20]))).Message);
+        Assert.Contains("channel", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([1, 2, 20, 20]))).Message);
+        Assert.Contains("floating point", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([1, 1, 20, 20], ScalarType.UInt8))).Message);
+        Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([0, 1, 20, 20])));
+    }
+
+    [Fact]
+    public void FromCheckpoint_OwnsItsModel_ButAPassedModelStaysTheCallers()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"predictor-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var model = NewModel();
+            model.Save(path);
+            using var scope = TensorScope.Begin();
+            var x = Images(1, 33, 33);
+            Tensor fromModel;
+            using (var borrowed = new Predictor(model, PredictorOptions.Tiled))
+                fromModel = borrowed.PredictProbabilities(x);
+            Assert.False(model.Parameters()[0].IsDisposed);
+
+            var loaded = Predictor.FromCheckpoint(path, PredictorOptions.Tiled);
+            Assert.Equal(0, MaxAbsDiff(fromModel, loaded.PredictProbabilities(x)));
+            loaded.Dispose();
+            Assert.True(loaded.Model.Parameters()[0].IsDisposed);
+            Assert.Throws<ObjectDisposedException>(() => loaded.PredictProbabilities(x));
+            Assert.Throws<FileNotFoundException>(() => Predictor.FromCheckpoint(path + ".missing"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

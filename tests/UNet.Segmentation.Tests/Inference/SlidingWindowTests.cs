@@ -1,0 +1,127 @@
+using UNet.Segmentation.Inference;
+using UNet.Segmentation.Torch;
+using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
+
+namespace UNet.Segmentation.Tests.Inference;
+
+public class SlidingWindowTests
+{
+    [Theory]
+    [InlineData(100, 40, 20, new[] { 0, 20, 40, 60 })]
+    [InlineData(110, 40, 20, new[] { 0, 20, 40, 60, 70 })]
+    [InlineData(40, 40, 20, new[] { 0 })]
+    [InlineData(41, 40, 1000, new[] { 0, 1 })]
+    [InlineData(512, 388, 194, new[] { 0, 124 })]
+    public void TileStarts_StepByTheStride_AndEndFlush(long length, int tile, int stride, int[] expected) =>
+        Assert.Equal(expected, SlidingWindow.TileStarts(length, tile, stride));
+
+    [Theory]
+    [InlineData(388, 0.5, 194)]
+    [InlineData(388, 0.0, 388)]
+    [InlineData(20, 0.75, 5)]
+    [InlineData(10, 0.95, 1)]
+    public void Stride_IsTheNonOverlappingPart(int tile, double overlap, int expected) =>
+        Assert.Equal(expected, SlidingWindow.Stride(tile, overlap));
+
+    [Fact]
+    public void Stride_RejectsOverlapOutsideZeroToOne()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => SlidingWindow.Stride(10, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SlidingWindow.Stride(10, -0.1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SlidingWindow.Stride(10, double.NaN));
+    }
+
+    [Theory]
+    [InlineData(5, 7, 2, 3, 1, 4)]
+    [InlineData(3, 4, 9, 11, 13, 6)]   // pads several times the image
+    [InlineData(1, 6, 4, 2, 5, 0)]     // a single row is repeated
+    [InlineData(2, 1, 3, 3, 3, 3)]
+    public void MirrorPad_MirrorsWithoutRepeatingTheEdge_ToAnyDepth(int h, int w, int top, int bottom, int left, int right)
+    {
+        using var scope = TensorScope.Begin();
+        var x = Images(2, h, w);
+        var padded = SlidingWindow.MirrorPad(x, top, bottom, left, right);
+        Assert.Equal(0, MaxAbsDiff(MirrorPadManaged(x, top, bottom, left, right), padded));
+    }
+
+    [Fact]
+    public void GaussianWeights_PeakAtOneInTheCentre_AreFlipSymmetric_AndHaveSigmaOneEighth()
+    {
+        using var scope = TensorScope.Begin();
+        var g = GaussianWeights.Create(33);
+        Assert.Equal(new long[] { 1, 1, 33, 33 }, g.Shape);
+        Assert.Equal(1.0, g.Max().ToDouble(), 6);
+        Assert.Equal(1.0, g.Select(2, 16).Select(2, 16).ToDouble(), 6);
+        Assert.Equal(Math.Exp(-16 / (2 * Math.Pow(33 / 8.0, 2))), g.Select(2, 16).Select(2, 20).ToDouble(), 6);
+        Assert.True(g.Min().ToDouble() > 0);
+        foreach (long[] dims in new[] { new long[] { 2 }, [3], [2, 3] })
+            Assert.Equal(0, MaxAbsDiff(g, g.Flip(dims)));
+        var even = GaussianWeights.Create(20);
+        Assert.Equal(0, MaxAbsDiff(even, even.Flip(2, 3)));
+        Assert.Equal(1.0, even.Max().ToDouble(), 6);
+    }
+
+    /// <summary>A "network" whose output pixel depends only on the input pixel at the same place: tiling must then give exactly the pointwise map.</summary>
+    private static Func<Tensor, Tensor> Pointwise(int margin, List<long[]> calls) => batch =>
+    {
+        calls.Add(batch.Shape);
+        long s = batch.Size(2) - 2 * margin;
+        var centre = batch.Narrow(2, margin, s).Narrow(3, margin, s);
+        var p = centre.Mul(3.0).Sigmoid();
+        return Tensor.Cat([1.0 - p, p], 1);
+    };
+
+    /// <summary>A network with context: the 3×3 mean around each output pixel (needs a margin of at least 1).</summary>
+    private static Func<Tensor, Tensor> Mean3x3(int margin) => batch =>
+    {
+        long s = batch.Size(2) - 2 * margin;
+        var centre = batch.Narrow(2, margin - 1, s + 2).Narrow(3, margin - 1, s + 2);
+        return Functional.AvgPool2d(centre, 3, stride: 1);
+    };
+
+    public static TheoryData<int, int, double, bool> Layouts() => new()
+    {
+        { 1, 1, 0.5, true }, { 5, 7, 0.5, true }, { 20, 20, 0.5, false }, { 37, 53, 0.0, true },
+        { 100, 41, 0.5, true }, { 64, 21, 0.9, false }, { 21, 64, 0.25, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void APointwiseNetwork_TiledOverAnySize_GivesThePointwiseMap(int h, int w, double overlap, bool gaussian)
+    {
+        using var scope = TensorScope.Begin();
+        var x = Images(2, h, w);
+        var calls = new List<long[]>();
+        var tiled = SlidingWindow.Predict(x, Pointwise(7, calls), tileInput: 34, tileOutput: 20, overlap, gaussian, batchSize: 3);
+        var p = x.Mul(3.0).Sigmoid();
+        Assert.True(MaxAbsDiff(Tensor.Cat([1.0 - p, p], 1), tiled) < 1e-6);
+        Assert.All(calls, shape => Assert.Equal(new long[] { 1, 34, 34 }, shape[1..]));
+        Assert.All(calls.SkipLast(1), shape => Assert.Equal(3, shape[0]));
+        int stride = SlidingWindow.Stride(20, overlap);
+        int tiles = 2 * SlidingWindow.TileStarts(Math.Max(h, 20), 20, stride).Length * SlidingWindow.TileStarts(Math.Max(w, 20), 20, stride).Length;
+        Assert.Equal(tiles, calls.Sum(c => c[0]));
+    }
+
+    [Theory]
+    [InlineData(45, 31, 0.5)]
+    [InlineData(20, 20, 0.0)]
+    [InlineData(9, 70, 0.3)]
+    public void ANetworkWithContext_SeesTheMirroredImageAroundEachTile(int h, int w, double overlap)
+    {
+        using var scope = TensorScope.Begin();
+        var x = Images(1, h, w);
+        var tiled = SlidingWindow.Predict(x, Mean3x3(4), tileInput: 28, tileOutput: 20, overlap);
+        var expected = Functional.AvgPool2d(MirrorPadManaged(x, 1, 1, 1, 1), 3, stride: 1);
+        Assert.True(MaxAbsDiff(expected, tiled) < 1e-6);
+    }
+
+    [Fact]
+    public void Predict_RejectsOddMarginsAndWrongTileOutputs()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Images(1, 10, 10);
+        Assert.Throws<ArgumentException>(() => SlidingWindow.Predict(x, b => b, tileInput: 21, tileOutput: 20));
+        var e = Assert.Throws<InvalidOperationException>(() => SlidingWindow.Predict(x, b => b, tileInput: 24, tileOutput: 20));
+        Assert.Contains("expected [1, classes, 20, 20]", e.Message);
+    }
+}
