@@ -1,0 +1,87 @@
+using UNet.Segmentation.Data;
+using UNet.Segmentation.Torch;
+using UNet.Segmentation.Torch.Optim;
+
+namespace UNet.Segmentation.Training;
+
+/// <summary>Numeric precision of training.</summary>
+public enum Precision
+{
+    /// <summary>Everything in float32.</summary>
+    Float32,
+    /// <summary>bfloat16 autocast (CPU and CUDA); no loss scaling needed.</summary>
+    BFloat16,
+    /// <summary>float16 autocast with dynamic loss scaling (CUDA only), the reference's AMP.</summary>
+    Float16,
+}
+
+/// <summary>
+/// Everything a <see cref="Trainer"/> needs besides the model. The defaults are the reference's
+/// published runs: Adam 1e-4 (β 0.9/0.999, ε 1e-7), coupled L2 weight decay 5e-4, batch 8,
+/// 6,400 steps, augmentation on, Dice + cross-entropy, float32.
+/// </summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Adam's learning rate (or the schedule's base).</summary>
+    public double LearningRate { get; init; } = 1e-4;
+    /// <summary>Adam's β1.</summary>
+    public double Beta1 { get; init; } = 0.9;
+    /// <summary>Adam's β2.</summary>
+    public double Beta2 { get; init; } = 0.999;
+    /// <summary>Adam's ε (TensorFlow's default, which the reference uses).</summary>
+    public double Epsilon { get; init; } = 1e-7;
+    /// <summary>Coupled L2 term weight: the loss gains weightDecay·Σ‖w‖²/2, as the reference.</summary>
+    public double WeightDecay { get; init; } = 5e-4;
+    /// <summary>Learning rate per step; null keeps <see cref="LearningRate"/> (the reference has no schedule).</summary>
+    public ILearningRateSchedule? Schedule { get; init; }
+    /// <summary>Optimizer steps in all.</summary>
+    public long MaxSteps { get; init; } = 6400;
+    /// <summary>Samples per step.</summary>
+    public int BatchSize { get; init; } = 8;
+    /// <summary>Seed of the weights, the data order and the augmentation.</summary>
+    public int Seed { get; init; }
+    /// <summary>The training loss.</summary>
+    public LossKind Loss { get; init; } = LossKind.DiceCrossEntropy;
+    /// <summary>Numeric precision.</summary>
+    public Precision Precision { get; init; } = Precision.Float32;
+    /// <summary>Where training runs.</summary>
+    public Device Device { get; init; } = Device.Cpu;
+    /// <summary>Log every this many steps (0: never).</summary>
+    public int LogEvery { get; init; } = 100;
+    /// <summary>Evaluate on the validation slices every this many steps (0: only at the end).</summary>
+    public int EvaluateEvery { get; init; }
+    /// <summary>Preprocessing and augmentation.</summary>
+    public DataOptions Data { get; init; } = DataOptions.Reference;
+    /// <summary>Checkpoint folder; null: no checkpoints.</summary>
+    public string? CheckpointDirectory { get; init; }
+    /// <summary>Write a checkpoint every this many steps (and at the end, and when cancelled).</summary>
+    public int CheckpointEvery { get; init; } = 500;
+    /// <summary>How many checkpoints to keep (older ones are deleted after a new one is safely written).</summary>
+    public int KeepLast { get; init; } = 3;
+    /// <summary>A JSON-lines file that gets one object per logged step and per evaluation; null: none.</summary>
+    public string? MetricsFile { get; init; }
+
+    /// <summary>Every problem, each naming its option; empty when usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var p = new List<string>();
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) p.Add($"{nameof(LearningRate)} must be a finite positive number (got {LearningRate})");
+        if (!(Beta1 is >= 0 and < 1)) p.Add($"{nameof(Beta1)} must lie in [0, 1) (got {Beta1})");
+        if (!(Beta2 is >= 0 and < 1)) p.Add($"{nameof(Beta2)} must lie in [0, 1) (got {Beta2})");
+        if (!(Epsilon >= 0)) p.Add($"{nameof(Epsilon)} must be non-negative (got {Epsilon})");
+        if (!(WeightDecay >= 0)) p.Add($"{nameof(WeightDecay)} must be non-negative (got {WeightDecay})");
+        if (MaxSteps < 1) p.Add($"{nameof(MaxSteps)} must be at least 1 (got {MaxSteps})");
+        if (BatchSize < 1) p.Add($"{nameof(BatchSize)} must be at least 1 (got {BatchSize})");
+        if (Seed < 0) p.Add($"{nameof(Seed)} must be non-negative (got {Seed})");
+        if (!Enum.IsDefined(Loss)) p.Add($"{nameof(Loss)} {Loss} is not a known loss");
+        if (!Enum.IsDefined(Precision)) p.Add($"{nameof(Precision)} {Precision} is not a known precision");
+        if (Precision == Precision.Float16 && Device.Type != DeviceType.Cuda)
+            p.Add($"{nameof(Precision)} Float16 needs a CUDA device (libtorch's CPU autocast is bfloat16 only): use BFloat16 on {Device}");
+        if (LogEvery < 0) p.Add($"{nameof(LogEvery)} must be non-negative (got {LogEvery})");
+        if (EvaluateEvery < 0) p.Add($"{nameof(EvaluateEvery)} must be non-negative (got {EvaluateEvery})");
+        if (CheckpointEvery < 1) p.Add($"{nameof(CheckpointEvery)} must be at least 1 (got {CheckpointEvery})");
+        if (KeepLast < 1) p.Add($"{nameof(KeepLast)} must be at least 1 (got {KeepLast})");
+        p.AddRange(Data.Validate().Select(d => $"{nameof(Data)}.{d}"));
+        return p;
+    }
+}

@@ -1,0 +1,28 @@
+namespace UNet.Segmentation.Training;
+
+/// <summary>One logged training step.</summary>
+/// <param name="Step">Steps taken so far.</param>
+/// <param name="Loss">The training loss of this step (the L2 term included).</param>
+/// <param name="LearningRate">The learning rate used.</param>
+/// <param name="ImagesPerSecond">Throughput since the previous record.</param>
+/// <param name="LossScale">The loss scaler's scale (1 without float16).</param>
+/// <param name="Skipped">True when the step was skipped for non-finite gradients.</param>
+public sealed record StepRecord(long Step, double Loss, double LearningRate, double ImagesPerSecond, double LossScale, bool Skipped);
+
+/// <summary>An evaluation on held-out slices.</summary>
+/// <param name="Step">Training steps taken when it ran.</param>
+/// <param name="Metrics">The metrics.</param>
+public sealed record EvaluationRecord(long Step, SegmentationMetrics Metrics);
+
+/// <summary>What <see cref="Trainer.Fit"/> did.</summary>
+/// <param name="Steps">Optimizer steps taken in all (a resumed run counts the earlier ones).</param>
+/// <param name="Completed">False when cancelled before <see cref="TrainerOptions.MaxSteps"/>.</param>
+/// <param name="History">The logged steps.</param>
+/// <param name="Evaluations">Every evaluation, the final one last.</param>
+/// <param name="LastCheckpoint">The newest checkpoint written, or null.</param>
+/// <param name="Elapsed">Wall time of this call.</param>
+public sealed record TrainingResult(long Steps, bool Completed, IReadOnlyList<StepRecord> History, IReadOnlyList<EvaluationRecord> Evaluations, string? LastCheckpoint, TimeSpan Elapsed)
+{
+    /// <summary>The last evaluation, or null.</summary>
+    public EvaluationRecord? FinalEvaluation => Evaluations.Count > 0 ? Evaluations[^1] : null;
+}

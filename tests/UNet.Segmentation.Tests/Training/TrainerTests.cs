@@ -1,0 +1,120 @@
+using UNet.Segmentation.Data;
+using UNet.Segmentation.Model;
+using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
+
+namespace UNet.Segmentation.Tests.Training;
+
+[Collection("LiveTensors")]
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("trainer-").FullName;
+    private static readonly IsbiDataset Data = IsbiDataset.Synthetic(new SyntheticEmOptions { Slices = 6, Size = 64, MeanCellDiameter = 16, MembraneWidthMin = 1, MembraneWidthMax = 3 });
+    private static readonly UNetOptions Tiny = UNetOptions.Reference with { BaseFilters = 4, Depth = 2, InputSize = 92 };
+    private static readonly DataOptions TinyData = DataOptions.Reference with { InputSize = 92, OutputSize = 52 };
+    private static readonly FoldSplit Fold = new(0, [0, 1, 2, 3], [4, 5]);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static TrainerBuilder Configure(UNetModel model) =>
+        Trainer.For(model).WithData(TinyData).WithSteps(6, batchSize: 2).WithAdam(1e-3).WithLogging(logEvery: 1);
+
+    [Fact]
+    public void Build_ListsEveryProblem()
+    {
+        using var model = new UNetModel(Tiny);
+        var ex = Assert.Throws<ArgumentException>(() => Trainer.For(model).WithSteps(0, 0).WithMixedPrecision(Precision.Float16).Build());
+        Assert.Contains("MaxSteps", ex.Message);
+        Assert.Contains("BatchSize", ex.Message);
+        Assert.Contains("Float16 needs a CUDA device", ex.Message);
+        Assert.Contains("Data.InputSize 572 differs from the model's input size 92", ex.Message);
+    }
+
+    [Fact]
+    public void Fit_TrainsLogsEvaluatesAndWritesMetrics()
+    {
+        LibTorch.ManualSeed(1);
+        using var model = new UNetModel(Tiny);
+        string metricsFile = Path.Combine(_dir, "metrics.jsonl");
+        using var trainer = Configure(model).WithSteps(12, 2).WithLogging(logEvery: 3, evaluateEvery: 6, metricsFile).Build();
+        var result = trainer.Fit(Data, Fold);
+        Assert.True(result.Completed);
+        Assert.Equal(12, result.Steps);
+        Assert.Equal([3L, 6, 9, 12], result.History.Select(h => h.Step));
+        Assert.All(result.History, h => Assert.True(double.IsFinite(h.Loss) && h.ImagesPerSecond > 0));
+        Assert.True(result.History[^1].Loss < result.History[0].Loss, $"loss {result.History[0].Loss} -> {result.History[^1].Loss}");
+        Assert.Equal([6L, 12], result.Evaluations.Select(e => e.Step));
+        var lines = File.ReadAllLines(metricsFile);
+        Assert.Equal(4, lines.Count(l => l.Contains("\"kind\":\"train\"")));
+        Assert.Equal(2, lines.Count(l => l.Contains("\"kind\":\"eval\"")));
+    }
+
+    [Fact]
+    public void ResumedRun_ReachesTheSameWeightsAsAnUnbrokenOne()
+    {
+        string unbroken = Path.Combine(_dir, "a"), broken = Path.Combine(_dir, "b");
+        LibTorch.ManualSeed(5);
+        using var a = new UNetModel(Tiny with { DropoutRate = 0.3 });
+        using (var t = Configure(a).WithCheckpoints(unbroken, every: 3).Build()) t.Fit(Data, Fold);
+
+        LibTorch.ManualSeed(5);
+        using (var b = new UNetModel(Tiny with { DropoutRate = 0.3 }))
+        using (var t = Configure(b).WithSteps(3, 2).WithCheckpoints(broken, every: 3).Build())
+            Assert.Equal(3, t.Fit(Data, Fold).Steps); // "killed" after the checkpoint of step 3
+
+        LibTorch.ManualSeed(99); // a different initialisation: the checkpoint must overwrite it
+        using var c = new UNetModel(Tiny with { DropoutRate = 0.3 });
+        using (var t = Configure(c).WithCheckpoints(broken, every: 3).Build())
+        {
+            var result = t.Fit(Data, Fold);
+            Assert.Equal(6, result.Steps);
+        }
+        using var scope = TensorScope.Begin();
+        foreach (var ((name, pa), (_, pc)) in a.NamedParameters().Zip(c.NamedParameters()))
+            Assert.True(pa.AllClose(pc, rtol: 0, atol: 1e-6), $"{name} differs after resume");
+    }
+
+    [Fact]
+    public void Cancellation_SavesACheckpointAndReturnsAPartialResult()
+    {
+        using var model = new UNetModel(Tiny);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        using var trainer = Configure(model).WithCheckpoints(Path.Combine(_dir, "c"), every: 100).Build();
+        var result = trainer.Fit(Data, Fold, cancellation: cts.Token);
+        Assert.False(result.Completed);
+        Assert.Equal(0, result.Steps);
+        Assert.NotNull(result.LastCheckpoint);
+        Assert.True(File.Exists(result.LastCheckpoint));
+    }
+
+    [Fact]
+    public void CheckpointsArePruned_AndOneOfAnotherArchitectureIsRefused()
+    {
+        string dir = Path.Combine(_dir, "d");
+        using (var model = new UNetModel(Tiny))
+        using (var trainer = Configure(model).WithSteps(4, 2).WithCheckpoints(dir, every: 1, keepLast: 2).Build())
+            trainer.Fit(Data, Fold);
+        Assert.Equal(2, Checkpoints.List(dir).Count);
+        Assert.EndsWith("step-00000004.safetensors", Checkpoints.Latest(dir));
+
+        using var other = new UNetModel(Tiny with { BaseFilters = 8 });
+        using var t2 = Configure(other).WithCheckpoints(dir).Build();
+        var ex = Assert.Throws<InvalidDataException>(() => t2.Fit(Data, Fold));
+        Assert.Contains("another architecture", ex.Message);
+        Assert.Contains("step-00000004.safetensors", ex.Message);
+        // The checkpoint doubles as a model file.
+        using var loaded = UNetModel.Load(Checkpoints.Latest(dir)!);
+        Assert.Equal(Tiny, loaded.Options);
+    }
+
+    [Fact]
+    public void BFloat16Autocast_TrainsWithFiniteLoss()
+    {
+        using var model = new UNetModel(Tiny);
+        using var trainer = Configure(model).WithSteps(3, 2).WithMixedPrecision(Precision.BFloat16).Build();
+        var result = trainer.Fit(Data, Fold);
+        Assert.All(result.History, h => Assert.True(double.IsFinite(h.Loss)));
+        Assert.Equal(ScalarType.Float32, model.Parameters()[0].Dtype);
+    }
+}
