@@ -3,4 +3,5 @@ using UNet.Segmentation.Cli;
 
 var root = new RootCommand("U-Net for EM segmentation (after NVIDIA UNet_Medical), on libtorch from .NET.");
 root.Subcommands.Add(ShowBatchCommand.Create());
+RunCommand.Configure(root);
 return root.Parse(args).Invoke();

@@ -18,7 +18,7 @@ internal static class ShowBatchCommand
         {
             data, output, batchSize, seed, fold,
         };
-        command.SetAction(parse =>
+        command.SetAction(parse => CliErrors.Guard(() =>
         {
             var dataset = IsbiDataset.LoadOrSynthetic(parse.GetValue(data)?.FullName);
             int size = parse.GetValue(batchSize);
@@ -35,7 +35,7 @@ internal static class ShowBatchCommand
                 foreach (var f in files) Console.WriteLine(f);
             }
             return 0;
-        });
+        }));
         return command;
     }
 }

@@ -79,7 +79,15 @@ public static class Checkpoints
         using var file = Safetensors.Load(path);
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v
             : throw new InvalidDataException($"{path} is not a training checkpoint: its metadata has no '{key}'");
-        var options = UNetOptions.FromJson(Meta(UNetModel.OptionsMetadataKey));
+        UNetOptions options;
+        try
+        {
+            options = UNetOptions.FromJson(Meta(UNetModel.OptionsMetadataKey));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path}: the '{UNetModel.OptionsMetadataKey}' metadata is not valid U-Net options ({e.Message})", e);
+        }
         if (options != model.Options)
             throw new InvalidDataException($"{path} was written for another architecture ({Describe(options)}) than this model ({Describe(model.Options)})");
         var state = new CheckpointState(

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Spectre.Console;
+using UNet.Segmentation.Data;
+using UNet.Segmentation.Imaging;
+using UNet.Segmentation.Inference;
+using UNet.Segmentation.Model;
+using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
+
+namespace UNet.Segmentation.Cli;
+
+/// <summary>The root command: the reference's execution modes over the library's public API.</summary>
+internal static class RunCommand
+{
+    private static readonly string[] Modes = ["train", "evaluate", "train_and_evaluate", "predict", "train_and_predict"];
+
+    public static void Configure(RootCommand root)
+    {
+        var o = new RunOptions();
+        foreach (var option in o.All) root.Options.Add(option);
+        root.SetAction(parse => CliErrors.Guard(() => Run(parse, o)));
+    }
+
+    private static int Run(ParseResult p, RunOptions o)
+    {
+        string mode = p.GetValue(o.ExecMode)!;
+        if (!Modes.Contains(mode)) throw new ArgumentException($"--exec-mode must be one of {string.Join(", ", Modes)} (got '{mode}')");
+        int fold = p.GetValue(o.Fold);
+        if (fold is < 0 or > 4) throw new ArgumentException($"--fold must lie in 0..4 (got {fold})");
+        var device = Device.Parse(p.GetValue(o.Device)!);
+        var dataDir = p.GetValue(o.DataDir);
+        if (dataDir is not null && !dataDir.Exists) throw new ArgumentException($"--data-dir {dataDir.FullName} does not exist");
+        var recipe = dataDir is null ? Recipe.CpuSynthetic : Recipe.Reference;
+        string modelDir = p.GetValue(o.ModelDir)!.FullName;
+        string checkpoints = Path.Combine(modelDir, "checkpoints");
+        string logDir = p.GetValue(o.LogDir)?.FullName ?? modelDir;
+        var clock = Stopwatch.StartNew();
+        var summary = new List<(string, string)> { ("mode", mode), ("device", device.ToString()), ("libtorch", $"{LibTorch.Version}, {LibTorch.Threads} threads") };
+
+        var data = dataDir is null ? IsbiDataset.Synthetic() : IsbiDataset.Load(dataDir.FullName);
+        summary.Add(("data", $"{data.Source}: {data.TrainSlices} training slices of {data.Width}x{data.Height}"));
+        var split = data.Fold(fold);
+
+        UNetModel model;
+        if (mode.StartsWith("train", StringComparison.Ordinal))
+        {
+            LibTorch.ManualSeed((ulong)p.GetValue(o.Seed));
+            model = new UNetModel(UNetOptions.Reference with { BaseFilters = p.GetValue(o.Filters) ?? recipe.Filters });
+        }
+        else
+        {
+            string path = p.GetValue(o.Checkpoint)?.FullName ?? Checkpoints.Latest(checkpoints)
+                ?? throw new ArgumentException($"no checkpoint in {checkpoints}: train first, or give --checkpoint FILE");
+            model = UNetModel.Load(path, device);
+            summary.Add(("checkpoint", path));
+        }
+        using (model)
+        {
+            var precision = !p.GetValue(o.Amp) ? Precision.Float32 : device.Type == DeviceType.Cuda ? Precision.Float16 : Precision.BFloat16;
+            long maxSteps = p.GetValue(o.MaxSteps) ?? recipe.MaxSteps;
+            using var trainer = Trainer.For(model)
+                .WithAdam(p.GetValue(o.LearningRate) ?? recipe.LearningRate)
+                .WithWeightDecay(p.GetValue(o.WeightDecay))
+                .WithSteps(maxSteps, p.GetValue(o.BatchSize) ?? recipe.BatchSize)
+                .WithSeed(p.GetValue(o.Seed))
+                .WithAugmentation(p.GetValue(o.Augment) || dataDir is null)
+                .WithMixedPrecision(precision)
+                .OnDevice(device)
+                .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))
+                .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, p.GetValue(o.EvaluateEvery), Path.Combine(logDir, "metrics.jsonl"))
+                .WithLogger(new ConsoleLogger())
+                .Build();
+            summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}"));
+
+            if (mode.StartsWith("train", StringComparison.Ordinal))
+            {
+                var evaluateFold = mode == "train_and_evaluate" ? split : split with { Validation = [] };
+                var result = trainer.Fit(data, evaluateFold);
+                summary.Add(("training", $"{result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min{(result.Completed ? "" : " (cancelled)")}"));
+                if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", c));
+                if (result.FinalEvaluation is { } e) summary.Add(("evaluation", e.Metrics.ToString()));
+            }
+            if (mode == "evaluate")
+                summary.Add(("evaluation", trainer.Evaluate(data, split.Validation).ToString()));
+            if (mode.EndsWith("predict", StringComparison.Ordinal))
+                summary.AddRange(Predict(model, data, dataDir, modelDir, device));
+        }
+        summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));
+        var table = new Table().AddColumn("").AddColumn("result");
+        foreach (var (k, v) in summary) table.AddRow(Markup.Escape(k), Markup.Escape(v));
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    private static IEnumerable<(string, string)> Predict(UNetModel model, IsbiDataset data, DirectoryInfo? dataDir, string modelDir, Device device)
+    {
+        string predictions = Path.Combine(modelDir, "predictions");
+        Directory.CreateDirectory(predictions);
+        string input = dataDir is not null ? Path.Combine(dataDir.FullName, "test-volume.tif") : Path.Combine(predictions, "synthetic-test-volume.tif");
+        if (dataDir is null) Tiff.Write(input, new TiffVolume(data.TestSlices, data.Height, data.Width, data.TestImages.ToArray()));
+        if (!File.Exists(input)) throw new ArgumentException($"{input} does not exist: predict needs the test volume");
+        using var predictor = new Predictor(model, new PredictorOptions { Device = device });
+        PredictionResult result = null!;
+        AnsiConsole.Progress().Start(ctx =>
+        {
+            var task = ctx.AddTask("predicting test slices", maxValue: data.TestSlices > 0 ? data.TestSlices : 1);
+            result = predictor.PredictVolume(input, Path.Combine(predictions, "test-probabilities.tif"), Path.Combine(predictions, "test-masks.tif"),
+                Path.Combine(predictions, "overlays"), new Progress<int>(done => task.Value = done));
+            task.Value = task.MaxValue;
+        });
+        return [("prediction", $"{result.PageCount} pages of {result.Width}x{result.Height} in {result.Elapsed.TotalSeconds:F1} s, interior {result.InteriorFraction:P1}"),
+                ("probabilities", result.ProbabilitiesPath), ("masks", result.MasksPath ?? "-"), ("overlays", $"{result.OverlayPaths.Count} PNGs in {Path.Combine(predictions, "overlays")}")];
+    }
+}

@@ -1,0 +1,27 @@
+using System.CommandLine;
+
+namespace UNet.Segmentation.Cli;
+
+/// <summary>The reference main.py's flags, in kebab-case with the underscore spellings as aliases, plus --device and --checkpoint.</summary>
+internal sealed class RunOptions
+{
+    public readonly Option<string> ExecMode = new("--exec-mode", "--exec_mode") { Description = "train, evaluate, train_and_evaluate, predict or train_and_predict", DefaultValueFactory = _ => "train_and_predict" };
+    public readonly Option<DirectoryInfo?> DataDir = new("--data-dir", "--data_dir") { Description = "ISBI-style folder; without it, synthetic data and a CPU-sized recipe" };
+    public readonly Option<DirectoryInfo> ModelDir = new("--model-dir", "--model_dir") { Description = "checkpoints/ and predictions/ go here", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "model")) };
+    public readonly Option<DirectoryInfo?> LogDir = new("--log-dir", "--log_dir") { Description = "where metrics.jsonl is written (default: the model dir)" };
+    public readonly Option<int?> BatchSize = new("--batch-size", "--batch_size") { Description = "samples per step (reference 8; CPU recipe 2)" };
+    public readonly Option<double?> LearningRate = new("--learning-rate", "--learning_rate") { Description = "Adam's learning rate (reference 1e-4)" };
+    public readonly Option<int> Fold = new("--fold") { Description = "cross-validation fold, 0..4", DefaultValueFactory = _ => 0 };
+    public readonly Option<long?> MaxSteps = new("--max-steps", "--max_steps") { Description = "optimizer steps (reference 6400)" };
+    public readonly Option<double> WeightDecay = new("--weight-decay", "--weight_decay") { Description = "coupled L2 weight decay", DefaultValueFactory = _ => 5e-4 };
+    public readonly Option<int?> LogEvery = new("--log-every", "--log_every") { Description = "log every N steps" };
+    public readonly Option<int> EvaluateEvery = new("--evaluate-every", "--evaluate_every") { Description = "evaluate every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
+    public readonly Option<int> Seed = new("--seed") { Description = "seed of weights, data order and augmentation", DefaultValueFactory = _ => 0 };
+    public readonly Option<bool> Augment = new("--augment") { Description = "augment training batches (flips, crop-and-resize, brightness)" };
+    public readonly Option<bool> Amp = new("--amp") { Description = "mixed precision: bfloat16 autocast on CPU, float16 with loss scaling on CUDA" };
+    public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
+    public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
+    public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };
+
+    public IEnumerable<Option> All => [ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Amp, Device, Checkpoint, Filters];
+}
