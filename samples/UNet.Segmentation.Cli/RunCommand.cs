@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
+using System.Text.Json;
+using UNet.Segmentation.Benchmarking;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
@@ -73,7 +75,20 @@ internal static class RunCommand
                 .Build();
             summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}"));
 
-            if (mode.StartsWith("train", StringComparison.Ordinal))
+            if (p.GetValue(o.Benchmark))
+            {
+                int warmup = p.GetValue(o.WarmupSteps) ?? recipe.WarmupSteps;
+                if (maxSteps <= warmup) throw new ArgumentException($"--max-steps ({maxSteps}) must exceed --warmup-steps ({warmup}) in benchmark mode");
+                var report = mode.StartsWith("train", StringComparison.Ordinal)
+                    ? trainer.Benchmark(data, split, warmup, (int)(maxSteps - warmup))
+                    : InferenceBenchmark.Run(model, trainer.Options.BatchSize, warmup, (int)(maxSteps - warmup), precision == Precision.BFloat16, device);
+                Directory.CreateDirectory(logDir);
+                string json = Path.Combine(logDir, $"benchmark-{report.Mode}.json");
+                File.WriteAllText(json, JsonSerializer.Serialize(report.ReferenceNames(), new JsonSerializerOptions { WriteIndented = true }));
+                foreach (var (name, value) in report.ReferenceNames()) summary.Add((name, value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
+                summary.Add(("benchmark", $"{report.MeasuredSteps} steps after {report.WarmupSteps} warm-up, batch {report.BatchSize}; {json}"));
+            }
+            else if (mode.StartsWith("train", StringComparison.Ordinal))
             {
                 var evaluateFold = mode == "train_and_evaluate" ? split : split with { Validation = [] };
                 var result = trainer.Fit(data, evaluateFold);
@@ -81,9 +96,9 @@ internal static class RunCommand
                 if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", c));
                 if (result.FinalEvaluation is { } e) summary.Add(("evaluation", e.Metrics.ToString()));
             }
-            if (mode == "evaluate")
+            if (mode == "evaluate" && !p.GetValue(o.Benchmark))
                 summary.Add(("evaluation", trainer.Evaluate(data, split.Validation).ToString()));
-            if (mode.EndsWith("predict", StringComparison.Ordinal))
+            if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark))
                 summary.AddRange(Predict(model, data, dataDir, modelDir, device));
         }
         summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));

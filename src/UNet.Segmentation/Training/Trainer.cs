@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using UNet.Segmentation.Benchmarking;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Torch;
@@ -137,6 +138,44 @@ public sealed class Trainer : IDisposable
         if (!cancelled && fold.Validation.Count > 0)
             evaluations.Add(EvaluateAndLog(data, fold.Validation, step, metrics));
         return new TrainingResult(step, !cancelled, history, evaluations, lastCheckpoint, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The reference's training benchmark: <paramref name="warmupSteps"/> + <paramref name="steps"/>
+    /// real training steps on <paramref name="fold"/>'s batches (the model learns), each
+    /// synchronised by reading its loss, reported as "train" without the warm-up steps.
+    /// </summary>
+    public BenchmarkReport Benchmark(IsbiDataset data, FoldSplit fold, int warmupSteps, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(fold);
+        ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        using var loader = data.TrainingBatches(fold.Training, Options.BatchSize, Options.Data, Options.Seed);
+        Model.Train();
+        var parameters = Model.Parameters();
+        var times = new List<double>(warmupSteps + steps);
+        for (int i = 0; i < warmupSteps + steps; i++)
+        {
+            using var batch = loader.Take();
+            using var scope = TensorScope.Begin();
+            var clock = Stopwatch.StartNew();
+            _adam.ZeroGrad();
+            var (loss, _, _) = Forward(batch, parameters);
+            if (_scaler.Enabled)
+            {
+                _scaler.Scale(loss).Backward();
+                _scaler.Step(_adam, parameters);
+            }
+            else
+            {
+                loss.Backward();
+                _adam.Step();
+            }
+            loss.ToDouble(); // synchronises, as the reference's per-step timestamps do
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+        return BenchmarkReport.FromStepTimes("train", Options.BatchSize, warmupSteps, times);
     }
 
     /// <summary>Metrics of the model on <paramref name="slices"/> (no augmentation, inference mode, evaluation mode).</summary>

@@ -117,4 +117,17 @@ public sealed class TrainerTests : IDisposable
         Assert.All(result.History, h => Assert.True(double.IsFinite(h.Loss)));
         Assert.Equal(ScalarType.Float32, model.Parameters()[0].Dtype);
     }
+
+    [Fact]
+    public void Benchmark_TimesRealTrainingSteps_WithoutTheWarmup()
+    {
+        using var model = new UNetModel(Tiny);
+        using var trainer = Configure(model).Build();
+        using var scope = TensorScope.Begin();
+        var before = model.Parameters()[0].Clone();
+        var report = trainer.Benchmark(Data, Fold, warmupSteps: 1, steps: 2);
+        Assert.Equal(("train", 2, 1, 2), (report.Mode, report.MeasuredSteps, report.WarmupSteps, report.BatchSize));
+        Assert.True(report.Throughput > 0);
+        Assert.False(before.AllClose(model.Parameters()[0], 0, 0)); // the steps really trained
+    }
 }

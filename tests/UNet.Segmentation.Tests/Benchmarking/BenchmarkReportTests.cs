@@ -1,0 +1,42 @@
+using UNet.Segmentation.Benchmarking;
+using UNet.Segmentation.Model;
+
+namespace UNet.Segmentation.Tests.Benchmarking;
+
+public class BenchmarkReportTests
+{
+    [Fact]
+    public void FromStepTimes_DropsWarmup_AndComputesTheReferencesNumbers()
+    {
+        // 2 warm-up steps (slow), then 0.1 s, 0.2 s, 0.4 s, 0.5 s at batch 8.
+        var r = BenchmarkReport.FromStepTimes("train", 8, 2, [9.0, 7.0, 0.1, 0.2, 0.4, 0.5]);
+        Assert.Equal(4, r.MeasuredSteps);
+        Assert.Equal((80 + 40 + 20 + 16) / 4.0, r.Throughput, 9);   // mean of per-step images/s, not images / total time
+        Assert.Equal(300, r.LatencyMean, 9);
+        Assert.Equal(470, r.Latency90, 9);                           // numpy: 400 + 0.7·100
+        Assert.Equal(485, r.Latency95, 9);
+        Assert.Equal(497, r.Latency99, 9);
+        var names = r.ReferenceNames();
+        Assert.Equal(r.Throughput, names["throughput_train"]);
+        Assert.Equal(r.Latency90, names["latency_train_90"]);
+        Assert.Contains("latency_train_mean", names.Keys);
+    }
+
+    [Fact]
+    public void FromStepTimes_RejectsEmptyOrNonPositiveTimes()
+    {
+        Assert.Throws<ArgumentException>(() => BenchmarkReport.FromStepTimes("test", 1, 3, [1.0, 1.0]));
+        Assert.Throws<ArgumentException>(() => BenchmarkReport.FromStepTimes("test", 1, 0, [0.0]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BenchmarkReport.FromStepTimes("test", 0, 0, [1.0]));
+    }
+
+    [Fact]
+    public void InferenceBenchmark_TimesTheRequestedSteps()
+    {
+        using var model = new UNetModel(UNetOptions.Reference with { BaseFilters = 4, Depth = 2, InputSize = 92 });
+        var r = InferenceBenchmark.Run(model, batchSize: 2, warmupSteps: 1, steps: 3);
+        Assert.Equal(("test", 3, 2), (r.Mode, r.MeasuredSteps, r.BatchSize));
+        Assert.True(r.Throughput > 0 && r.LatencyMean > 0 && r.Latency90 <= r.Latency99);
+        Assert.True(model.IsTraining); // the model's mode is restored
+    }
+}
