@@ -8,28 +8,7 @@ using Xunit.Abstractions;
 namespace UNet.Segmentation.Tests.Training;
 
 /// <summary>Runs tests/peer/losses_peer.py once: PyTorch's losses and gradients, written as the reference states them.</summary>
-public sealed class LossesGolden : IDisposable
-{
-    private readonly string _directory = Directory.CreateTempSubdirectory("losses-peer-").FullName;
-
-    public LossesGolden()
-    {
-        if (!PythonPeer.IsAvailable) return;
-        string path = Path.Combine(_directory, "golden.safetensors");
-        PythonPeer.Run("losses_peer.py", path);
-        File = Safetensors.Load(path);
-    }
-
-    public SafetensorsFile? File { get; }
-
-    public Tensor this[string key] => File!.Tensors.TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"the peer wrote no '{key}'");
-
-    public void Dispose()
-    {
-        File?.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
-}
+public sealed class LossesGolden() : PeerGoldenFile("losses_peer.py");
 
 /// <summary>The losses' values and gradients against PyTorch's on the same inputs (1e-5 relative).</summary>
 public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : IClassFixture<LossesGolden>

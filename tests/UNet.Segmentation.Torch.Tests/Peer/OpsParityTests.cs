@@ -6,28 +6,7 @@ using Xunit.Abstractions;
 namespace UNet.Segmentation.Torch.Tests.Peer;
 
 /// <summary>Runs tests/peer/ops_peer.py once: PyTorch's inputs, outputs and gradients for every case.</summary>
-public sealed class OpsGolden : IDisposable
-{
-    private readonly string _directory = Directory.CreateTempSubdirectory("ops-peer-").FullName;
-
-    public OpsGolden()
-    {
-        if (!PythonPeer.IsAvailable) return;
-        string path = Path.Combine(_directory, "golden.safetensors");
-        PythonPeer.Run("ops_peer.py", path);
-        File = Safetensors.Load(path);
-    }
-
-    public SafetensorsFile? File { get; }
-
-    public Tensor this[string key] => File!.Tensors.TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"the peer wrote no '{key}'");
-
-    public void Dispose()
-    {
-        File?.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
-}
+public sealed class OpsGolden() : PeerGoldenFile("ops_peer.py");
 
 /// <summary>The binding's forward values and gradients against PyTorch's on the same inputs (float32, 1e-5).</summary>
 [Collection("LiveTensors")]
