@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds the solution (the native shim through
-# CMake), runs the C ABI test (ctest) and every xunit project, and prints one closing line
+# CMake), runs the C ABI test (ctest), every xunit project and the package consumer test
+# (scripts/consumer-test.sh, counted as one test), and prints one closing line
 # "tests: N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +35,12 @@ for project in $(find tests -name '*.Tests.csproj' | sort); do
   fi
 done
 rm -f "$log"
+
+# The packages: pack into a local feed, restore and run tests/consumer from it (one test).
+if bash scripts/consumer-test.sh; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); status=1
+fi
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 exit $status
