@@ -1,7 +1,7 @@
 namespace UNet.Segmentation.Torch.Tests;
 
-/// <summary>Helpers for tests that compare the native live-tensor count with a baseline.</summary>
-internal static class LiveTensors
+/// <summary>Helpers for tests that compare the native live-tensor count with a baseline (shared by every test project).</summary>
+public static class LiveTensors
 {
     /// <summary>Finalizes garbage left by earlier tests and frees its handles, so a baseline taken now stays put.</summary>
     public static void Settle()
@@ -12,5 +12,12 @@ internal static class LiveTensors
             GC.WaitForPendingFinalizers();
         }
         LibTorch.FreeDeferred();
+    }
+
+    /// <summary>The live count after <see cref="Settle"/>; read the count at the end of a test without settling, so a finalizer cannot hide a leak.</summary>
+    public static long SettledCount()
+    {
+        Settle();
+        return LibTorch.LiveTensorCount;
     }
 }

@@ -154,7 +154,7 @@ public sealed class PipelineTests : IDisposable
     [Fact]
     public void StoppingEarly_LeaksNoTensor_AndCancellationEndsTake()
     {
-        LiveTensorsSettle();
+        UNet.Segmentation.Torch.Tests.LiveTensors.Settle();
         long baseline = LibTorch.LiveTensorCount;
         using (var loader = _data.TrainingBatches([0, 1, 2], 2, Small with { PrefetchBatches = 3 }))
         {
@@ -191,15 +191,5 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0], 0, Small)).ParamName);
         Assert.Equal("rank", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0, 1], 1, Small, rank: 2, worldSize: 2)).ParamName);
         Assert.Contains("CropFraction", Assert.Throws<ArgumentException>(() => _data.TrainingBatches([0], 1, Small with { CropFraction = 0.6 })).Message);
-    }
-
-    private static void LiveTensorsSettle()
-    {
-        for (int i = 0; i < 2; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        LibTorch.FreeDeferred();
     }
 }

@@ -61,15 +61,7 @@ internal static class InferenceTestSupport
     }
 
     /// <summary>Finalizes and frees whatever the collector can reach, so LiveTensorCount is exact.</summary>
-    public static void Settle()
-    {
-        for (int i = 0; i < 2; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        LibTorch.FreeDeferred();
-    }
+    public static void Settle() => UNet.Segmentation.Torch.Tests.LiveTensors.Settle();
 
     /// <summary>Collects progress reports synchronously (Progress&lt;T&gt; posts them asynchronously).</summary>
     public sealed class Recorder : IProgress<int>

@@ -94,7 +94,7 @@ public sealed partial class SafetensorsTests
         using var dir = new TempDir();
         string path = dir.PathOf(caseName + ".safetensors");
         File.WriteAllBytes(path, c.Bytes);
-        long baseline = SettledLiveTensorCount();
+        long baseline = LiveTensors.SettledCount();
 
         var e = Assert.Throws<SafetensorsFormatException>(() => Safetensors.Load(path).Dispose());
         output.WriteLine(e.Message);
@@ -147,7 +147,7 @@ public sealed partial class SafetensorsTests
         string path = dir.PathOf("mutant.safetensors");
         var random = new Random(20_12);
         int loaded = 0, rejected = 0;
-        long baseline = SettledLiveTensorCount();
+        long baseline = LiveTensors.SettledCount();
         for (int iteration = 0; iteration < 2000; iteration++)
         {
             byte[] mutant = (byte[])original.Clone();

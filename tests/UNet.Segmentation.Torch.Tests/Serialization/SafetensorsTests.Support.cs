@@ -119,16 +119,6 @@ public sealed partial class SafetensorsTests
         return bytes;
     }
 
-    /// <summary>The live count once earlier tests' garbage is finalized and freed; measure the end of a test without GC, so a finalizer cannot hide a leak.</summary>
-    private static long SettledLiveTensorCount()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        LibTorch.FreeDeferred();
-        return LibTorch.LiveTensorCount;
-    }
-
     private sealed class TempDir : IDisposable
     {
         public TempDir()

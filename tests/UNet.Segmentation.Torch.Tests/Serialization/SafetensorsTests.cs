@@ -23,7 +23,7 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         using var dir = new TempDir();
         string path = dir.PathOf("all.safetensors");
         var metadata = new Dictionary<string, string> { ["source"] = "csharp", ["note"] = "ünï \"q\" \\ back\nslash\u0001" };
-        long baseline = SettledLiveTensorCount();
+        long baseline = LiveTensors.SettledCount();
         using (var scope = TensorScope.Begin())
         {
             var tensors = SampleTensors();
@@ -110,7 +110,7 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         string path = dir.PathOf("h.safetensors");
         using (var scope = TensorScope.Begin())
             Safetensors.Save(path, [KeyValuePair.Create("z", Tensor.Zeros([2, 3], ScalarType.BFloat16)), KeyValuePair.Create("a", Tensor.Zeros([], ScalarType.Bool))]);
-        long before = SettledLiveTensorCount();
+        long before = LiveTensors.SettledCount();
         var (metadata, entries) = Safetensors.ReadHeader(path);
         Assert.Equal(before, LibTorch.LiveTensorCount);
         Assert.Equal("pt", metadata["format"]);
@@ -129,7 +129,7 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         using (var scope = TensorScope.Begin()) Safetensors.Save(path, SampleTensors());
         int count = Safetensors.ReadHeader(path).Entries.Count;
 
-        long baseline = SettledLiveTensorCount();
+        long baseline = LiveTensors.SettledCount();
         var file = Safetensors.Load(path);
         Assert.Equal(baseline + count, LibTorch.LiveTensorCount);
         file.Dispose();
@@ -162,7 +162,7 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         string path = dir.PathOf("bad-bool.safetensors");
         File.WriteAllBytes(path, Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"BOOL","shape":[3],"data_offsets":[8,11]}}""",
             [0, 0, 128, 63, 0, 0, 0, 64, 1, 0, 2]));
-        long baseline = SettledLiveTensorCount();
+        long baseline = LiveTensors.SettledCount();
         var e = Assert.Throws<SafetensorsFormatException>(() => Safetensors.Load(path));
         Assert.Equal("b", e.TensorName);
         Assert.Contains("not a BOOL value", e.Message);
