@@ -174,10 +174,13 @@ public partial class Tensor : IDisposable
     }
 
     /// <summary>The size of one dimension; negative counts from the end.</summary>
-    public long Size(int dim)
+    public unsafe long Size(int dim)
     {
-        Span<long> shape = stackalloc long[16];
-        int n = Dim <= 16 ? GetShape(shape) : throw new NotSupportedException("more than 16 dimensions");
+        // Two native calls (rank, then sizes into a stack buffer): Size is on hot paths.
+        int n = Dim;
+        if (n > 16) throw new NotSupportedException("more than 16 dimensions");
+        long* shape = stackalloc long[16];
+        Check(uts_shape(_handle, shape, 16));
         int d = dim < 0 ? dim + n : dim;
         if (d < 0 || d >= n) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"tensor has {n} dimensions");
         return shape[d];

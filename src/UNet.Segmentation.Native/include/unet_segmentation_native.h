@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or an enumeration below changes. */
-#define UTS_ABI_VERSION 2
+#define UTS_ABI_VERSION 3
 
 typedef struct uts_tensor_t* uts_tensor;
 typedef struct uts_guard_t* uts_guard;
@@ -287,9 +287,10 @@ UTS_API uts_status uts_adam_step(const uts_tensor* params, const uts_tensor* exp
                                  const uts_tensor* exp_avg_sq, int64_t* steps, int32_t count,
                                  double lr, double beta1, double beta2, double eps,
                                  double weight_decay, uint8_t decoupled_weight_decay);
-/* torch.optim.SGD semantics; momentum_initialized[i] is set once the buffer holds a value. */
+/* torch.optim.SGD semantics; momentum_initialized[i] is set once the buffer holds a value and
+ * steps[i] is advanced for each parameter that has a gradient (others are skipped). */
 UTS_API uts_status uts_sgd_step(const uts_tensor* params, const uts_tensor* momentum_buffers,
-                                uint8_t* momentum_initialized, int32_t count, double lr,
+                                uint8_t* momentum_initialized, int64_t* steps, int32_t count, double lr,
                                 double momentum, double dampening, double weight_decay,
                                 uint8_t nesterov);
 

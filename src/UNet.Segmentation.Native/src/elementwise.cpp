@@ -133,6 +133,18 @@ c10::optional<at::ScalarType> optional_dtype(int32_t dtype) {
   return uts::to_scalar_type(dtype);
 }
 
+// max/min along a dimension: values and indices as two new handles.
+uts_status extreme_along(uts_tensor t, int64_t dim, uint8_t keepdim, uts_tensor* values, uts_tensor* indices, bool max) {
+  UTS_TRY
+  auto& v_slot = out_param(values, "values");
+  auto& i_slot = out_param(indices, "indices");
+  v_slot = i_slot = nullptr;
+  auto r = max ? get(t).max(dim, keepdim != 0) : get(t).min(dim, keepdim != 0);
+  v_slot = uts::wrap(std::get<0>(r));
+  i_slot = uts::wrap(std::get<1>(r));
+  UTS_CATCH
+}
+
 }  // namespace
 
 extern "C" {
@@ -268,25 +280,11 @@ uts_status uts_reduce(int32_t op, uts_tensor t, const int64_t* dims, int32_t ndi
 }
 
 uts_status uts_max_dim(uts_tensor t, int64_t dim, uint8_t keepdim, uts_tensor* values, uts_tensor* indices) {
-  UTS_TRY
-  auto& v_slot = out_param(values, "values");
-  auto& i_slot = out_param(indices, "indices");
-  v_slot = i_slot = nullptr;
-  auto r = get(t).max(dim, keepdim != 0);
-  v_slot = uts::wrap(std::get<0>(r));
-  i_slot = uts::wrap(std::get<1>(r));
-  UTS_CATCH
+  return extreme_along(t, dim, keepdim, values, indices, true);
 }
 
 uts_status uts_min_dim(uts_tensor t, int64_t dim, uint8_t keepdim, uts_tensor* values, uts_tensor* indices) {
-  UTS_TRY
-  auto& v_slot = out_param(values, "values");
-  auto& i_slot = out_param(indices, "indices");
-  v_slot = i_slot = nullptr;
-  auto r = get(t).min(dim, keepdim != 0);
-  v_slot = uts::wrap(std::get<0>(r));
-  i_slot = uts::wrap(std::get<1>(r));
-  UTS_CATCH
+  return extreme_along(t, dim, keepdim, values, indices, false);
 }
 
 uts_status uts_argmax(uts_tensor t, uint8_t has_dim, int64_t dim, uint8_t keepdim, uts_tensor* out) {

@@ -48,16 +48,17 @@ uts_status uts_adam_step(const uts_tensor* params, const uts_tensor* exp_avg, co
 }
 
 uts_status uts_sgd_step(const uts_tensor* params, const uts_tensor* momentum_buffers, uint8_t* momentum_initialized,
-                        int32_t count, double lr, double momentum, double dampening, double weight_decay,
+                        int64_t* steps, int32_t count, double lr, double momentum, double dampening, double weight_decay,
                         uint8_t nesterov) {
   UTS_TRY
-  check_lists(params, params, count);
+  check_lists(params, steps, count);
   if (momentum != 0.0) check_lists(momentum_buffers, momentum_initialized, count);
   at::NoGradGuard no_grad;
   for (int32_t i = 0; i < count; ++i) {
     auto& param = const_cast<at::Tensor&>(uts::get(params[i], "parameter"));
     const auto& grad_ref = param.grad();
     if (!grad_ref.defined()) continue;
+    ++steps[i];
     at::Tensor d_p = grad_ref;
     if (weight_decay != 0.0) d_p = d_p.add(param, weight_decay);
     if (momentum != 0.0) {

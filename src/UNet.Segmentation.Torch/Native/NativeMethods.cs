@@ -21,7 +21,7 @@ internal readonly struct NativeScalar
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "unet_segmentation_native";
-    internal const int AbiVersion = 2;
+    internal const int AbiVersion = 3;
 
     [LibraryImport(Library)] internal static partial int uts_abi_version();
     [LibraryImport(Library)] internal static partial IntPtr uts_last_error();
@@ -143,7 +143,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int uts_rng_set_state(int deviceType, int deviceIndex, TensorHandle state);
 
     [LibraryImport(Library)] internal static partial int uts_adam_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long* steps, int count, double lr, double beta1, double beta2, double eps, double weightDecay, byte decoupledWeightDecay);
-    [LibraryImport(Library)] internal static partial int uts_sgd_step(IntPtr* parameters, IntPtr* momentumBuffers, byte* momentumInitialized, int count, double lr, double momentum, double dampening, double weightDecay, byte nesterov);
+    [LibraryImport(Library)] internal static partial int uts_sgd_step(IntPtr* parameters, IntPtr* momentumBuffers, byte* momentumInitialized, long* steps, int count, double lr, double momentum, double dampening, double weightDecay, byte nesterov);
 }
 
 internal static partial class NativeMethods

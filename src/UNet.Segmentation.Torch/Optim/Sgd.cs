@@ -63,12 +63,7 @@ public sealed class Sgd : Optimizer
         var buffers = Momentum != 0 ? b.Values : new IntPtr[p.Values.Length];
         fixed (IntPtr* pp = p.Values, pb = buffers)
         fixed (byte* pi = _initialized)
-            Check(uts_sgd_step(pp, pb, pi, p.Values.Length, LearningRate, Momentum, Dampening, WeightDecay, Nesterov ? (byte)1 : (byte)0));
-        // The native step skips parameters without a gradient; count steps the same way.
-        for (int i = 0; i < p.Values.Length; i++)
-        {
-            using var g = Parameters[i].Grad;
-            if (g is not null) _steps[i]++;
-        }
+        fixed (long* ps = _steps)
+            Check(uts_sgd_step(pp, pb, pi, ps, p.Values.Length, LearningRate, Momentum, Dampening, WeightDecay, Nesterov ? (byte)1 : (byte)0));
     }
 }
