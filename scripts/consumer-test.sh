@@ -23,7 +23,10 @@ for project in src/UNet.Segmentation.Torch/UNet.Segmentation.Torch.csproj src/UN
   dotnet pack "$project" -c "$configuration" -o "$feed" -nologo -v quiet || fail "dotnet pack $project"
 done
 ls "$feed"
-python3 -m zipfile -l "$feed/UNet.Segmentation.Torch.$version.nupkg" | grep -q 'runtimes/linux-x64/native/libunet_segmentation_native.so' \
+# The listing goes to a variable first: `grep -q` stops reading early, and under pipefail the
+# writer's broken pipe would fail the check.
+listing=$(python3 -m zipfile -l "$feed/UNet.Segmentation.Torch.$version.nupkg") || fail "listing the binding package"
+grep -q 'runtimes/linux-x64/native/libunet_segmentation_native.so' <<<"$listing" \
   || fail "the binding package holds no runtimes/linux-x64/native/libunet_segmentation_native.so"
 
 app="$work/consumer"
