@@ -9,6 +9,7 @@ namespace UNet.Segmentation.Benchmarks;
 /// one batch of <see cref="BatchSize"/> taken from the prefetching loader.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+[Config(typeof(UNet.Segmentation.Benchmarks.Workloads.ImagesPerSecondConfig))]
 public class DataPipelineBenchmarks
 {
     private IsbiDataset _data = null!;

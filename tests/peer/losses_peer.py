@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from safetensors_io import save_file
 
 EPS = 1e-6
-torch.manual_seed(0)
 result = {}
 
 
@@ -59,23 +58,29 @@ def case(name, logits, classes):
         result[f"{name}.grad.{key}"] = leaf.grad.contiguous()
 
 
-classes = torch.randint(0, 2, (2, 16, 16))
-case("two_classes", torch.randn(2, 2, 16, 16) * 3, classes)
-classes = torch.randint(0, 3, (3, 8, 12))
-case("three_classes", torch.randn(3, 3, 8, 12) * 2, classes)
-classes = torch.randint(0, 2, (2, 10, 10))
-confident = F.one_hot(classes, 2).permute(0, 3, 1, 2).double() * 4 + torch.randn(2, 2, 10, 10, dtype=torch.float64)
-case("float64_confident", confident, classes)
+def main():
+    torch.manual_seed(0)
+    classes = torch.randint(0, 2, (2, 16, 16))
+    case("two_classes", torch.randn(2, 2, 16, 16) * 3, classes)
+    classes = torch.randint(0, 3, (3, 8, 12))
+    case("three_classes", torch.randn(3, 3, 8, 12) * 2, classes)
+    classes = torch.randint(0, 2, (2, 10, 10))
+    confident = F.one_hot(classes, 2).permute(0, 3, 1, 2).double() * 4 + torch.randn(2, 2, 10, 10, dtype=torch.float64)
+    case("float64_confident", confident, classes)
 
-weight_decay = 5e-4
-params = [torch.randn(4, 3, 3, 3), torch.randn(4), torch.randn(2, 4, 1, 1), torch.randn(2)]
-leaves = [p.clone().requires_grad_(True) for p in params]
-l2 = weight_decay * sum((w * w).sum() / 2 for w in leaves)  # tf.nn.l2_loss(w) = sum(w^2) / 2
-l2.backward()
-result["l2.weight_decay"] = torch.tensor(weight_decay, dtype=torch.float64)
-result["l2.value"] = l2.detach().reshape(())
-for i, (p, leaf) in enumerate(zip(params, leaves)):
-    result[f"l2.w{i}"] = p
-    result[f"l2.grad.w{i}"] = leaf.grad.contiguous()
+    weight_decay = 5e-4
+    params = [torch.randn(4, 3, 3, 3), torch.randn(4), torch.randn(2, 4, 1, 1), torch.randn(2)]
+    leaves = [p.clone().requires_grad_(True) for p in params]
+    l2 = weight_decay * sum((w * w).sum() / 2 for w in leaves)  # tf.nn.l2_loss(w) = sum(w^2) / 2
+    l2.backward()
+    result["l2.weight_decay"] = torch.tensor(weight_decay, dtype=torch.float64)
+    result["l2.value"] = l2.detach().reshape(())
+    for i, (p, leaf) in enumerate(zip(params, leaves)):
+        result[f"l2.w{i}"] = p
+        result[f"l2.grad.w{i}"] = leaf.grad.contiguous()
 
-save_file(result, sys.argv[1], {"torch": torch.__version__, "cases": "two_classes,three_classes,float64_confident"})
+    save_file(result, sys.argv[1], {"torch": torch.__version__, "cases": "two_classes,three_classes,float64_confident"})
+
+
+if __name__ == "__main__":
+    main()

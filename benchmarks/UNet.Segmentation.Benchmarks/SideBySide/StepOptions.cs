@@ -1,0 +1,56 @@
+using System.Globalization;
+using UNet.Segmentation.Benchmarks.Workloads;
+
+namespace UNet.Segmentation.Benchmarks.SideBySide;
+
+/// <summary>
+/// The arguments of the <c>step</c> and <c>conv-rate</c> commands — the same flags, names and
+/// defaults as benchmarks/side-by-side/peer_step.py, so the driver passes one argument list to both.
+/// </summary>
+public sealed record StepOptions
+{
+    public string Mode { get; init; } = "train";
+    public int Batch { get; init; } = 1;
+    public BenchPrecision Precision { get; init; } = BenchPrecision.Float32;
+    public bool ChannelsLast { get; init; }
+    public int Filters { get; init; } = 64;
+    public int Size { get; init; } = 572;
+    public int Warmup { get; init; } = 1;
+    public int Steps { get; init; } = 3;
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Parses <c>--name value</c> pairs; an unknown flag or a bad value throws <see cref="ArgumentException"/> naming it.</summary>
+    public static StepOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new StepOptions();
+        for (int i = 0; i < args.Count; i += 2)
+        {
+            string flag = args[i];
+            if (i + 1 >= args.Count) throw new ArgumentException($"{flag} needs a value", flag);
+            string v = args[i + 1];
+            o = flag switch
+            {
+                "--mode" => o with { Mode = v is "train" or "infer" ? v : throw Bad(flag, v, "train or infer") },
+                "--precision" => o with { Precision = v switch { "fp32" => BenchPrecision.Float32, "bf16" => BenchPrecision.BFloat16, _ => throw Bad(flag, v, "fp32 or bf16") } },
+                "--format" => o with { ChannelsLast = v switch { "contiguous" => false, "channels-last" => true, _ => throw Bad(flag, v, "contiguous or channels-last") } },
+                "--batch" => o with { Batch = Positive(flag, v) },
+                "--filters" => o with { Filters = Positive(flag, v) },
+                "--size" => o with { Size = Positive(flag, v) },
+                "--warmup" => o with { Warmup = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int w) ? w : throw Bad(flag, v, "an integer ≥ 0") },
+                "--steps" => o with { Steps = Positive(flag, v) },
+                "--threads" => o with { Threads = Positive(flag, v) },
+                "--seed" => o,
+                _ => throw new ArgumentException($"unknown flag {flag}", flag),
+            };
+        }
+        return o;
+    }
+
+    public string PrecisionName => Precision == BenchPrecision.BFloat16 ? "bf16" : "fp32";
+    public string FormatName => ChannelsLast ? "channels-last" : "contiguous";
+
+    private static int Positive(string flag, string v) =>
+        int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw Bad(flag, v, "a positive integer");
+
+    private static ArgumentException Bad(string flag, string value, string expected) => new($"{flag} {value}: expected {expected}", flag);
+}

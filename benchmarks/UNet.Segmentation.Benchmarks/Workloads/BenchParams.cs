@@ -1,0 +1,41 @@
+using System.Globalization;
+
+namespace UNet.Segmentation.Benchmarks.Workloads;
+
+/// <summary>
+/// The parameter grid of the U-Net suites, each axis narrowable from the environment (BenchmarkDotNet
+/// filters by name, not by parameter): <c>UNET_BENCH_BATCH=1,2</c>, <c>UNET_BENCH_PRECISION=BFloat16</c>,
+/// <c>UNET_BENCH_CHANNELS_LAST=true</c>, <c>UNET_BENCH_FILTERS=16</c>, <c>UNET_BENCH_SIZE=572</c>.
+/// A value that does not parse stops the run with the variable's name.
+/// </summary>
+public static class BenchParams
+{
+    /// <summary>Batch sizes: 1, 2, 8.</summary>
+    public static IEnumerable<int> Batches => Ints("UNET_BENCH_BATCH", 1, 2, 8);
+
+    /// <summary>Base filters: the reference's 64 and a small 16.</summary>
+    public static IEnumerable<int> Filters => Ints("UNET_BENCH_FILTERS", 64, 16);
+
+    /// <summary>Input size: the reference's 572.</summary>
+    public static IEnumerable<int> Sizes => Ints("UNET_BENCH_SIZE", 572);
+
+    /// <summary>Float32 and bfloat16 autocast.</summary>
+    public static IEnumerable<BenchPrecision> Precisions => Parse("UNET_BENCH_PRECISION", [BenchPrecision.Float32, BenchPrecision.BFloat16],
+        s => Enum.TryParse<BenchPrecision>(s, ignoreCase: true, out var p) && Enum.IsDefined(p) ? p : null);
+
+    /// <summary>Contiguous (false) and channels-last (true).</summary>
+    public static IEnumerable<bool> ChannelsLast => Parse("UNET_BENCH_CHANNELS_LAST", [false, true],
+        s => bool.TryParse(s, out bool b) ? b : null);
+
+    private static IEnumerable<int> Ints(string name, params int[] defaults) => Parse(name, defaults,
+        s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : null);
+
+    internal static IEnumerable<T> Parse<T>(string name, T[] defaults, Func<string, T?> parse) where T : struct
+    {
+        string? text = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrWhiteSpace(text)) return defaults;
+        return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(s => parse(s) ?? throw new ArgumentException($"{name}: '{s}' is not a valid value (defaults: {string.Join(",", defaults)})", name))
+            .ToArray();
+    }
+}

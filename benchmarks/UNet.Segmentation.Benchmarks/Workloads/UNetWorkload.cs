@@ -1,0 +1,87 @@
+using UNet.Segmentation.Model;
+using UNet.Segmentation.Torch;
+using UNet.Segmentation.Torch.Optim;
+using UNet.Segmentation.Training;
+
+namespace UNet.Segmentation.Benchmarks.Workloads;
+
+/// <summary>Float32, or bfloat16 autocast (convolutions in bfloat16, losses in float32).</summary>
+public enum BenchPrecision { Float32, BFloat16 }
+
+/// <summary>
+/// One U-Net step on a batch already in memory, the unit every speed figure is made of — the
+/// same work as benchmarks/side-by-side/peer_step.py does in PyTorch:
+/// a training step is zero grads, forward (under autocast for bfloat16), Dice + cross-entropy on
+/// float32 logits, backward and Adam (lr 1e-4, ε 1e-7); an inference step is a forward pass in
+/// inference mode and a softmax. Each step ends by reading a number back, so it is complete when
+/// it returns.
+/// </summary>
+public sealed class UNetWorkload : IDisposable
+{
+    private readonly Adam? _adam;
+    private readonly Tensor _images;
+    private readonly Tensor? _classes;
+    private readonly BenchPrecision _precision;
+
+    /// <summary>Builds the model (seeded), its optimizer when training, and a random batch.</summary>
+    public UNetWorkload(bool training, int batchSize, BenchPrecision precision, bool channelsLast, int filters = 64, int inputSize = 572)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        LibTorch.ManualSeed(0);
+        _precision = precision;
+        Model = new UNetModel(UNetOptions.Reference with { BaseFilters = filters, InputSize = inputSize, ChannelsLast = channelsLast });
+        using var scope = TensorScope.Begin();
+        var images = Tensor.Randn([batchSize, 1, inputSize, inputSize]);
+        _images = (channelsLast ? images.Contiguous(MemoryFormat.ChannelsLast) : images).DetachFromScope();
+        if (training)
+        {
+            Model.Train();
+            int output = Model.OutputSize(inputSize);
+            _classes = Tensor.RandInt(0, 2, [batchSize, output, output]).DetachFromScope();
+            _adam = new Adam(Model.Parameters(), learningRate: 1e-4, epsilon: 1e-7);
+        }
+        else
+        {
+            Model.Eval();
+        }
+    }
+
+    /// <summary>The model being timed.</summary>
+    public UNetModel Model { get; }
+
+    /// <summary>One training step; returns the loss.</summary>
+    public double TrainStep()
+    {
+        if (_adam is null || _classes is null) throw new InvalidOperationException("this workload was built for inference");
+        using var scope = TensorScope.Begin();
+        _adam.ZeroGrad();
+        Tensor logits;
+        using (Autocasting()) logits = Model.Forward(_images);
+        var loss = Losses.DiceCrossEntropy(logits, _classes);
+        loss.Backward();
+        _adam.Step();
+        return loss.ToDouble();
+    }
+
+    /// <summary>One forward pass in inference mode; returns the sum of the class probabilities.</summary>
+    public double InferStep()
+    {
+        using var inference = Autograd.InferenceMode();
+        using var scope = TensorScope.Begin();
+        Tensor logits;
+        using (Autocasting()) logits = Model.Forward(_images);
+        return logits.To(ScalarType.Float32).Softmax(1).Sum().ToDouble();
+    }
+
+    private AutocastScope? Autocasting() =>
+        _precision == BenchPrecision.BFloat16 ? Autocast.Enable(DeviceType.Cpu, ScalarType.BFloat16) : null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _adam?.Dispose();
+        _classes?.Dispose();
+        _images.Dispose();
+        Model.Dispose();
+    }
+}
