@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or an enumeration below changes. */
-#define UTS_ABI_VERSION 3
+#define UTS_ABI_VERSION 4
 
 typedef struct uts_tensor_t* uts_tensor;
 typedef struct uts_guard_t* uts_guard;
@@ -95,6 +95,13 @@ UTS_API uts_status uts_cuda_device_count(int32_t* count);
 UTS_API uts_status uts_cuda_synchronize(int32_t device_index); /* -1: current device */
 UTS_API uts_status uts_set_cudnn_benchmark(uint8_t enabled);
 UTS_API uts_status uts_get_cudnn_benchmark(uint8_t* enabled);
+/* The caching CPU allocator (src/cpu_allocator.cpp): the first configure call installs it as
+ * libtorch's CPU allocator for the rest of the process; caching 0 passes blocks straight through
+ * (and releases the cache). limit_bytes caps the freed bytes kept for reuse. */
+UTS_API uts_status uts_cpu_cache_configure(uint8_t caching, int64_t limit_bytes);
+UTS_API uts_status uts_cpu_cache_release(void);      /* unmaps every cached block */
+UTS_API uts_status uts_cpu_cache_stats(int64_t* cached_bytes, int64_t* hits, int64_t* misses,
+                                       uint8_t* caching); /* caching: installed and on */
 
 /* ---- creation ------------------------------------------------------------------------- */
 UTS_API uts_status uts_tensor_free(uts_tensor t);

@@ -111,11 +111,19 @@ internal static class NativeLibraryLoader
                 $"{path} has ABI version {version}, this binding needs {NativeMethods.AbiVersion}: rebuild the shim from the same source as the binding.");
     }
 
-    /// <summary>Debian's libtorch starts with one intra-op thread; use every core unless told otherwise.</summary>
+    /// <summary>
+    /// Debian's libtorch starts with one intra-op thread: use every core unless OMP_NUM_THREADS
+    /// says otherwise. And install the caching CPU allocator (<see cref="CpuMemoryCache"/>) unless
+    /// UNET_CPU_CACHE=0, with its limit from UNET_CPU_CACHE_LIMIT_MB (default: half the memory).
+    /// </summary>
     private static unsafe void ConfigureDefaults()
     {
-        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is { Length: > 0 }) return;
-        if (NativeLibrary.TryGetExport(_handle, "uts_set_num_threads", out var export))
-            ((delegate* unmanaged<int, int>)export)(Environment.ProcessorCount);
+        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is not { Length: > 0 }
+            && NativeLibrary.TryGetExport(_handle, "uts_set_num_threads", out var threads))
+            ((delegate* unmanaged<int, int>)threads)(Environment.ProcessorCount);
+        var (caching, limit) = CpuMemoryCache.SettingsFromEnvironment();
+        if (NativeLibrary.TryGetExport(_handle, "uts_cpu_cache_configure", out var configure)
+            && ((delegate* unmanaged<byte, long, int>)configure)(caching ? (byte)1 : (byte)0, limit) != 0)
+            throw new TorchNativeLoadException("the shim could not install its caching CPU allocator");
     }
 }

@@ -21,7 +21,7 @@ internal readonly struct NativeScalar
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "unet_segmentation_native";
-    internal const int AbiVersion = 3;
+    internal const int AbiVersion = 4;
 
     [LibraryImport(Library)] internal static partial int uts_abi_version();
     [LibraryImport(Library)] internal static partial IntPtr uts_last_error();
@@ -35,6 +35,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int uts_cuda_synchronize(int deviceIndex);
     [LibraryImport(Library)] internal static partial int uts_set_cudnn_benchmark(byte enabled);
     [LibraryImport(Library)] internal static partial int uts_get_cudnn_benchmark(out byte enabled);
+    [LibraryImport(Library)] internal static partial int uts_cpu_cache_configure(byte caching, long limitBytes);
+    [LibraryImport(Library)] internal static partial int uts_cpu_cache_release();
+    [LibraryImport(Library)] internal static partial int uts_cpu_cache_stats(out long cachedBytes, out long hits, out long misses, out byte caching);
 
     [LibraryImport(Library)] internal static partial int uts_tensor_free(IntPtr t);
     [LibraryImport(Library)] internal static partial int uts_empty(long* shape, int ndim, int dtype, int deviceType, int deviceIndex, out IntPtr result);
