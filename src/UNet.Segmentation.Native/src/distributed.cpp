@@ -229,7 +229,7 @@ void finish(uts_process_group_t& g, const char* what, int64_t sequence, const c1
     Diagnosis d = diagnose_within(g.liveness);
     std::ostringstream m;
     m << "rank " << g.liveness->rank << " of " << g.liveness->size << ": " << what << " #" << sequence
-      << " failed within the " << g.timeout.count() << " ms timeout: " << first_line(raw) << "; " << d.message;
+      << " failed (timeout " << g.timeout.count() << " ms): " << first_line(raw) << "; " << d.message;
     g.broken = true;
     g.broken_message = m.str();
     g.suspects = d.suspects;

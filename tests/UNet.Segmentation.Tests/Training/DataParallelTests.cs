@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Diagnostics;
+using Xunit.Abstractions;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Torch;
 using UNet.Segmentation.Torch.Distributed;
@@ -14,7 +15,7 @@ namespace UNet.Segmentation.Tests.Training;
 /// the CPU, TCP rendezvous on a free loopback port) and kills every process it started when it
 /// ends, passed or not.
 /// </summary>
-public sealed class DataParallelTests : IDisposable
+public sealed class DataParallelTests(ITestOutputHelper log) : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
     private readonly string _dir = Directory.CreateTempSubdirectory("unet-dp-").FullName;
@@ -60,11 +61,13 @@ public sealed class DataParallelTests : IDisposable
         var one = Weights(Path.Combine(_dir, "one.safetensors"));
         var two = Weights(Path.Combine(_dir, "two.safetensors"));
         double difference = RelativeDifference(two, one);
+        log.WriteLine($"2 ranks x batch 2 vs 1 process x batch 4, 3 steps: largest relative weight difference {difference:E2}");
         Assert.True(difference <= 1e-5, $"2 ranks x batch 2 vs 1 process x batch 4: relative difference {difference:E2}");
 
         // The comparison can tell runs apart: one process with the undoubled batch is far off.
         DataParallelWorkers.RunJob(_dir, 1, Limit, "--steps", "3", "--batch", "2", "--out", "half.safetensors");
         double other = RelativeDifference(Weights(Path.Combine(_dir, "half.safetensors")), one);
+        log.WriteLine($"1 process x batch 2 vs 1 process x batch 4: {other:E2}");
         Assert.True(other > 1e-4, $"batch 2 vs batch 4 should differ; relative difference {other:E2}");
     }
 
@@ -87,6 +90,8 @@ public sealed class DataParallelTests : IDisposable
         Assert.True(workers.WaitForExit(survivor, TimeSpan.FromSeconds(timeoutSeconds + 30)),
             $"rank {survivor} still runs after rank {victim} was killed:\n{workers.Output(survivor)}");
         string output = workers.Output(survivor);
+        log.WriteLine($"rank {victim} killed: rank {survivor} exited {clock.Elapsed.TotalSeconds:F1} s later (timeout {timeoutSeconds} s)");
+        log.WriteLine(output.Split('\n').LastOrDefault(l => l.Contains("DistributedException", StringComparison.Ordinal)) ?? "");
         Assert.True(workers[survivor].ExitCode == 3, $"rank {survivor} exited with {workers[survivor].ExitCode}, not with a DistributedException:\n{output}");
         Assert.Contains($"rank {survivor} of 2", output);
         Assert.Contains($"rank {victim}", output.Split("DistributedException:")[1]);
@@ -114,10 +119,13 @@ public sealed class DataParallelTests : IDisposable
         Assert.True(workers.WaitForLine(0, "step 3 loss", Limit), $"training did not get going:\n{workers.Output(0)}\n{workers.Output(1)}");
 
         using (var stop = Process.Start("kill", ["-STOP", workers[1].Id.ToString()])) stop.WaitForExit();
+        var clock = Stopwatch.StartNew();
         try
         {
             Assert.True(workers.WaitForExit(0, TimeSpan.FromSeconds(timeoutSeconds + 40)), $"rank 0 still runs with rank 1 frozen:\n{workers.Output(0)}");
             string output = workers.Output(0);
+            log.WriteLine($"rank 1 frozen: rank 0 exited {clock.Elapsed.TotalSeconds:F1} s later (timeout {timeoutSeconds} s)");
+            log.WriteLine(output.Split('\n').LastOrDefault(l => l.Contains("DistributedException", StringComparison.Ordinal)) ?? "");
             Assert.True(workers[0].ExitCode == 3, $"rank 0 exited with {workers[0].ExitCode}:\n{output}");
             Assert.Contains("[suspects: 1]", output);
             Assert.Contains("rank 1 has stopped sending heartbeats", output);
