@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on Debian 12, idempotently: libtorch (the engine),
+# Installs what building and testing need on Debian 12, idempotently: libtorch (the engine) and
+# Gloo's headers (c10d's ProcessGroupGloo.hpp includes them),
 # CMake and g++ (the native shim), PyTorch for Python (the test peer), libtiff-tools and PIL
 # (oracles for the image codecs). Skips apt entirely when everything is already there.
 set -euo pipefail
 
-packages=(libtorch-dev python3-torch cmake g++ make libtiff-tools python3-pil)
+packages=(libtorch-dev libgloo-dev python3-torch cmake g++ make libtiff-tools python3-pil)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

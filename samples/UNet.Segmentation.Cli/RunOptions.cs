@@ -25,5 +25,8 @@ internal sealed class RunOptions
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
     public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };
 
-    public IEnumerable<Option> All => [ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Checkpoint, Filters];
+    public readonly Option<int?> NprocPerNode = new("--nproc-per-node", "--nproc_per_node") { Description = "data-parallel on this machine: start N ranks of this command (Gloo on the CPU), each line prefixed [rank k]; see docs/data-parallel.md" };
+    public readonly Option<int?> MasterPort = new("--master-port", "--master_port") { Description = "rendezvous port of --nproc-per-node (default: a free one)" };
+
+    public IEnumerable<Option> All => [NprocPerNode, MasterPort, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Checkpoint, Filters];
 }

@@ -9,6 +9,10 @@ public enum TorchErrorKind
     InvalidArgument,
     /// <summary>An allocation failed.</summary>
     OutOfMemory,
+    /// <summary>A rendezvous or collective failed: a peer died or hung past the timeout.</summary>
+    Distributed,
+    /// <summary>This build of the native shim lacks the feature asked for (the NCCL backend on a CPU build).</summary>
+    Unsupported,
 }
 
 /// <summary>A failure inside libtorch or the native shim, carrying libtorch's own message.</summary>

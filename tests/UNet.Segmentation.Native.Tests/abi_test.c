@@ -2,6 +2,7 @@
  * error becomes a status and a message, and every handle freed brings the live count back. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unet_segmentation_native.h"
 
@@ -54,6 +55,40 @@ int main(void) {
   uts_tensor_free(w2);
   uts_tensor_free(y);
   CHECK(uts_live_tensors() == base, "live count back at baseline");
+
+  /* A one-rank Gloo group over a file store: averaging over one rank keeps the values, NCCL is
+   * refused with its own status on a build without it, and every object is freed. */
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/uts_abi_store_%d", (int)getpid());
+  unlink(path);
+  uts_store store = NULL;
+  uts_process_group group = NULL;
+  CHECK(uts_file_store_create(path, 1, 10000, &store) == UTS_OK, "file store");
+  CHECK(uts_process_group_create(store, UTS_BACKEND_GLOO, 0, 1, 10000, &group) == UTS_OK, "gloo group of one");
+  uint8_t nccl = 2;
+  CHECK(uts_distributed_backend_available(UTS_BACKEND_NCCL, &nccl) == UTS_OK, "backend query");
+  if (!nccl) {
+    uts_process_group other = NULL;
+    CHECK(uts_process_group_create(store, UTS_BACKEND_NCCL, 0, 1, 10000, &other) == UTS_UNSUPPORTED,
+          "NCCL on a build without it is UTS_UNSUPPORTED");
+    CHECK(other == NULL && strstr(uts_last_error(), "NCCL") != NULL, "and says so");
+  }
+  uts_process_group bad = NULL;
+  CHECK(uts_process_group_create(store, UTS_BACKEND_GLOO, 1, 1, 10000, &bad) == UTS_INVALID_ARGUMENT,
+        "rank outside the world is rejected");
+  uts_tensor v = NULL, sum = NULL;
+  CHECK(uts_arange((uts_scalar){0, 0, UTS_SCALAR_INT}, (uts_scalar){6, 6, UTS_SCALAR_INT},
+                   (uts_scalar){1, 1, UTS_SCALAR_INT}, UTS_FLOAT32, UTS_CPU, 0, &v) == UTS_OK, "arange");
+  CHECK(uts_allreduce_mean(group, &v, 1, 8) == UTS_OK, "allreduce over one rank");
+  CHECK(uts_reduce(UTS_SUM, v, NULL, 0, 0, -1, &sum) == UTS_OK, "sum");
+  uts_scalar total;
+  CHECK(uts_item(sum, &total) == UTS_OK && total.d == 15.0, "values kept");
+  CHECK(uts_barrier(group) == UTS_OK, "barrier of one");
+  uts_tensor_free(v);
+  uts_tensor_free(sum);
+  CHECK(uts_process_group_free(group) == UTS_OK && uts_store_free(store) == UTS_OK, "free");
+  CHECK(uts_live_distributed_objects() == 0, "no store or group left");
+  unlink(path);
 
   printf("abi_test: %s (%d failures)\n", failures == 0 ? "passed" : "FAILED", failures);
   return failures == 0 ? 0 : 1;

@@ -26,18 +26,22 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or an enumeration below changes. */
-#define UTS_ABI_VERSION 4
+#define UTS_ABI_VERSION 5
 
 typedef struct uts_tensor_t* uts_tensor;
 typedef struct uts_guard_t* uts_guard;
 typedef struct uts_autocast_guard_t* uts_autocast_guard;
+typedef struct uts_store_t* uts_store;
+typedef struct uts_process_group_t* uts_process_group;
 typedef int32_t uts_status;
 
 enum {
   UTS_OK = 0,
   UTS_ERROR = 1,          /* libtorch raised: shape, dtype, device... */
   UTS_OUT_OF_MEMORY = 2,  /* host or device allocation failed */
-  UTS_INVALID_ARGUMENT = 3 /* the shim rejected an argument (null handle, unknown code) */
+  UTS_INVALID_ARGUMENT = 3, /* the shim rejected an argument (null handle, unknown code) */
+  UTS_DISTRIBUTED_ERROR = 4, /* a rendezvous or collective failed: a peer died or hung past the timeout */
+  UTS_UNSUPPORTED = 5       /* this build lacks the feature (the NCCL backend on a CPU build) */
 };
 
 enum { /* scalar types */
@@ -300,6 +304,51 @@ UTS_API uts_status uts_sgd_step(const uts_tensor* params, const uts_tensor* mome
                                 uint8_t* momentum_initialized, int64_t* steps, int32_t count, double lr,
                                 double momentum, double dampening, double weight_decay,
                                 uint8_t nesterov);
+
+/* ---- data parallelism (c10d) ---------------------------------------------------------- */
+/* Stores and process groups are owned by the caller and released with their _free function
+ * (null is accepted); uts_live_distributed_objects() counts those not yet freed. */
+enum { UTS_BACKEND_GLOO = 0, UTS_BACKEND_NCCL = 1 };
+UTS_API int64_t uts_live_distributed_objects(void);
+/* *available = 1 when this build has the backend (NCCL: compiled with UTS_WITH_NCCL). */
+UTS_API uts_status uts_distributed_backend_available(int32_t backend, uint8_t* available);
+/* Rendezvous over TCP: the server (rank 0) listens on port and waits for world_size clients
+ * (itself included); clients retry connecting until timeout_ms. */
+UTS_API uts_status uts_tcp_store_create(const char* host, int32_t port, uint8_t is_server,
+                                        int32_t world_size, int64_t timeout_ms, uts_store* out);
+/* Rendezvous through a file on a file system every rank sees. */
+UTS_API uts_status uts_file_store_create(const char* path, int32_t world_size, int64_t timeout_ms,
+                                         uts_store* out);
+UTS_API uts_status uts_store_free(uts_store store);
+/* Values under user keys (kept apart from the shim's own). get waits up to the store's timeout
+ * for the key; *nbytes receives the value's size, which must fit in capacity. */
+UTS_API uts_status uts_store_set(uts_store store, const char* key, const void* data, int64_t nbytes);
+UTS_API uts_status uts_store_get(uts_store store, const char* key, void* buffer, int64_t capacity,
+                                 int64_t* nbytes);
+/* Joins rank of world_size ranks in a process group over the store. Every collective waits at
+ * most timeout_ms; after a failure (UTS_DISTRIBUTED_ERROR, the message naming the ranks that
+ * look dead or hung) the group refuses further collectives. NCCL on a build without it:
+ * UTS_UNSUPPORTED. */
+UTS_API uts_status uts_process_group_create(uts_store store, int32_t backend, int32_t rank,
+                                            int32_t world_size, int64_t timeout_ms,
+                                            uts_process_group* out);
+UTS_API uts_status uts_process_group_free(uts_process_group group);
+/* The ranks the last failure was blamed on (*count of them; capacity must hold them all). */
+UTS_API uts_status uts_process_group_suspects(uts_process_group group, int32_t* ranks,
+                                              int32_t capacity, int32_t* count);
+/* Averages floating-point tensors over the ranks in place: packed into buckets of at most
+ * bucket_bytes, each summed by one allreduce (all issued before the first is awaited), divided
+ * by the world size and copied back. */
+UTS_API uts_status uts_allreduce_mean(uts_process_group group, const uts_tensor* tensors,
+                                      int32_t count, int64_t bucket_bytes);
+/* As uts_allreduce_mean over the gradients of params; a parameter without a gradient gets a
+ * zero one first, so every rank reduces the same layout. */
+UTS_API uts_status uts_allreduce_grads_mean(uts_process_group group, const uts_tensor* params,
+                                            int32_t count, int64_t bucket_bytes);
+/* Copies root's values of the tensors into every rank's (bucketed, without autograd). */
+UTS_API uts_status uts_broadcast(uts_process_group group, const uts_tensor* tensors, int32_t count,
+                                 int32_t root, int64_t bucket_bytes);
+UTS_API uts_status uts_barrier(uts_process_group group);
 
 #ifdef __cplusplus
 }

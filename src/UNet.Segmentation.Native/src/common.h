@@ -28,6 +28,16 @@ struct invalid_argument : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A collective or a rendezvous failed (peer gone, timeout): UTS_DISTRIBUTED_ERROR.
+struct distributed_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Something this build of the shim does not have (the NCCL backend on a CPU build): UTS_UNSUPPORTED.
+struct unsupported : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 inline uts_tensor wrap(at::Tensor value) {
   auto* handle = new uts_tensor_t{std::move(value)};
   live_tensors().fetch_add(1, std::memory_order_relaxed);
@@ -101,6 +111,12 @@ inline bool is_allocation_failure(const char* message) {
   }                                                                       \
   catch (const uts::invalid_argument& e) {                                \
     return uts::fail(UTS_INVALID_ARGUMENT, e.what());                     \
+  }                                                                       \
+  catch (const uts::distributed_error& e) {                               \
+    return uts::fail(UTS_DISTRIBUTED_ERROR, e.what());                    \
+  }                                                                       \
+  catch (const uts::unsupported& e) {                                     \
+    return uts::fail(UTS_UNSUPPORTED, e.what());                          \
   }                                                                       \
   catch (const c10::Error& e) {                                           \
     const char* what = e.what_without_backtrace();                        \

@@ -21,7 +21,7 @@ internal readonly struct NativeScalar
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "unet_segmentation_native";
-    internal const int AbiVersion = 4;
+    internal const int AbiVersion = 5;
 
     [LibraryImport(Library)] internal static partial int uts_abi_version();
     [LibraryImport(Library)] internal static partial IntPtr uts_last_error();
@@ -147,6 +147,21 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library)] internal static partial int uts_adam_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long* steps, int count, double lr, double beta1, double beta2, double eps, double weightDecay, byte decoupledWeightDecay);
     [LibraryImport(Library)] internal static partial int uts_sgd_step(IntPtr* parameters, IntPtr* momentumBuffers, byte* momentumInitialized, long* steps, int count, double lr, double momentum, double dampening, double weightDecay, byte nesterov);
+
+    [LibraryImport(Library)] internal static partial long uts_live_distributed_objects();
+    [LibraryImport(Library)] internal static partial int uts_distributed_backend_available(int backend, out byte available);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int uts_tcp_store_create(string host, int port, byte isServer, int worldSize, long timeoutMs, out IntPtr store);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int uts_file_store_create(string path, int worldSize, long timeoutMs, out IntPtr store);
+    [LibraryImport(Library)] internal static partial int uts_store_free(IntPtr store);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int uts_store_set(Distributed.StoreHandle store, string key, byte* data, long nbytes);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int uts_store_get(Distributed.StoreHandle store, string key, byte* buffer, long capacity, out long nbytes);
+    [LibraryImport(Library)] internal static partial int uts_process_group_create(Distributed.StoreHandle store, int backend, int rank, int worldSize, long timeoutMs, out IntPtr group);
+    [LibraryImport(Library)] internal static partial int uts_process_group_free(IntPtr group);
+    [LibraryImport(Library)] internal static partial int uts_process_group_suspects(Distributed.ProcessGroupHandle group, int* ranks, int capacity, out int count);
+    [LibraryImport(Library)] internal static partial int uts_allreduce_mean(Distributed.ProcessGroupHandle group, IntPtr* tensors, int count, long bucketBytes);
+    [LibraryImport(Library)] internal static partial int uts_allreduce_grads_mean(Distributed.ProcessGroupHandle group, IntPtr* parameters, int count, long bucketBytes);
+    [LibraryImport(Library)] internal static partial int uts_broadcast(Distributed.ProcessGroupHandle group, IntPtr* tensors, int count, int root, long bucketBytes);
+    [LibraryImport(Library)] internal static partial int uts_barrier(Distributed.ProcessGroupHandle group);
 }
 
 internal static partial class NativeMethods

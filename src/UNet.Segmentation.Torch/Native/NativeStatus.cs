@@ -9,6 +9,8 @@ internal static class NativeStatus
     internal const int Error = 1;
     internal const int OutOfMemory = 2;
     internal const int InvalidArgument = 3;
+    internal const int DistributedError = 4;
+    internal const int Unsupported = 5;
 
     internal static void Check(int status)
     {
@@ -30,6 +32,8 @@ internal static class NativeStatus
         {
             OutOfMemory => new TorchOutOfMemoryException(message),
             InvalidArgument => new TorchException(message, TorchErrorKind.InvalidArgument),
+            DistributedError => new Distributed.DistributedException(message),
+            Unsupported => new Distributed.DistributedBackendUnavailableException(message),
             _ => new TorchException(message, TorchErrorKind.Engine),
         };
     }

@@ -11,7 +11,8 @@ namespace UNet.Segmentation.Training;
 /// <param name="NextBatch">Index of the next training batch (the data order's state).</param>
 /// <param name="Scaler">The loss scaler's state.</param>
 /// <param name="Seed">The run's seed.</param>
-public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed);
+/// <param name="WorldSize">The number of data-parallel ranks that took those steps (1: one process).</param>
+public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed, int WorldSize = 1);
 
 /// <summary>
 /// Training checkpoints: one safetensors file per save, <c>step-00000500.safetensors</c>, holding
@@ -62,6 +63,7 @@ public static class Checkpoints
             ["scaler_good_steps"] = state.Scaler.GoodSteps.ToString(CultureInfo.InvariantCulture),
             ["scaler_skipped_steps"] = state.Scaler.SkippedSteps.ToString(CultureInfo.InvariantCulture),
             ["seed"] = state.Seed.ToString(CultureInfo.InvariantCulture),
+            ["world_size"] = state.WorldSize.ToString(CultureInfo.InvariantCulture),
         };
         Safetensors.Save(path, tensors, metadata);
         return path;
@@ -94,7 +96,9 @@ public static class Checkpoints
             long.Parse(Meta("step"), CultureInfo.InvariantCulture), long.Parse(Meta("next_batch"), CultureInfo.InvariantCulture),
             new LossScalerState(double.Parse(Meta("loss_scale"), CultureInfo.InvariantCulture), int.Parse(Meta("scaler_good_steps"), CultureInfo.InvariantCulture),
                 long.Parse(Meta("scaler_skipped_steps"), CultureInfo.InvariantCulture)),
-            int.Parse(Meta("seed"), CultureInfo.InvariantCulture));
+            int.Parse(Meta("seed"), CultureInfo.InvariantCulture),
+            file.Metadata.TryGetValue("world_size", out var w) ? int.Parse(w, CultureInfo.InvariantCulture) : 1);
+        if (state.WorldSize < 1) throw new InvalidDataException($"{path}: world_size {state.WorldSize} is not a positive number");
         var weights = file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal))).ToDictionary();
         var optimizerState = file.Tensors.Where(kv => kv.Key.StartsWith("optimizer.", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key["optimizer.".Length..], kv => kv.Value);

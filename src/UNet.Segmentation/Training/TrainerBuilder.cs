@@ -61,6 +61,19 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithLogging(int logEvery, int evaluateEvery = 0, string? metricsFile = null) =>
         Set(o => o with { LogEvery = logEvery, EvaluateEvery = evaluateEvery, MetricsFile = metricsFile });
 
+    /// <summary>
+    /// Trains data-parallel as rank <c>options.Rank</c> of <c>options.WorldSize</c> processes
+    /// (usually <c>.WithDataParallel(DistributedOptions.FromEnvironment())</c>): weights broadcast
+    /// from rank 0 at the start, gradients averaged every step, data sharded by rank, max steps
+    /// divided by the world size, and only rank 0 logging, evaluating and writing checkpoints.
+    /// <see cref="Build"/> then waits for every rank to join.
+    /// </summary>
+    public TrainerBuilder WithDataParallel(DistributedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Set(o => o with { Distributed = options });
+    }
+
     /// <summary>Where progress goes.</summary>
     public TrainerBuilder WithLogger(ILogger logger)
     {
@@ -68,7 +81,12 @@ public sealed class TrainerBuilder
         return this;
     }
 
-    /// <summary>Validates the configuration (every problem listed in one <see cref="ArgumentException"/>) and makes the trainer.</summary>
+    /// <summary>
+    /// Validates the configuration (every problem listed in one <see cref="ArgumentException"/>)
+    /// and makes the trainer; with <see cref="WithDataParallel"/>, joins the process group
+    /// (a <see cref="UNet.Segmentation.Torch.Distributed.DistributedException"/> when not every
+    /// rank arrives within the timeout).
+    /// </summary>
     public Trainer Build()
     {
         var problems = _options.Validate().ToList();

@@ -60,6 +60,13 @@ public sealed record TrainerOptions
     public int KeepLast { get; init; } = 3;
     /// <summary>A JSON-lines file that gets one object per logged step and per evaluation; null: none.</summary>
     public string? MetricsFile { get; init; }
+    /// <summary>
+    /// Data-parallel training over several processes (see docs/data-parallel.md); null: one
+    /// process. Each rank then trains on <see cref="BatchSize"/> samples per step, so the global
+    /// batch is BatchSize × WorldSize, and runs ⌈<see cref="MaxSteps"/> / WorldSize⌉ steps, so the
+    /// samples seen stay those of one process running MaxSteps steps.
+    /// </summary>
+    public DistributedOptions? Distributed { get; init; }
 
     /// <summary>Every problem, each naming its option; empty when usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -82,6 +89,12 @@ public sealed record TrainerOptions
         if (CheckpointEvery < 1) p.Add($"{nameof(CheckpointEvery)} must be at least 1 (got {CheckpointEvery})");
         if (KeepLast < 1) p.Add($"{nameof(KeepLast)} must be at least 1 (got {KeepLast})");
         p.AddRange(Data.Validate().Select(d => $"{nameof(Data)}.{d}"));
+        if (Distributed is not null)
+        {
+            p.AddRange(Distributed.Validate().Select(d => $"{nameof(Distributed)}.{d}"));
+            if (Distributed.Backend == UNet.Segmentation.Torch.Distributed.Backend.Nccl && Device.Type != DeviceType.Cuda)
+                p.Add($"{nameof(Distributed)}.Backend Nccl needs a CUDA device (got {Device}): use Gloo on the CPU");
+        }
         return p;
     }
 }
