@@ -20,7 +20,8 @@ public static class StepCommand
         try { o = StepOptions.Parse(args); }
         catch (ArgumentException e) { Console.Error.WriteLine($"{command}: {e.Message}"); return 2; }
         LibTorch.Threads = o.Threads;
-        var times = command == "conv-rate" ? ConvTimes(o) : StepTimes(o);
+        var rss = new List<double[]>();
+        var times = command == "conv-rate" ? ConvTimes(o) : StepTimes(o, rss);
         var measured = times.Skip(o.Warmup).ToArray();
         var result = new Dictionary<string, object>
         {
@@ -28,8 +29,9 @@ public static class StepCommand
             ["precision"] = o.PrecisionName, ["format"] = o.FormatName, ["filters"] = o.Filters, ["size"] = o.Size,
             ["threads"] = LibTorch.Threads, ["step_seconds"] = measured,
             ["images_per_second"] = measured.Average(t => o.Batch / t),
-            ["peak_rss_mib"] = PeakRssMib(),
+            ["peak_rss_mib"] = ProcStatusMib("VmHWM:"),
         };
+        if (rss.Count > 0) result["rss_mib_by_step"] = rss;
         if (command == "conv-rate")
             result["gflops"] = ConvFlops(o) / measured.Order().ElementAt(measured.Length / 2) / 1e9;
         else
@@ -40,7 +42,7 @@ public static class StepCommand
         return 0;
     }
 
-    private static List<double> StepTimes(StepOptions o)
+    private static List<double> StepTimes(StepOptions o, List<double[]> rss)
     {
         bool training = o.Mode == "train";
         using var workload = new UNetWorkload(training, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size);
@@ -50,6 +52,7 @@ public static class StepCommand
             long start = Stopwatch.GetTimestamp();
             if (training) workload.TrainStep(); else workload.InferStep();
             times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            if (o.RssEvery > 0 && (i + 1) % o.RssEvery == 0) rss.Add([i + 1, ProcStatusMib("VmRSS:"), ProcStatusMib("VmHWM:")]);
         }
         return times;
     }
@@ -78,14 +81,14 @@ public static class StepCommand
         return times;
     }
 
-    /// <summary>VmHWM from /proc/self/status: the process's peak resident set, MiB (0 where /proc is missing).</summary>
-    public static double PeakRssMib()
+    /// <summary>A kB field of /proc/self/status in MiB — VmHWM: peak resident set, VmRSS: current (0 where /proc is missing).</summary>
+    public static double ProcStatusMib(string field)
     {
         const string path = "/proc/self/status";
         if (!File.Exists(path)) return 0;
         foreach (string line in File.ReadLines(path))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
         return 0;
     }
 }

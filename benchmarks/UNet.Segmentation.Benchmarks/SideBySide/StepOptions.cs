@@ -18,6 +18,8 @@ public sealed record StepOptions
     public int Warmup { get; init; } = 1;
     public int Steps { get; init; } = 3;
     public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>Record the resident set every this many steps (0: never) — the memory-flatness run.</summary>
+    public int RssEvery { get; init; }
 
     /// <summary>Parses <c>--name value</c> pairs; an unknown flag or a bad value throws <see cref="ArgumentException"/> naming it.</summary>
     public static StepOptions Parse(IReadOnlyList<string> args)
@@ -39,6 +41,7 @@ public sealed record StepOptions
                 "--warmup" => o with { Warmup = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int w) ? w : throw Bad(flag, v, "an integer ≥ 0") },
                 "--steps" => o with { Steps = Positive(flag, v) },
                 "--threads" => o with { Threads = Positive(flag, v) },
+                "--rss-every" => o with { RssEvery = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int r) ? r : throw Bad(flag, v, "an integer ≥ 0") },
                 "--seed" => o,
                 _ => throw new ArgumentException($"unknown flag {flag}", flag),
             };

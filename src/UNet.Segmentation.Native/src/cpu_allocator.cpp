@@ -1,10 +1,11 @@
 // A caching CPU allocator. libtorch's default CPU allocator hands every block to malloc, and
 // glibc serves blocks above 32 MB with a fresh mmap: each training step of the reference U-Net
 // then maps, page-faults (the kernel zeroes every 4 KiB page) and unmaps gigabytes of
-// activations. This allocator keeps freed large blocks by size and hands them back on the next
-// request of that size — the U-Net asks for the same sizes every step — and asks the kernel for
-// transparent huge pages on them (fewer faults and TLB misses). Small blocks go to malloc as
-// before. Cached bytes are capped; past the cap, freed blocks go back to the kernel.
+// activations. This allocator keeps freed large blocks and hands one back for the next request
+// it fits (best fit, at most 25 % larger) — the U-Net asks for the same sizes every step — on
+// transparent huge pages where the kernel allows (fewer faults and TLB misses). Small blocks go
+// to malloc as before. Cached bytes are capped; past the cap, freed blocks go back to the kernel.
+// The price is memory: freed blocks stay resident (docs/performance.md measures both sides).
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/util/Exception.h>
@@ -12,8 +13,7 @@
 
 #include <cstdlib>
 #include <mutex>
-#include <unordered_map>
-#include <vector>
+#include <map>
 
 #include "common.h"
 
@@ -83,11 +83,14 @@ class CachingCpuAllocator final : public c10::Allocator {
     size_t size = (n + kHeader + kGranule - 1) / kGranule * kGranule;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        void* base = it->second.back();
-        it->second.pop_back();
-        cached_ -= size;
+      // Best fit within 25 %: a valid-padding U-Net's activations shrink by a few pixels per
+      // conv (570², 568², 566², ...), so near sizes share blocks instead of each size keeping
+      // its own — the cache then holds about the step's working set, not every size it saw.
+      auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= size + size / 4) {
+        void* base = it->second;
+        cached_ -= it->first;
+        free_.erase(it);
         ++hits_;
         return base;
       }
@@ -127,7 +130,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (caching_ && cached_ + size <= limit_) {
-        free_[size].push_back(base);
+        free_.emplace(size, base);
         cached_ += size;
         return;
       }
@@ -136,14 +139,13 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   void ReleaseLocked() {
-    for (auto& [size, blocks] : free_)
-      for (void* base : blocks) munmap(base, size);
+    for (auto& [size, base] : free_) munmap(base, size);
     free_.clear();
     cached_ = 0;
   }
 
   std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
+  std::multimap<size_t, void*> free_;  // mapped size → block
   size_t cached_ = 0;
   size_t limit_ = size_t{8} << 30;
   int64_t hits_ = 0, misses_ = 0;
