@@ -3,7 +3,8 @@ model: same architecture, same state-dict keys. It loads the C# model's safetens
 options come from its metadata), runs a fixed input, back-propagates a fixed loss and writes the
 logits, the loss and every parameter's gradient to a safetensors file.
 
-usage: /usr/bin/python3 unet_peer.py WEIGHTS INPUTS OUT [--train]
+usage: /usr/bin/python3 unet_peer.py WEIGHTS INPUTS OUT [--train] [--float64]
+--float64 adds grad64.NAME: every gradient computed again in float64.
 INPUTS holds "input" (N x C x H x W float32) and "target" (N x H' x W' int64).
 """
 import json
@@ -140,7 +141,12 @@ def main(argv):
     loss.backward()
     result = {"logits": logits.detach().contiguous(), "loss": loss.detach().reshape([])}
     for name, p in model.named_parameters():
-        result["grad." + name] = p.grad.contiguous()
+        result["grad." + name] = p.grad.detach().clone()  # a copy: .double() below converts grads in place
+    if "--float64" in argv:  # the same gradients in float64: the truth both float32 runs are measured against
+        model.double().zero_grad()
+        F.cross_entropy(model(data["input"].double()), data["target"]).backward()
+        for name, p in model.named_parameters():
+            result["grad64." + name] = p.grad.contiguous()
     save_file(result, out, {"parameters": str(sum(p.numel() for p in model.parameters()))})
 
 

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or an enumeration below changes. */
-#define UTS_ABI_VERSION 5
+#define UTS_ABI_VERSION 6
 
 typedef struct uts_tensor_t* uts_tensor;
 typedef struct uts_guard_t* uts_guard;
@@ -234,6 +234,12 @@ UTS_API uts_status uts_conv_transpose2d(uts_tensor input, uts_tensor weight, uts
                                         const int64_t* stride, const int64_t* padding,
                                         const int64_t* output_padding, int64_t groups,
                                         const int64_t* dilation, uts_tensor* out);
+/* A stride-2, padding-0 transposed conv with a 2x2 or 3x3 kernel (weight in x out x k x k),
+ * output exactly twice the input: for 3x3 the first 2n rows/columns of the full 2n+1 (TF 'same').
+ * Computed as one ordinary conv over the four sub-pixel phases plus pixel_shuffle (oneDNN runs
+ * it; libtorch 1.13's CPU transposed conv takes a slow im2col path). Differentiable. */
+UTS_API uts_status uts_conv_transpose2d_stride2(uts_tensor input, uts_tensor weight, uts_tensor bias,
+                                                uts_tensor* out);
 UTS_API uts_status uts_max_pool2d(uts_tensor input, const int64_t* kernel, const int64_t* stride,
                                   const int64_t* padding, const int64_t* dilation,
                                   uint8_t ceil_mode, uts_tensor* out);

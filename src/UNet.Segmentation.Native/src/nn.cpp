@@ -5,6 +5,21 @@ using uts::get;
 using uts::optional_tensor;
 using uts::pair;
 
+namespace {
+
+// The taps of a stride-2 transposed conv that land on output phase `a` (0: even, 1: odd) along
+// `dim`, as a 2-tap (3x3 kernel) or 1-tap (2x2 kernel) window over the input padded by one in
+// front (3x3 only). 3x3: an even output 2m takes x[m-1]*w[2] + x[m]*w[0], an odd one x[m]*w[1].
+// 2x2: output 2m+a takes x[m]*w[a].
+at::Tensor phase_taps(const at::Tensor& w, int64_t dim, int64_t kernel, int64_t a) {
+  if (kernel == 2) return w.narrow(dim, a, 1);
+  if (a == 0) return at::stack({w.select(dim, 2), w.select(dim, 0)}, dim);
+  auto centre = w.select(dim, 1);
+  return at::stack({at::zeros_like(centre), centre}, dim);
+}
+
+}  // namespace
+
 extern "C" {
 
 uts_status uts_conv2d(uts_tensor input, uts_tensor weight, uts_tensor bias, const int64_t* stride,
@@ -21,6 +36,39 @@ uts_status uts_conv_transpose2d(uts_tensor input, uts_tensor weight, uts_tensor 
                                               pair(stride, "stride"), pair(padding, "padding"),
                                               pair(output_padding, "output_padding"), groups,
                                               pair(dilation, "dilation")))
+}
+
+uts_status uts_conv_transpose2d_stride2(uts_tensor input, uts_tensor weight, uts_tensor bias, uts_tensor* out) {
+  UTS_TRY
+  const auto& x = get(input, "input");
+  const auto& w = get(weight, "weight");
+  if (w.dim() != 4 || w.size(2) != w.size(3) || (w.size(2) != 2 && w.size(2) != 3))
+    throw uts::invalid_argument("weight must be in_channels x out_channels x k x k with k 2 or 3, got " +
+                                c10::str(w.sizes()));
+  if (x.dim() != 4 || x.size(1) != w.size(0))
+    throw uts::invalid_argument("input must be N x " + std::to_string(w.size(0)) + " x H x W for this weight, got " +
+                                c10::str(x.sizes()));
+  const int64_t k = w.size(2);
+  auto& result_slot = uts::out_param(out, "out");
+  result_slot = nullptr;
+  if (!x.device().is_cpu()) {  // cuDNN's transposed conv is fast: the full output, cropped
+    auto full = at::conv_transpose2d(x, w, optional_tensor(bias), 2);
+    result_slot = uts::wrap(full.narrow(2, 0, 2 * x.size(2)).narrow(3, 0, 2 * x.size(3)));
+    return UTS_OK;
+  }
+  // One ordinary conv computes all four output phases (channel c*4 + 2a + b holds phase (a, b)
+  // of channel c); pixel_shuffle interleaves them. oneDNN runs that conv; libtorch 1.13 sends a
+  // transposed conv on CPU to its slow im2col path instead.
+  auto wt = w.transpose(0, 1);  // out x in x k x k
+  std::vector<at::Tensor> phases;
+  for (int64_t a = 0; a < 2; ++a)
+    for (int64_t b = 0; b < 2; ++b) phases.push_back(phase_taps(phase_taps(wt, 2, k, a), 3, k, b));
+  auto w4 = at::stack(phases, 1).flatten(0, 1);  // (out*4) x in x t x t
+  auto b4 = bias == nullptr ? at::Tensor() : get(bias, "bias").repeat_interleave(4);
+  auto padded = k == 3 ? at::constant_pad_nd(x, {1, 0, 1, 0}) : x;
+  auto y = at::conv2d(padded, w4.contiguous(x.suggest_memory_format()), b4);
+  result_slot = uts::wrap(at::pixel_shuffle(y, 2).contiguous(x.suggest_memory_format()));
+  UTS_CATCH
 }
 
 uts_status uts_max_pool2d(uts_tensor input, const int64_t* kernel, const int64_t* stride, const int64_t* padding,

@@ -21,7 +21,7 @@ internal readonly struct NativeScalar
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "unet_segmentation_native";
-    internal const int AbiVersion = 5;
+    internal const int AbiVersion = 6;
 
     [LibraryImport(Library)] internal static partial int uts_abi_version();
     [LibraryImport(Library)] internal static partial IntPtr uts_last_error();
@@ -117,6 +117,7 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library)] internal static partial int uts_conv2d(TensorHandle input, TensorHandle weight, IntPtr bias, long* stride, long* padding, long* dilation, long groups, out IntPtr result);
     [LibraryImport(Library)] internal static partial int uts_conv_transpose2d(TensorHandle input, TensorHandle weight, IntPtr bias, long* stride, long* padding, long* outputPadding, long groups, long* dilation, out IntPtr result);
+    [LibraryImport(Library)] internal static partial int uts_conv_transpose2d_stride2(TensorHandle input, TensorHandle weight, IntPtr bias, out IntPtr result);
     [LibraryImport(Library)] internal static partial int uts_max_pool2d(TensorHandle input, long* kernel, long* stride, long* padding, long* dilation, byte ceilMode, out IntPtr result);
     [LibraryImport(Library)] internal static partial int uts_avg_pool2d(TensorHandle input, long* kernel, long* stride, long* padding, byte ceilMode, byte countIncludePad, out IntPtr result);
     [LibraryImport(Library)] internal static partial int uts_dropout(TensorHandle input, double p, byte train, out IntPtr result);

@@ -23,19 +23,17 @@ public static class Blocks
 
     /// <summary>
     /// Doubles the resolution. 3×3: the full stride-2 transposed conv (2n+1) cropped to its first
-    /// 2n pixels — TensorFlow's 'same' arithmetic — then ReLU. 2×2: the stride-2 transposed conv
-    /// (exactly 2n), linear.
+    /// 2n pixels — TensorFlow's 'same' arithmetic — then ReLU (in place). 2×2: the stride-2
+    /// transposed conv (exactly 2n), linear.
     /// </summary>
     public static Tensor Upsample(ConvTranspose2d upconv, Tensor x, Upsampling kind)
     {
         ArgumentNullException.ThrowIfNull(upconv);
         ArgumentNullException.ThrowIfNull(x);
-        if (kind == Upsampling.TransposedConv2x2) return upconv.Forward(x);
-        long h = x.Size(2), w = x.Size(3);
-        using var full = upconv.Forward(x);
-        using var rows = full.Narrow(2, 0, 2 * h);
-        using var cropped = rows.Narrow(3, 0, 2 * w);
-        return cropped.Relu();
+        // The same numbers as upconv.Forward(x) cropped to 2n, through the sub-pixel form that
+        // runs on oneDNN (Functional.ConvTranspose2dStride2; docs/performance.md measures it).
+        var up = Functional.ConvTranspose2dStride2(x, upconv.Weight, upconv.Bias);
+        return kind == Upsampling.TransposedConv2x2 ? up : up.Relu_();
     }
 
     /// <summary>The transposed conv of an up-sampling step: kernel 3 or 2, stride 2, no padding.</summary>
