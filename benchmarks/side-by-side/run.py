@@ -8,10 +8,12 @@ FLOPs per image (src/UNet.Segmentation/Model/FlopCount.cs) / measured conv FLOP/
 
 usage: benchmarks/side-by-side/run.py [--modes train,infer] [--batches 1] [--precisions fp32,bf16]
          [--formats contiguous,channels-last] [--filters 64] [--size 572] [--warmup 1] [--steps 3]
-         [--threads N] [--json OUT.json] [--no-build]
+         [--threads N] [--json OUT.json] [--no-build] [--no-subpixel-peer]
 Prints a Markdown table (docs/performance.md uses it) and, with --json, writes every raw result.
 The baseline column "vs PyTorch default" compares with PyTorch eager's defaults at the same
-batch (float32, contiguous).
+batch (float32, contiguous). Unless --no-subpixel-peer, PyTorch runs a second time with the
+up-convolutions rewritten as our library computes them on CPU (peer_subpixel.py), so the table
+shows how much of the difference is that rewrite and how much the rest of the stack.
 """
 import argparse
 import itertools
@@ -50,6 +52,7 @@ def main(argv):
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--json")
     p.add_argument("--no-build", action="store_true")
+    p.add_argument("--no-subpixel-peer", action="store_true")
     a = p.parse_args(argv)
     if not a.no_build:
         subprocess.run(["dotnet", "build", PROJECT, "-c", "Release", "-nologo", "-v", "quiet"], check=True, stdout=subprocess.DEVNULL)
@@ -64,23 +67,28 @@ def main(argv):
     configs = list(itertools.product(a.modes.split(","), [int(b) for b in a.batches.split(",")], a.precisions.split(","), a.formats.split(",")))
     for i, (mode, batch, precision, fmt) in enumerate(configs):
         args = ["--mode", mode, "--batch", str(batch), "--precision", precision, "--format", fmt] + common
-        order = [("pytorch", peer), ("ours", ours)] if i % 2 == 0 else [("ours", ours), ("pytorch", peer)]
+        runners = [("pytorch", peer), ("ours", ours + ["step"])]
+        if not a.no_subpixel_peer:
+            runners.append(("pytorch_subpixel", peer + ["--upconv", "subpixel"]))
+        order = runners[i % len(runners):] + runners[:i % len(runners)]  # who goes first rotates
         pair = {}
         for name, cmd in order:
-            pair[name] = run_json(cmd + (["step"] if name == "ours" else []) + args)
+            pair[name] = run_json(cmd + args)
             print(f"  {mode} batch {batch} {precision} {fmt}: {name} {pair[name]['images_per_second']:.4f} images/s", file=sys.stderr, flush=True)
         results.append({"mode": mode, "batch": batch, "precision": precision, "format": fmt, **pair,
                         "conv_gflops": rates[(precision, fmt)]})
 
-    print(f"| mode | batch | precision | memory format | PyTorch images/s | ours images/s | ours / PyTorch | ours / PyTorch default | floor images/s | ours % of floor | peak RSS ours / PyTorch MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| mode | batch | precision | memory format | PyTorch images/s | PyTorch sub-pixel images/s | ours images/s | ours / PyTorch | ours / PyTorch sub-pixel | ours / PyTorch default | floor images/s | ours % of floor | peak RSS ours / PyTorch MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         ours_ips, peer_ips = r["ours"]["images_per_second"], r["pytorch"]["images_per_second"]
+        sub_ips = r["pytorch_subpixel"]["images_per_second"] if "pytorch_subpixel" in r else None
         default = next((d["pytorch"]["images_per_second"] for d in results
                         if (d["mode"], d["batch"], d["precision"], d["format"]) == (r["mode"], r["batch"], "fp32", "contiguous")), None)
         floor = r["conv_gflops"] * 1e9 / r["ours"]["flops_per_image"]
-        print(f"| {r['mode']} | {r['batch']} | {r['precision']} | {r['format']} | {peer_ips:.4f} | {ours_ips:.4f} | "
-              f"{ours_ips / peer_ips:.3f}x | {'' if default is None else f'{ours_ips / default:.3f}x'} | {floor:.4f} | {100 * ours_ips / floor:.0f} % | "
+        print(f"| {r['mode']} | {r['batch']} | {r['precision']} | {r['format']} | {peer_ips:.4f} | {'' if sub_ips is None else f'{sub_ips:.4f}'} | {ours_ips:.4f} | "
+              f"{ours_ips / peer_ips:.2f}x | {'' if sub_ips is None else f'{ours_ips / sub_ips:.2f}x'} | {'' if default is None else f'{ours_ips / default:.2f}x'} | "
+              f"{floor:.4f} | {100 * ours_ips / floor:.0f} % | "
               f"{r['ours']['peak_rss_mib']:.0f} / {r['pytorch']['peak_rss_mib']:.0f} |")
     print()
     for (precision, fmt), g in rates.items():
