@@ -7,9 +7,10 @@ number read back, so it is complete when timed. Prints one JSON line. `--upconv 
 nn.ConvTranspose2d's forward for the rewrite our library runs on CPU (peer_subpixel.py), the
 same parameters, so the rest of the stack can be compared on its own.
 
-usage: /usr/bin/python3 peer_step.py --mode train|infer --batch N --precision fp32|bf16
+usage: /usr/bin/python3 peer_step.py --mode train|infer --batch N --precision fp32|bf16|fp16
        --format contiguous|channels-last --filters F --size S --warmup W --steps N --threads T
-       [--upconv transposed|subpixel]
+       [--upconv transposed|subpixel] [--device cpu|cuda|cuda:N]
+fp16 (CUDA only) is float16 autocast with torch.cuda.amp.GradScaler, as our float16 training.
 """
 import argparse
 import json
@@ -31,7 +32,8 @@ def parse(argv):
     p = argparse.ArgumentParser()
     p.add_argument("--mode", choices=["train", "infer"], required=True)
     p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
+    p.add_argument("--device", default="cpu")
     p.add_argument("--format", choices=["contiguous", "channels-last"], default="contiguous")
     p.add_argument("--filters", type=int, default=64)
     p.add_argument("--size", type=int, default=572)
@@ -64,26 +66,33 @@ def main(argv):
     options = {"BaseFilters": a.filters, "Depth": 4, "InputChannels": 1, "Classes": 2, "Padding": "Valid",
                "BatchNorm": False, "Upsampling": "TransposedConv3x3", "DropoutRate": 0.5}
     model = UNet(options)
-    x = torch.randn(a.batch, 1, a.size, a.size)
+    device = torch.device(a.device)
+    if a.precision == "fp16" and device.type != "cuda":
+        sys.exit("peer_step: fp16 autocast is benchmarked on CUDA only")
+    model = model.to(device)
+    x = torch.randn(a.batch, 1, a.size, a.size, device=device)
     if a.format == "channels-last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    bf16 = a.precision == "bf16"
+    amp = a.precision != "fp32"
+    amp_dtype = torch.float16 if a.precision == "fp16" else torch.bfloat16
+    scaler = torch.cuda.amp.GradScaler(enabled=a.precision == "fp16")
     times = []
     if a.mode == "train":
         model.train()
         out = output_size(a.size, 4)
-        classes = torch.randint(0, 2, (a.batch, out, out))
+        classes = torch.randint(0, 2, (a.batch, out, out), device=device)
         adam = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-7)
         for _ in range(a.warmup + a.steps):
             start = time.perf_counter()
             adam.zero_grad(set_to_none=False)
-            with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            with torch.autocast(device.type, amp_dtype, enabled=amp):
                 logits = model(x)
             onehot = F.one_hot(classes, 2).permute(0, 3, 1, 2).float()
             loss = losses(logits.float(), onehot, classes)["total"]
-            loss.backward()
-            adam.step()
+            scaler.scale(loss).backward()
+            scaler.step(adam)
+            scaler.update()
             loss.item()
             times.append(time.perf_counter() - start)
     else:
@@ -91,14 +100,14 @@ def main(argv):
         with torch.inference_mode():
             for _ in range(a.warmup + a.steps):
                 start = time.perf_counter()
-                with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                with torch.autocast(device.type, amp_dtype, enabled=amp):
                     logits = model(x)
                 logits.float().softmax(1).sum().item()
                 times.append(time.perf_counter() - start)
     measured = times[a.warmup:]
     print(json.dumps({
         "impl": "pytorch", "upconv": a.upconv, "version": torch.__version__, "mode": a.mode, "batch": a.batch, "precision": a.precision,
-        "format": a.format, "filters": a.filters, "size": a.size, "threads": torch.get_num_threads(),
+        "format": a.format, "device": str(device), "filters": a.filters, "size": a.size, "threads": torch.get_num_threads(),
         "step_seconds": measured,
         "images_per_second": sum(a.batch / t for t in measured) / len(measured),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

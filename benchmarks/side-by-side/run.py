@@ -8,12 +8,16 @@ FLOPs per image (src/UNet.Segmentation/Model/FlopCount.cs) / measured conv FLOP/
 
 usage: benchmarks/side-by-side/run.py [--modes train,infer] [--batches 1] [--precisions fp32,bf16]
          [--formats contiguous,channels-last] [--filters 64] [--size 572] [--warmup 1] [--steps 3]
-         [--threads N] [--json OUT.json] [--no-build] [--no-subpixel-peer]
+         [--threads N] [--device cpu|cuda] [--json OUT.json] [--no-build] [--no-tuned-peers]
+(--precisions fp16 is CUDA only.)
 Prints a Markdown table (docs/performance.md uses it) and, with --json, writes every raw result.
 The baseline column "vs PyTorch default" compares with PyTorch eager's defaults at the same
-batch (float32, contiguous). Unless --no-subpixel-peer, PyTorch runs a second time with the
-up-convolutions rewritten as our library computes them on CPU (peer_subpixel.py), so the table
-shows how much of the difference is that rewrite and how much the rest of the stack.
+batch (float32, contiguous). Unless --no-tuned-peers, PyTorch runs twice more, to show where
+the difference comes from: "sub-pixel" with the up-convolutions rewritten as our library
+computes them on CPU (peer_subpixel.py), and "sub-pixel + kept memory" with, in addition,
+glibc told to keep freed memory (MALLOC_MMAP_THRESHOLD_ and friends, KEEP_MEMORY below), which
+is what our shim's caching CPU allocator does: without it every large activation is a fresh
+mapping that the kernel zero-fills page by page, every step.
 """
 import argparse
 import itertools
@@ -29,8 +33,12 @@ OURS_DLL = os.path.join(PROJECT, "bin", "Release", "net10.0", "UNet.Segmentation
 PEER = os.path.join(HERE, "peer_step.py")
 
 
-def run_json(cmd):
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+# glibc malloc settings that keep freed memory for reuse instead of returning it to the kernel.
+KEEP_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(4 << 30), "MALLOC_TRIM_THRESHOLD_": str(64 << 30), "MALLOC_TOP_PAD_": str(1 << 30)}
+
+
+def run_json(cmd, env=None):
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     if proc.returncode != 0:
         sys.exit(f"side-by-side: {' '.join(cmd)} exited with {proc.returncode}:\n{proc.stderr[-4000:]}")
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
@@ -50,46 +58,50 @@ def main(argv):
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--device", default="cpu")
     p.add_argument("--json")
     p.add_argument("--no-build", action="store_true")
-    p.add_argument("--no-subpixel-peer", action="store_true")
+    p.add_argument("--no-tuned-peers", action="store_true")
     a = p.parse_args(argv)
     if not a.no_build:
         subprocess.run(["dotnet", "build", PROJECT, "-c", "Release", "-nologo", "-v", "quiet"], check=True, stdout=subprocess.DEVNULL)
     ours = ["dotnet", OURS_DLL]
     peer = ["/usr/bin/python3", PEER]
-    common = ["--filters", str(a.filters), "--size", str(a.size), "--warmup", str(a.warmup), "--steps", str(a.steps), "--threads", str(a.threads)]
+    common = ["--filters", str(a.filters), "--size", str(a.size), "--warmup", str(a.warmup), "--steps", str(a.steps), "--threads", str(a.threads), "--device", a.device]
 
     results, rates = [], {}
     for precision, fmt in itertools.product(a.precisions.split(","), a.formats.split(",")):
-        args = ["--precision", precision, "--format", fmt, "--batch", "1", "--warmup", "1", "--steps", "5", "--threads", str(a.threads)]
+        args = ["--precision", precision, "--format", fmt, "--batch", "1", "--warmup", "1", "--steps", "5", "--threads", str(a.threads), "--device", a.device]
         rates[(precision, fmt)] = run_json(ours + ["conv-rate"] + args)["gflops"]
     configs = list(itertools.product(a.modes.split(","), [int(b) for b in a.batches.split(",")], a.precisions.split(","), a.formats.split(",")))
     for i, (mode, batch, precision, fmt) in enumerate(configs):
         args = ["--mode", mode, "--batch", str(batch), "--precision", precision, "--format", fmt] + common
-        runners = [("pytorch", peer), ("ours", ours + ["step"])]
-        if not a.no_subpixel_peer:
-            runners.append(("pytorch_subpixel", peer + ["--upconv", "subpixel"]))
+        runners = [("pytorch", peer, None), ("ours", ours + ["step"], None)]
+        if not a.no_tuned_peers:
+            runners.append(("pytorch_subpixel", peer + ["--upconv", "subpixel"], None))
+            runners.append(("pytorch_subpixel_kept", peer + ["--upconv", "subpixel"], KEEP_MEMORY))
         order = runners[i % len(runners):] + runners[:i % len(runners)]  # who goes first rotates
         pair = {}
-        for name, cmd in order:
-            pair[name] = run_json(cmd + args)
+        for name, cmd, env in order:
+            pair[name] = run_json(cmd + args, env)
             print(f"  {mode} batch {batch} {precision} {fmt}: {name} {pair[name]['images_per_second']:.4f} images/s", file=sys.stderr, flush=True)
         results.append({"mode": mode, "batch": batch, "precision": precision, "format": fmt, **pair,
                         "conv_gflops": rates[(precision, fmt)]})
 
-    print(f"| mode | batch | precision | memory format | PyTorch images/s | PyTorch sub-pixel images/s | ours images/s | ours / PyTorch | ours / PyTorch sub-pixel | ours / PyTorch default | floor images/s | ours % of floor | peak RSS ours / PyTorch MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| mode | batch | precision | memory format | PyTorch images/s | ours images/s | ours / PyTorch | ours / PyTorch default | PyTorch sub-pixel | ours / it | PyTorch sub-pixel + kept memory | ours / it | floor images/s | ours % of floor | peak RSS ours / PyTorch / PyTorch kept MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         ours_ips, peer_ips = r["ours"]["images_per_second"], r["pytorch"]["images_per_second"]
-        sub_ips = r["pytorch_subpixel"]["images_per_second"] if "pytorch_subpixel" in r else None
+        tuned = [r[k]["images_per_second"] if k in r else None for k in ("pytorch_subpixel", "pytorch_subpixel_kept")]
+        tuned_cells = " | ".join("|" if t is None else f"{t:.4f} | {ours_ips / t:.2f}x" for t in tuned)
+        kept_rss = f" / {r['pytorch_subpixel_kept']['peak_rss_mib']:.0f}" if "pytorch_subpixel_kept" in r else ""
         default = next((d["pytorch"]["images_per_second"] for d in results
                         if (d["mode"], d["batch"], d["precision"], d["format"]) == (r["mode"], r["batch"], "fp32", "contiguous")), None)
         floor = r["conv_gflops"] * 1e9 / r["ours"]["flops_per_image"]
-        print(f"| {r['mode']} | {r['batch']} | {r['precision']} | {r['format']} | {peer_ips:.4f} | {'' if sub_ips is None else f'{sub_ips:.4f}'} | {ours_ips:.4f} | "
-              f"{ours_ips / peer_ips:.2f}x | {'' if sub_ips is None else f'{ours_ips / sub_ips:.2f}x'} | {'' if default is None else f'{ours_ips / default:.2f}x'} | "
+        print(f"| {r['mode']} | {r['batch']} | {r['precision']} | {r['format']} | {peer_ips:.4f} | {ours_ips:.4f} | "
+              f"{ours_ips / peer_ips:.2f}x | {'' if default is None else f'{ours_ips / default:.2f}x'} | {tuned_cells} | "
               f"{floor:.4f} | {100 * ours_ips / floor:.0f} % | "
-              f"{r['ours']['peak_rss_mib']:.0f} / {r['pytorch']['peak_rss_mib']:.0f} |")
+              f"{r['ours']['peak_rss_mib']:.0f} / {r['pytorch']['peak_rss_mib']:.0f}{kept_rss} |")
     print()
     for (precision, fmt), g in rates.items():
         print(f"conv 64→64 3×3 at 570×570, {precision}, {fmt}: {g:.1f} GFLOP/s")

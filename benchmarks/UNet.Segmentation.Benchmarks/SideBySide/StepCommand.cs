@@ -26,7 +26,7 @@ public static class StepCommand
         var result = new Dictionary<string, object>
         {
             ["impl"] = "ours", ["version"] = LibTorch.Version, ["mode"] = command == "conv-rate" ? "conv" : o.Mode, ["batch"] = o.Batch,
-            ["precision"] = o.PrecisionName, ["format"] = o.FormatName, ["filters"] = o.Filters, ["size"] = o.Size,
+            ["precision"] = o.PrecisionName, ["device"] = o.Device.ToString(), ["format"] = o.FormatName, ["filters"] = o.Filters, ["size"] = o.Size,
             ["threads"] = LibTorch.Threads, ["step_seconds"] = measured,
             ["images_per_second"] = measured.Average(t => o.Batch / t),
             ["peak_rss_mib"] = ProcStatusMib("VmHWM:"),
@@ -45,7 +45,7 @@ public static class StepCommand
     private static List<double> StepTimes(StepOptions o, List<double[]> rss)
     {
         bool training = o.Mode == "train";
-        using var workload = new UNetWorkload(training, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size);
+        using var workload = new UNetWorkload(training, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size, o.Device);
         var times = new List<double>();
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {
@@ -65,11 +65,11 @@ public static class StepCommand
     {
         using var inference = Autograd.InferenceMode();
         using var scope = TensorScope.Begin();
-        var dtype = o.Precision == BenchPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        var dtype = o.Precision switch { BenchPrecision.BFloat16 => ScalarType.BFloat16, BenchPrecision.Float16 => ScalarType.Float16, _ => ScalarType.Float32 };
         var format = o.ChannelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous;
-        var x = Tensor.Randn([o.Batch, ConvChannels, ConvSize, ConvSize]).To(dtype).Contiguous(format);
-        var w = Tensor.Randn([ConvChannels, ConvChannels, 3, 3]).Mul(0.05).To(dtype).Contiguous(format);
-        var b = Tensor.Zeros([ConvChannels]).To(dtype);
+        var x = Tensor.Randn([o.Batch, ConvChannels, ConvSize, ConvSize]).To(dtype, o.Device).Contiguous(format);
+        var w = Tensor.Randn([ConvChannels, ConvChannels, 3, 3]).Mul(0.05).To(dtype, o.Device).Contiguous(format);
+        var b = Tensor.Zeros([ConvChannels]).To(dtype, o.Device);
         var times = new List<double>();
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using UNet.Segmentation.Benchmarks.Workloads;
+using UNet.Segmentation.Torch;
 
 namespace UNet.Segmentation.Benchmarks.SideBySide;
 
@@ -18,6 +19,7 @@ public sealed record StepOptions
     public int Warmup { get; init; } = 1;
     public int Steps { get; init; } = 3;
     public int Threads { get; init; } = Environment.ProcessorCount;
+    public Device Device { get; init; } = Device.Cpu;
     /// <summary>Record the resident set every this many steps (0: never) — the memory-flatness run.</summary>
     public int RssEvery { get; init; }
 
@@ -33,7 +35,8 @@ public sealed record StepOptions
             o = flag switch
             {
                 "--mode" => o with { Mode = v is "train" or "infer" ? v : throw Bad(flag, v, "train or infer") },
-                "--precision" => o with { Precision = v switch { "fp32" => BenchPrecision.Float32, "bf16" => BenchPrecision.BFloat16, _ => throw Bad(flag, v, "fp32 or bf16") } },
+                "--precision" => o with { Precision = v switch { "fp32" => BenchPrecision.Float32, "bf16" => BenchPrecision.BFloat16, "fp16" => BenchPrecision.Float16, _ => throw Bad(flag, v, "fp32, bf16 or fp16") } },
+                "--device" => o with { Device = ParseDevice(flag, v) },
                 "--format" => o with { ChannelsLast = v switch { "contiguous" => false, "channels-last" => true, _ => throw Bad(flag, v, "contiguous or channels-last") } },
                 "--batch" => o with { Batch = Positive(flag, v) },
                 "--filters" => o with { Filters = Positive(flag, v) },
@@ -49,11 +52,17 @@ public sealed record StepOptions
         return o;
     }
 
-    public string PrecisionName => Precision == BenchPrecision.BFloat16 ? "bf16" : "fp32";
+    public string PrecisionName => Precision switch { BenchPrecision.BFloat16 => "bf16", BenchPrecision.Float16 => "fp16", _ => "fp32" };
     public string FormatName => ChannelsLast ? "channels-last" : "contiguous";
 
     private static int Positive(string flag, string v) =>
         int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw Bad(flag, v, "a positive integer");
+
+    private static Device ParseDevice(string flag, string v)
+    {
+        try { return Device.Parse(v); }
+        catch (ArgumentException) { throw Bad(flag, v, "cpu, cuda or cuda:N"); }
+    }
 
     private static ArgumentException Bad(string flag, string value, string expected) => new($"{flag} {value}: expected {expected}", flag);
 }

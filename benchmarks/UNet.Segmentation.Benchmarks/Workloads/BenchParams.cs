@@ -1,12 +1,13 @@
 using System.Globalization;
+using UNet.Segmentation.Torch;
 
 namespace UNet.Segmentation.Benchmarks.Workloads;
 
 /// <summary>
 /// The parameter grid of the U-Net suites, each axis narrowable from the environment (BenchmarkDotNet
 /// filters by name, not by parameter): <c>UNET_BENCH_BATCH=1,2</c>, <c>UNET_BENCH_PRECISION=BFloat16</c>,
-/// <c>UNET_BENCH_CHANNELS_LAST=true</c>, <c>UNET_BENCH_FILTERS=16</c>, <c>UNET_BENCH_SIZE=572</c>.
-/// A value that does not parse stops the run with the variable's name.
+/// <c>UNET_BENCH_DEVICE=cuda</c>, <c>UNET_BENCH_CHANNELS_LAST=true</c>, <c>UNET_BENCH_FILTERS=16</c>,
+/// <c>UNET_BENCH_SIZE=572</c>. A value that does not parse stops the run with the variable's name.
 /// </summary>
 public static class BenchParams
 {
@@ -19,9 +20,24 @@ public static class BenchParams
     /// <summary>Input size: the reference's 572.</summary>
     public static IEnumerable<int> Sizes => Ints("UNET_BENCH_SIZE", 572);
 
-    /// <summary>Float32 and bfloat16 autocast.</summary>
-    public static IEnumerable<BenchPrecision> Precisions => Parse("UNET_BENCH_PRECISION", [BenchPrecision.Float32, BenchPrecision.BFloat16],
+    /// <summary>Float32, bfloat16 autocast, and float16 autocast where CUDA is present.</summary>
+    public static IEnumerable<BenchPrecision> Precisions => Parse<BenchPrecision>("UNET_BENCH_PRECISION",
+        Cuda.IsAvailable ? [BenchPrecision.Float32, BenchPrecision.BFloat16, BenchPrecision.Float16] : [BenchPrecision.Float32, BenchPrecision.BFloat16],
         s => Enum.TryParse<BenchPrecision>(s, ignoreCase: true, out var p) && Enum.IsDefined(p) ? p : null);
+
+    /// <summary>The CPU, and cuda:0 where CUDA is present (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>).</summary>
+    public static IEnumerable<Device> Devices => Parse<Device>("UNET_BENCH_DEVICE",
+        Cuda.IsAvailable ? [Device.Cpu, Device.Cuda(0)] : [Device.Cpu],
+        s => { try { return Device.Parse(s); } catch (ArgumentException) { return null; } });
+
+    /// <summary>
+    /// Every device × precision pair that runs: float16 autocast only on CUDA (libtorch's CPU
+    /// autocast is bfloat16's).
+    /// </summary>
+    public static IEnumerable<BenchTarget> Targets =>
+        from d in Devices from p in Precisions
+        where p != BenchPrecision.Float16 || d.Type == DeviceType.Cuda
+        select new BenchTarget(d, p);
 
     /// <summary>Contiguous (false) and channels-last (true).</summary>
     public static IEnumerable<bool> ChannelsLast => Parse("UNET_BENCH_CHANNELS_LAST", [false, true],
@@ -38,4 +54,11 @@ public static class BenchParams
             .Select(s => parse(s) ?? throw new ArgumentException($"{name}: '{s}' is not a valid value (defaults: {string.Join(",", defaults)})", name))
             .ToArray();
     }
+}
+
+/// <summary>Where and in which precision a suite runs; shown as e.g. <c>cpu/BFloat16</c>.</summary>
+public readonly record struct BenchTarget(Device Device, BenchPrecision Precision)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Device}/{Precision}";
 }

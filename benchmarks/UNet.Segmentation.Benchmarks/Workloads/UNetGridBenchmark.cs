@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 namespace UNet.Segmentation.Benchmarks.Workloads;
 
 /// <summary>
-/// The parameter grid shared by the U-Net suites (batch size, precision, memory format, width,
+/// The parameter grid shared by the U-Net suites (batch size, device and precision, memory format, width,
 /// input size; <see cref="BenchParams"/> narrows it from the environment) and the workload's
 /// lifetime. Derived suites say whether it trains and what one operation is.
 /// </summary>
@@ -11,13 +11,13 @@ namespace UNet.Segmentation.Benchmarks.Workloads;
 public abstract class UNetGridBenchmark
 {
     public static IEnumerable<int> BatchValues => BenchParams.Batches;
-    public static IEnumerable<BenchPrecision> PrecisionValues => BenchParams.Precisions;
+    public static IEnumerable<BenchTarget> TargetValues => BenchParams.Targets;
     public static IEnumerable<bool> ChannelsLastValues => BenchParams.ChannelsLast;
     public static IEnumerable<int> FilterValues => BenchParams.Filters;
     public static IEnumerable<int> SizeValues => BenchParams.Sizes;
 
     [ParamsSource(nameof(BatchValues))] public int BatchSize { get; set; }
-    [ParamsSource(nameof(PrecisionValues))] public BenchPrecision Precision { get; set; }
+    [ParamsSource(nameof(TargetValues))] public BenchTarget Target { get; set; }
     [ParamsSource(nameof(ChannelsLastValues))] public bool ChannelsLast { get; set; }
     [ParamsSource(nameof(FilterValues))] public int Filters { get; set; }
     [ParamsSource(nameof(SizeValues))] public int InputSize { get; set; }
@@ -28,7 +28,7 @@ public abstract class UNetGridBenchmark
     protected abstract bool Training { get; }
 
     [GlobalSetup]
-    public void Setup() => Workload = new UNetWorkload(Training, BatchSize, Precision, ChannelsLast, Filters, InputSize);
+    public void Setup() => Workload = new UNetWorkload(Training, BatchSize, Target.Precision, ChannelsLast, Filters, InputSize, Target.Device);
 
     [GlobalCleanup]
     public void Cleanup() => Workload.Dispose();

@@ -5,8 +5,11 @@ using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Benchmarks.Workloads;
 
-/// <summary>Float32, or bfloat16 autocast (convolutions in bfloat16, losses in float32).</summary>
-public enum BenchPrecision { Float32, BFloat16 }
+/// <summary>
+/// Float32, bfloat16 autocast (convolutions in bfloat16, losses in float32), or float16
+/// autocast with dynamic loss scaling (CUDA only, as in training).
+/// </summary>
+public enum BenchPrecision { Float32, BFloat16, Float16 }
 
 /// <summary>
 /// One U-Net step on a batch already in memory, the unit every speed figure is made of — the
@@ -14,7 +17,7 @@ public enum BenchPrecision { Float32, BFloat16 }
 /// a training step is zero grads, forward (under autocast for bfloat16), Dice + cross-entropy on
 /// float32 logits, backward and Adam (lr 1e-4, ε 1e-7); an inference step is a forward pass in
 /// inference mode and a softmax. Each step ends by reading a number back, so it is complete when
-/// it returns.
+/// it returns (on CUDA that read-back is the synchronisation the reference's timing asks for).
 /// </summary>
 public sealed class UNetWorkload : IDisposable
 {
@@ -22,23 +25,31 @@ public sealed class UNetWorkload : IDisposable
     private readonly Tensor _images;
     private readonly Tensor? _classes;
     private readonly BenchPrecision _precision;
+    private readonly Device _device;
+    private readonly LossScaler? _scaler;
 
-    /// <summary>Builds the model (seeded), its optimizer when training, and a random batch.</summary>
-    public UNetWorkload(bool training, int batchSize, BenchPrecision precision, bool channelsLast, int filters = 64, int inputSize = 572)
+    /// <summary>Builds the model (seeded) on the device, its optimizer when training, and a random batch there.</summary>
+    /// <exception cref="ArgumentException">Float16 on a device that is not CUDA.</exception>
+    public UNetWorkload(bool training, int batchSize, BenchPrecision precision, bool channelsLast, int filters = 64, int inputSize = 572, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        _device = device ?? Device.Cpu;
+        if (precision == BenchPrecision.Float16 && _device.Type != DeviceType.Cuda)
+            throw new ArgumentException($"float16 autocast is benchmarked on CUDA only, not on {_device}", nameof(precision));
         LibTorch.ManualSeed(0);
         _precision = precision;
         Model = new UNetModel(UNetOptions.Reference with { BaseFilters = filters, InputSize = inputSize, ChannelsLast = channelsLast });
+        if (_device != Device.Cpu) Model.To(_device);
         using var scope = TensorScope.Begin();
-        var images = Tensor.Randn([batchSize, 1, inputSize, inputSize]);
+        var images = Tensor.Randn([batchSize, 1, inputSize, inputSize]).To(_device);
         _images = (channelsLast ? images.Contiguous(MemoryFormat.ChannelsLast) : images).DetachFromScope();
         if (training)
         {
             Model.Train();
             int output = Model.OutputSize(inputSize);
-            _classes = Tensor.RandInt(0, 2, [batchSize, output, output]).DetachFromScope();
+            _classes = Tensor.RandInt(0, 2, [batchSize, output, output]).To(_device).DetachFromScope();
             _adam = new Adam(Model.Parameters(), learningRate: 1e-4, epsilon: 1e-7);
+            if (precision == BenchPrecision.Float16) _scaler = new LossScaler();
         }
         else
         {
@@ -58,8 +69,16 @@ public sealed class UNetWorkload : IDisposable
         Tensor logits;
         using (Autocasting()) logits = Model.Forward(_images);
         var loss = Losses.DiceCrossEntropy(logits, _classes);
-        loss.Backward();
-        _adam.Step();
+        if (_scaler is null)
+        {
+            loss.Backward();
+            _adam.Step();
+        }
+        else
+        {
+            _scaler.Scale(loss).Backward();
+            _scaler.Step(_adam);
+        }
         return loss.ToDouble();
     }
 
@@ -73,8 +92,12 @@ public sealed class UNetWorkload : IDisposable
         return logits.To(ScalarType.Float32).Softmax(1).Sum().ToDouble();
     }
 
-    private AutocastScope? Autocasting() =>
-        _precision == BenchPrecision.BFloat16 ? Autocast.Enable(DeviceType.Cpu, ScalarType.BFloat16) : null;
+    private AutocastScope? Autocasting() => _precision switch
+    {
+        BenchPrecision.BFloat16 => Autocast.Enable(_device.Type, ScalarType.BFloat16),
+        BenchPrecision.Float16 => Autocast.Enable(_device.Type, ScalarType.Float16),
+        _ => null,
+    };
 
     /// <inheritdoc />
     public void Dispose()

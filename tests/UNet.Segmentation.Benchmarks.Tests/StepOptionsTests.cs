@@ -1,0 +1,51 @@
+using UNet.Segmentation.Benchmarks.SideBySide;
+using UNet.Segmentation.Benchmarks.Workloads;
+using UNet.Segmentation.Torch;
+
+namespace UNet.Segmentation.Benchmarks.Tests;
+
+/// <summary>The side-by-side worker's arguments: the same flags as peer_step.py, bad ones named.</summary>
+public class StepOptionsTests
+{
+    [Fact]
+    public void Flags_SetEveryField()
+    {
+        var o = StepOptions.Parse(["--mode", "infer", "--batch", "8", "--precision", "fp16", "--format", "channels-last",
+            "--filters", "16", "--size", "188", "--warmup", "0", "--steps", "4", "--threads", "3", "--device", "cuda:1", "--rss-every", "5"]);
+        Assert.Equal("infer", o.Mode);
+        Assert.Equal(8, o.Batch);
+        Assert.Equal(BenchPrecision.Float16, o.Precision);
+        Assert.Equal("fp16", o.PrecisionName);
+        Assert.True(o.ChannelsLast);
+        Assert.Equal((16, 188, 0, 4, 3, 5), (o.Filters, o.Size, o.Warmup, o.Steps, o.Threads, o.RssEvery));
+        Assert.Equal(Device.Cuda(1), o.Device);
+    }
+
+    [Fact]
+    public void NoFlags_GiveTheDefaults()
+    {
+        var o = StepOptions.Parse([]);
+        Assert.Equal(("train", 1, BenchPrecision.Float32, false, 64, 572), (o.Mode, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size));
+        Assert.Equal(Device.Cpu, o.Device);
+    }
+
+    [Theory]
+    [InlineData("--device", "gpu", "cpu, cuda or cuda:N")]
+    [InlineData("--precision", "fp8", "fp32, bf16 or fp16")]
+    [InlineData("--batch", "0", "a positive integer")]
+    [InlineData("--mode", "eval", "train or infer")]
+    [InlineData("--colour", "red", "unknown flag")]
+    public void BadFlags_AreNamed(string flag, string value, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => StepOptions.Parse([flag, value]));
+        Assert.Equal(flag, e.ParamName);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFlagWithoutValue_IsNamed()
+    {
+        var e = Assert.Throws<ArgumentException>(() => StepOptions.Parse(["--steps"]));
+        Assert.Contains("--steps needs a value", e.Message, StringComparison.Ordinal);
+    }
+}

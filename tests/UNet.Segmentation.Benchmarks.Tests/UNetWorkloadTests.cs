@@ -1,0 +1,74 @@
+using UNet.Segmentation.Benchmarks.Workloads;
+using UNet.Segmentation.Torch;
+using UNet.Segmentation.Torch.Tests;
+
+namespace UNet.Segmentation.Benchmarks.Tests;
+
+/// <summary>
+/// The unit every speed figure is made of: a narrow U-Net's training step really trains, an
+/// inference step returns the softmax's sum, both formats and precisions run, nothing leaks, and
+/// the grid offers float16 only where it can run.
+/// </summary>
+public class UNetWorkloadTests
+{
+    private const int Filters = 4, Size = 188;
+
+    [Theory]
+    [InlineData(BenchPrecision.Float32, false)]
+    [InlineData(BenchPrecision.BFloat16, true)]
+    public void TrainingSteps_LowerTheLossOnTheirFixedBatch(BenchPrecision precision, bool channelsLast)
+    {
+        using var workload = new UNetWorkload(training: true, batchSize: 2, precision, channelsLast, Filters, Size);
+        double first = workload.TrainStep();
+        double last = first;
+        for (int i = 0; i < 15; i++) last = workload.TrainStep();
+        Assert.True(double.IsFinite(first) && double.IsFinite(last), $"losses {first}, {last}");
+        Assert.True(last < first, $"the loss went from {first} to {last}");
+    }
+
+    [Theory]
+    [InlineData(BenchPrecision.Float32, false)]
+    [InlineData(BenchPrecision.BFloat16, true)]
+    public void InferenceStep_SumsOneProbabilityPerOutputPixel(BenchPrecision precision, bool channelsLast)
+    {
+        using var workload = new UNetWorkload(training: false, batchSize: 3, precision, channelsLast, Filters, Size);
+        int output = workload.Model.OutputSize(Size);
+        double expected = 3.0 * output * output;
+        Assert.Equal(expected, workload.InferStep(), expected * 1e-3);
+    }
+
+    [Fact]
+    public void AnInferenceWorkload_RefusesToTrain()
+    {
+        using var workload = new UNetWorkload(training: false, batchSize: 1, BenchPrecision.Float32, false, Filters, Size);
+        Assert.Throws<InvalidOperationException>(() => workload.TrainStep());
+    }
+
+    [Fact]
+    public void Float16_OnTheCpu_IsRefusedNamingThePrecision()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new UNetWorkload(true, 1, BenchPrecision.Float16, false, Filters, Size, Device.Cpu));
+        Assert.Equal("precision", e.ParamName);
+        Assert.Contains("CUDA", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Workloads_LeaveNoTensorBehind()
+    {
+        long before = LiveTensors.SettledCount();
+        using (var training = new UNetWorkload(true, 1, BenchPrecision.BFloat16, true, Filters, Size)) training.TrainStep();
+        using (var inference = new UNetWorkload(false, 1, BenchPrecision.Float32, false, Filters, Size)) inference.InferStep();
+        Assert.Equal(before, LiveTensors.SettledCount());
+    }
+
+    [Fact]
+    public void TheGrid_OffersFloat16OnlyOnCuda()
+    {
+        var targets = BenchParams.Targets.ToList();
+        Assert.Contains(new BenchTarget(Device.Cpu, BenchPrecision.Float32), targets);
+        Assert.Contains(new BenchTarget(Device.Cpu, BenchPrecision.BFloat16), targets);
+        Assert.DoesNotContain(targets, t => t.Precision == BenchPrecision.Float16 && t.Device.Type != DeviceType.Cuda);
+        Assert.Equal(Cuda.IsAvailable, targets.Any(t => t.Device.Type == DeviceType.Cuda));
+        Assert.Equal("cpu/BFloat16", new BenchTarget(Device.Cpu, BenchPrecision.BFloat16).ToString());
+    }
+}
