@@ -120,7 +120,7 @@ internal static class RunCommand
             if (mode == "evaluate" && !p.GetValue(o.Benchmark))
                 summary.Add(("evaluation", trainer.Evaluate(data, split.Validation).ToString()));
             if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark) && main)
-                summary.AddRange(Predict(model, data, dataDir, modelDir, device));
+                summary.AddRange(Predict(model, data, dataDir, modelDir, device, precision));
         }
         summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));
         if (!main)
@@ -134,14 +134,14 @@ internal static class RunCommand
         return 0;
     }
 
-    private static IEnumerable<(string, string)> Predict(UNetModel model, IsbiDataset data, DirectoryInfo? dataDir, string modelDir, Device device)
+    private static IEnumerable<(string, string)> Predict(UNetModel model, IsbiDataset data, DirectoryInfo? dataDir, string modelDir, Device device, Precision precision)
     {
         string predictions = Path.Combine(modelDir, "predictions");
         Directory.CreateDirectory(predictions);
         string input = dataDir is not null ? Path.Combine(dataDir.FullName, "test-volume.tif") : Path.Combine(predictions, "synthetic-test-volume.tif");
         if (dataDir is null) Tiff.Write(input, new TiffVolume(data.TestSlices, data.Height, data.Width, data.TestImages.ToArray()));
         if (!File.Exists(input)) throw new ArgumentException($"{input} does not exist: predict needs the test volume");
-        using var predictor = new Predictor(model, new PredictorOptions { Device = device });
+        using var predictor = new Predictor(model, new PredictorOptions { Device = device, Precision = precision });
         PredictionResult result = null!;
         AnsiConsole.Progress().Start(ctx =>
         {

@@ -20,7 +20,7 @@ internal sealed class RunOptions
     public readonly Option<bool> Augment = new("--augment") { Description = "augment training batches (flips, crop-and-resize, brightness)" };
     public readonly Option<bool> Benchmark = new("--benchmark") { Description = "time steps instead of training to convergence: throughput and latency as the reference reports them" };
     public readonly Option<int?> WarmupSteps = new("--warmup-steps", "--warmup_steps") { Description = "benchmark steps not timed (reference 200; CPU recipe 2)" };
-    public readonly Option<bool> Amp = new("--amp") { Description = "mixed precision: bfloat16 autocast on CPU, float16 with loss scaling on CUDA" };
+    public readonly Option<bool> Amp = new("--amp") { Description = "mixed precision for training and prediction: bfloat16 autocast on CPU, float16 (with loss scaling when training) on CUDA" };
     public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
     public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };

@@ -1,6 +1,7 @@
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Inference;
 
@@ -35,6 +36,8 @@ public sealed partial class Predictor : IDisposable
         var first = model.Parameters()[0];
         if (Options.Device is { } device && first.Device != device) model.To(device: device);
         Device = first.Device;
+        if (Options.Precision == Precision.Float16 && Device.Type != DeviceType.Cuda)
+            throw new ArgumentException($"{nameof(PredictorOptions.Precision)} Float16 needs a CUDA device (libtorch's CPU autocast is bfloat16 only); the model is on {Device}: use BFloat16", nameof(PredictorOptions.Precision));
         _dtype = first.Dtype;
         InputSize = model.Options.InputSize;
         OutputSize = model.OutputSize(InputSize);
@@ -143,8 +146,17 @@ public sealed partial class Predictor : IDisposable
     {
         using var scope = TensorScope.Begin();
         var input = Options.MemoryFormat is { } format ? batch.Contiguous(format) : batch;
-        return scope.MoveToOuter(Model.Forward(input).Softmax(1, ScalarType.Float32));
+        Tensor logits;
+        using (Autocasting()) logits = Model.Forward(input);
+        return scope.MoveToOuter(logits.Softmax(1, ScalarType.Float32));
     }
+
+    private AutocastScope? Autocasting() => Options.Precision switch
+    {
+        Precision.BFloat16 => Autocast.Enable(Device.Type, ScalarType.BFloat16),
+        Precision.Float16 => Autocast.Enable(Device.Type, ScalarType.Float16),
+        _ => null,
+    };
 
     private void CheckImages(Tensor images)
     {

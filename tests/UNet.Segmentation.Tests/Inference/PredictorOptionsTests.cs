@@ -1,5 +1,6 @@
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
 
 namespace UNet.Segmentation.Tests.Inference;
@@ -17,6 +18,7 @@ public class PredictorOptionsTests
         Assert.Equal(4, o.BatchSize);
         Assert.Null(o.Device);
         Assert.Null(o.MemoryFormat);
+        Assert.Equal(Precision.Float32, o.Precision);
         Assert.Equal(o, PredictorOptions.Reference);
         Assert.Equal(PredictionInput.SlidingWindow, PredictorOptions.Tiled.Input);
         Assert.Empty(o.Validate());
@@ -31,6 +33,8 @@ public class PredictorOptionsTests
         { new() { Input = (PredictionInput)7 }, "Input" },
         { new() { MemoryFormat = (MemoryFormat)9 }, "MemoryFormat" },
         { new() { Device = new Device((DeviceType)5) }, "Device" },
+        { new() { Precision = (Precision)4 }, "Precision" },
+        { new() { Precision = Precision.Float16, Device = Device.Cpu }, "Precision" },
     };
 
     [Theory]

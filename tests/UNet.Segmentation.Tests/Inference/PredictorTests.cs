@@ -1,6 +1,7 @@
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
 
 namespace UNet.Segmentation.Tests.Inference;
@@ -106,6 +107,31 @@ public class PredictorTests
         var one = Run(PredictorOptions.Tiled with { BatchSize = 1 });
         Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { BatchSize = 7 })) < 1e-5);
         Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { MemoryFormat = MemoryFormat.ChannelsLast })) < 1e-5);
+    }
+
+    [Fact]
+    public void BFloat16_RunsTheNetworkInBFloat16_CloseToFloat32()
+    {
+        using var model = NewModel();
+        using var scope = TensorScope.Begin();
+        var x = Images(2, 50, 29);
+        using var full = new Predictor(model, PredictorOptions.Tiled);
+        using var half = new Predictor(model, PredictorOptions.Tiled with { Precision = Precision.BFloat16 });
+        var expected = full.PredictProbabilities(x);
+        var actual = half.PredictProbabilities(x);
+        AssertProbabilities(actual, 2, 50, 29);
+        double diff = MaxAbsDiff(expected, actual);
+        // bfloat16 keeps 8 significant bits: probabilities move, but by little, and not by nothing.
+        Assert.True(diff > 0 && diff < 0.05, $"bfloat16 probabilities differ from float32 by {diff}");
+    }
+
+    [Fact]
+    public void Float16_OnTheCpu_IsRefusedNamingThePrecision()
+    {
+        using var model = NewModel();
+        var e = Assert.Throws<ArgumentException>(() => new Predictor(model, new PredictorOptions { Precision = Precision.Float16 }));
+        Assert.Equal("Precision", e.ParamName);
+        Assert.Contains("CUDA", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
