@@ -1,6 +1,7 @@
 using UNet.Segmentation.Benchmarks.SideBySide;
 using UNet.Segmentation.Benchmarks.Workloads;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Benchmarks.Tests;
 
@@ -14,7 +15,7 @@ public class StepOptionsTests
             "--filters", "16", "--size", "188", "--warmup", "0", "--steps", "4", "--threads", "3", "--device", "cuda:1", "--rss-every", "5"]);
         Assert.Equal("infer", o.Mode);
         Assert.Equal(8, o.Batch);
-        Assert.Equal(BenchPrecision.Float16, o.Precision);
+        Assert.Equal(Precision.Float16, o.Precision);
         Assert.Equal("fp16", o.PrecisionName);
         Assert.True(o.ChannelsLast);
         Assert.Equal((16, 188, 0, 4, 3, 5), (o.Filters, o.Size, o.Warmup, o.Steps, o.Threads, o.RssEvery));
@@ -25,7 +26,7 @@ public class StepOptionsTests
     public void NoFlags_GiveTheDefaults()
     {
         var o = StepOptions.Parse([]);
-        Assert.Equal(("train", 1, BenchPrecision.Float32, false, 64, 572), (o.Mode, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size));
+        Assert.Equal(("train", 1, Precision.Float32, false, 64, 572), (o.Mode, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size));
         Assert.Equal(Device.Cpu, o.Device);
     }
 

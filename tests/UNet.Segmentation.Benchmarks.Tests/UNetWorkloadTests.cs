@@ -1,5 +1,6 @@
 using UNet.Segmentation.Benchmarks.Workloads;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 using UNet.Segmentation.Torch.Tests;
 
 namespace UNet.Segmentation.Benchmarks.Tests;
@@ -14,9 +15,9 @@ public class UNetWorkloadTests
     private const int Filters = 4, Size = 188;
 
     [Theory]
-    [InlineData(BenchPrecision.Float32, false)]
-    [InlineData(BenchPrecision.BFloat16, true)]
-    public void TrainingSteps_LowerTheLossOnTheirFixedBatch(BenchPrecision precision, bool channelsLast)
+    [InlineData(Precision.Float32, false)]
+    [InlineData(Precision.BFloat16, true)]
+    public void TrainingSteps_LowerTheLossOnTheirFixedBatch(Precision precision, bool channelsLast)
     {
         using var workload = new UNetWorkload(training: true, batchSize: 2, precision, channelsLast, Filters, Size);
         double first = workload.TrainStep();
@@ -27,9 +28,9 @@ public class UNetWorkloadTests
     }
 
     [Theory]
-    [InlineData(BenchPrecision.Float32, false)]
-    [InlineData(BenchPrecision.BFloat16, true)]
-    public void InferenceStep_SumsOneProbabilityPerOutputPixel(BenchPrecision precision, bool channelsLast)
+    [InlineData(Precision.Float32, false)]
+    [InlineData(Precision.BFloat16, true)]
+    public void InferenceStep_SumsOneProbabilityPerOutputPixel(Precision precision, bool channelsLast)
     {
         using var workload = new UNetWorkload(training: false, batchSize: 3, precision, channelsLast, Filters, Size);
         int output = workload.Model.OutputSize(Size);
@@ -40,14 +41,14 @@ public class UNetWorkloadTests
     [Fact]
     public void AnInferenceWorkload_RefusesToTrain()
     {
-        using var workload = new UNetWorkload(training: false, batchSize: 1, BenchPrecision.Float32, false, Filters, Size);
+        using var workload = new UNetWorkload(training: false, batchSize: 1, Precision.Float32, false, Filters, Size);
         Assert.Throws<InvalidOperationException>(() => workload.TrainStep());
     }
 
     [Fact]
     public void Float16_OnTheCpu_IsRefusedNamingThePrecision()
     {
-        var e = Assert.Throws<ArgumentException>(() => new UNetWorkload(true, 1, BenchPrecision.Float16, false, Filters, Size, Device.Cpu));
+        var e = Assert.Throws<ArgumentException>(() => new UNetWorkload(true, 1, Precision.Float16, false, Filters, Size, Device.Cpu));
         Assert.Equal("precision", e.ParamName);
         Assert.Contains("CUDA", e.Message, StringComparison.Ordinal);
     }
@@ -56,8 +57,8 @@ public class UNetWorkloadTests
     public void Workloads_LeaveNoTensorBehind()
     {
         long before = LiveTensors.SettledCount();
-        using (var training = new UNetWorkload(true, 1, BenchPrecision.BFloat16, true, Filters, Size)) training.TrainStep();
-        using (var inference = new UNetWorkload(false, 1, BenchPrecision.Float32, false, Filters, Size)) inference.InferStep();
+        using (var training = new UNetWorkload(true, 1, Precision.BFloat16, true, Filters, Size)) training.TrainStep();
+        using (var inference = new UNetWorkload(false, 1, Precision.Float32, false, Filters, Size)) inference.InferStep();
         Assert.Equal(before, LiveTensors.SettledCount());
     }
 
@@ -65,10 +66,10 @@ public class UNetWorkloadTests
     public void TheGrid_OffersFloat16OnlyOnCuda()
     {
         var targets = BenchParams.Targets.ToList();
-        Assert.Contains(new BenchTarget(Device.Cpu, BenchPrecision.Float32), targets);
-        Assert.Contains(new BenchTarget(Device.Cpu, BenchPrecision.BFloat16), targets);
-        Assert.DoesNotContain(targets, t => t.Precision == BenchPrecision.Float16 && t.Device.Type != DeviceType.Cuda);
+        Assert.Contains(new BenchTarget(Device.Cpu, Precision.Float32), targets);
+        Assert.Contains(new BenchTarget(Device.Cpu, Precision.BFloat16), targets);
+        Assert.DoesNotContain(targets, t => t.Precision == Precision.Float16 && t.Device.Type != DeviceType.Cuda);
         Assert.Equal(Cuda.IsAvailable, targets.Any(t => t.Device.Type == DeviceType.Cuda));
-        Assert.Equal("cpu/BFloat16", new BenchTarget(Device.Cpu, BenchPrecision.BFloat16).ToString());
+        Assert.Equal("cpu/BFloat16", new BenchTarget(Device.Cpu, Precision.BFloat16).ToString());
     }
 }

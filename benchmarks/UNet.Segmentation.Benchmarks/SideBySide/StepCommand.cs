@@ -3,6 +3,7 @@ using System.Text.Json;
 using UNet.Segmentation.Benchmarks.Workloads;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Benchmarks.SideBySide;
 
@@ -65,7 +66,7 @@ public static class StepCommand
     {
         using var inference = Autograd.InferenceMode();
         using var scope = TensorScope.Begin();
-        var dtype = o.Precision switch { BenchPrecision.BFloat16 => ScalarType.BFloat16, BenchPrecision.Float16 => ScalarType.Float16, _ => ScalarType.Float32 };
+        var dtype = o.Precision.AutocastType() ?? ScalarType.Float32;
         var format = o.ChannelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous;
         var x = Tensor.Randn([o.Batch, ConvChannels, ConvSize, ConvSize]).To(dtype, o.Device).Contiguous(format);
         var w = Tensor.Randn([ConvChannels, ConvChannels, 3, 3]).Mul(0.05).To(dtype, o.Device).Contiguous(format);

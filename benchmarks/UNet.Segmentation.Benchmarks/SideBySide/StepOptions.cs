@@ -1,6 +1,7 @@
 using System.Globalization;
 using UNet.Segmentation.Benchmarks.Workloads;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Benchmarks.SideBySide;
 
@@ -12,7 +13,7 @@ public sealed record StepOptions
 {
     public string Mode { get; init; } = "train";
     public int Batch { get; init; } = 1;
-    public BenchPrecision Precision { get; init; } = BenchPrecision.Float32;
+    public Precision Precision { get; init; } = Precision.Float32;
     public bool ChannelsLast { get; init; }
     public int Filters { get; init; } = 64;
     public int Size { get; init; } = 572;
@@ -35,7 +36,7 @@ public sealed record StepOptions
             o = flag switch
             {
                 "--mode" => o with { Mode = v is "train" or "infer" ? v : throw Bad(flag, v, "train or infer") },
-                "--precision" => o with { Precision = v switch { "fp32" => BenchPrecision.Float32, "bf16" => BenchPrecision.BFloat16, "fp16" => BenchPrecision.Float16, _ => throw Bad(flag, v, "fp32, bf16 or fp16") } },
+                "--precision" => o with { Precision = v switch { "fp32" => Precision.Float32, "bf16" => Precision.BFloat16, "fp16" => Precision.Float16, _ => throw Bad(flag, v, "fp32, bf16 or fp16") } },
                 "--device" => o with { Device = ParseDevice(flag, v) },
                 "--format" => o with { ChannelsLast = v switch { "contiguous" => false, "channels-last" => true, _ => throw Bad(flag, v, "contiguous or channels-last") } },
                 "--batch" => o with { Batch = Positive(flag, v) },
@@ -52,7 +53,7 @@ public sealed record StepOptions
         return o;
     }
 
-    public string PrecisionName => Precision switch { BenchPrecision.BFloat16 => "bf16", BenchPrecision.Float16 => "fp16", _ => "fp32" };
+    public string PrecisionName => Precision switch { Precision.BFloat16 => "bf16", Precision.Float16 => "fp16", _ => "fp32" };
     public string FormatName => ChannelsLast ? "channels-last" : "contiguous";
 
     private static int Positive(string flag, string v) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using UNet.Segmentation.Torch;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Benchmarks.Workloads;
 
@@ -21,9 +22,9 @@ public static class BenchParams
     public static IEnumerable<int> Sizes => Ints("UNET_BENCH_SIZE", 572);
 
     /// <summary>Float32, bfloat16 autocast, and float16 autocast where CUDA is present.</summary>
-    public static IEnumerable<BenchPrecision> Precisions => Parse<BenchPrecision>("UNET_BENCH_PRECISION",
-        Cuda.IsAvailable ? [BenchPrecision.Float32, BenchPrecision.BFloat16, BenchPrecision.Float16] : [BenchPrecision.Float32, BenchPrecision.BFloat16],
-        s => Enum.TryParse<BenchPrecision>(s, ignoreCase: true, out var p) && Enum.IsDefined(p) ? p : null);
+    public static IEnumerable<Precision> Precisions => Parse<Precision>("UNET_BENCH_PRECISION",
+        Cuda.IsAvailable ? [Precision.Float32, Precision.BFloat16, Precision.Float16] : [Precision.Float32, Precision.BFloat16],
+        s => Enum.TryParse<Precision>(s, ignoreCase: true, out var p) && Enum.IsDefined(p) ? p : null);
 
     /// <summary>The CPU, and cuda:0 where CUDA is present (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>).</summary>
     public static IEnumerable<Device> Devices => Parse<Device>("UNET_BENCH_DEVICE",
@@ -36,7 +37,7 @@ public static class BenchParams
     /// </summary>
     public static IEnumerable<BenchTarget> Targets =>
         from d in Devices from p in Precisions
-        where p != BenchPrecision.Float16 || d.Type == DeviceType.Cuda
+        where p != Precision.Float16 || d.Type == DeviceType.Cuda
         select new BenchTarget(d, p);
 
     /// <summary>Contiguous (false) and channels-last (true).</summary>
@@ -57,7 +58,7 @@ public static class BenchParams
 }
 
 /// <summary>Where and in which precision a suite runs; shown as e.g. <c>cpu/BFloat16</c>.</summary>
-public readonly record struct BenchTarget(Device Device, BenchPrecision Precision)
+public readonly record struct BenchTarget(Device Device, Precision Precision)
 {
     /// <inheritdoc />
     public override string ToString() => $"{Device}/{Precision}";

@@ -6,12 +6,6 @@ using UNet.Segmentation.Training;
 namespace UNet.Segmentation.Benchmarks.Workloads;
 
 /// <summary>
-/// Float32, bfloat16 autocast (convolutions in bfloat16, losses in float32), or float16
-/// autocast with dynamic loss scaling (CUDA only, as in training).
-/// </summary>
-public enum BenchPrecision { Float32, BFloat16, Float16 }
-
-/// <summary>
 /// One U-Net step on a batch already in memory, the unit every speed figure is made of — the
 /// same work as benchmarks/side-by-side/peer_step.py does in PyTorch:
 /// a training step is zero grads, forward (under autocast for bfloat16), Dice + cross-entropy on
@@ -24,17 +18,17 @@ public sealed class UNetWorkload : IDisposable
     private readonly Adam? _adam;
     private readonly Tensor _images;
     private readonly Tensor? _classes;
-    private readonly BenchPrecision _precision;
+    private readonly Precision _precision;
     private readonly Device _device;
     private readonly LossScaler? _scaler;
 
     /// <summary>Builds the model (seeded) on the device, its optimizer when training, and a random batch there.</summary>
     /// <exception cref="ArgumentException">Float16 on a device that is not CUDA.</exception>
-    public UNetWorkload(bool training, int batchSize, BenchPrecision precision, bool channelsLast, int filters = 64, int inputSize = 572, Device? device = null)
+    public UNetWorkload(bool training, int batchSize, Precision precision, bool channelsLast, int filters = 64, int inputSize = 572, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         _device = device ?? Device.Cpu;
-        if (precision == BenchPrecision.Float16 && _device.Type != DeviceType.Cuda)
+        if (precision == Precision.Float16 && _device.Type != DeviceType.Cuda)
             throw new ArgumentException($"float16 autocast is benchmarked on CUDA only, not on {_device}", nameof(precision));
         LibTorch.ManualSeed(0);
         _precision = precision;
@@ -49,7 +43,7 @@ public sealed class UNetWorkload : IDisposable
             int output = Model.OutputSize(inputSize);
             _classes = Tensor.RandInt(0, 2, [batchSize, output, output]).To(_device).DetachFromScope();
             _adam = new Adam(Model.Parameters(), learningRate: 1e-4, epsilon: 1e-7);
-            if (precision == BenchPrecision.Float16) _scaler = new LossScaler();
+            _scaler = new LossScaler(enabled: precision == Precision.Float16);
         }
         else
         {
@@ -63,22 +57,14 @@ public sealed class UNetWorkload : IDisposable
     /// <summary>One training step; returns the loss.</summary>
     public double TrainStep()
     {
-        if (_adam is null || _classes is null) throw new InvalidOperationException("this workload was built for inference");
+        if (_adam is null || _classes is null || _scaler is null) throw new InvalidOperationException("this workload was built for inference");
         using var scope = TensorScope.Begin();
         _adam.ZeroGrad();
         Tensor logits;
-        using (Autocasting()) logits = Model.Forward(_images);
+        using (_precision.Autocast(_device.Type)) logits = Model.Forward(_images);
         var loss = Losses.DiceCrossEntropy(logits, _classes);
-        if (_scaler is null)
-        {
-            loss.Backward();
-            _adam.Step();
-        }
-        else
-        {
-            _scaler.Scale(loss).Backward();
-            _scaler.Step(_adam);
-        }
+        _scaler.Scale(loss).Backward(); // a disabled scaler (all but float16) just backpropagates and steps
+        _scaler.Step(_adam);
         return loss.ToDouble();
     }
 
@@ -88,16 +74,9 @@ public sealed class UNetWorkload : IDisposable
         using var inference = Autograd.InferenceMode();
         using var scope = TensorScope.Begin();
         Tensor logits;
-        using (Autocasting()) logits = Model.Forward(_images);
+        using (_precision.Autocast(_device.Type)) logits = Model.Forward(_images);
         return logits.To(ScalarType.Float32).Softmax(1).Sum().ToDouble();
     }
-
-    private AutocastScope? Autocasting() => _precision switch
-    {
-        BenchPrecision.BFloat16 => Autocast.Enable(_device.Type, ScalarType.BFloat16),
-        BenchPrecision.Float16 => Autocast.Enable(_device.Type, ScalarType.Float16),
-        _ => null,
-    };
 
     /// <inheritdoc />
     public void Dispose()

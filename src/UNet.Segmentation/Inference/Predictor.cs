@@ -147,16 +147,9 @@ public sealed partial class Predictor : IDisposable
         using var scope = TensorScope.Begin();
         var input = Options.MemoryFormat is { } format ? batch.Contiguous(format) : batch;
         Tensor logits;
-        using (Autocasting()) logits = Model.Forward(input);
+        using (Options.Precision.Autocast(Device.Type)) logits = Model.Forward(input);
         return scope.MoveToOuter(logits.Softmax(1, ScalarType.Float32));
     }
-
-    private AutocastScope? Autocasting() => Options.Precision switch
-    {
-        Precision.BFloat16 => Autocast.Enable(Device.Type, ScalarType.BFloat16),
-        Precision.Float16 => Autocast.Enable(Device.Type, ScalarType.Float16),
-        _ => null,
-    };
 
     private void CheckImages(Tensor images)
     {

@@ -314,12 +314,7 @@ public sealed class Trainer : IDisposable
         return (loss, logits, labels);
     }
 
-    private IDisposable? AutocastFor() => Options.Precision switch
-    {
-        Precision.BFloat16 => Autocast.Enable(Options.Device.Type, ScalarType.BFloat16),
-        Precision.Float16 => Autocast.Enable(Options.Device.Type, ScalarType.Float16),
-        _ => null,
-    };
+    private IDisposable? AutocastFor() => Options.Precision.Autocast(Options.Device.Type);
 
     private Tensor OnDevice(Tensor t) => Options.Device == Device.Cpu ? t : t.To(Options.Device);
 
