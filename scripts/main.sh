@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and runs the sample app's train_and_evaluate
-# then predict modes. Extra arguments go to both runs (see `dotnet run --project
+# The main job: builds (NuGet brings TorchSharp-cpu; no apt step) and runs the sample app's
+# train_and_evaluate then predict modes. Extra arguments go to both runs (see `dotnet run --project
 # samples/UNet.Segmentation.Cli -- --help`); without --data-dir it uses synthetic data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+command -v dotnet >/dev/null || { echo "main: the .NET 10 SDK is required (https://dot.net)"; exit 1; }
 # Train and evaluate on fold 0, then predict the test volume with the newest checkpoint.
 # Without --data-dir: the synthetic dataset and a CPU-sized recipe (a few minutes on 2 cores).
 dotnet build samples/UNet.Segmentation.Cli -c Release -nologo -v quiet

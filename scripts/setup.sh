@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on Debian 12, idempotently: libtorch (the engine) and
-# Gloo's headers (c10d's ProcessGroupGloo.hpp includes them),
-# CMake and g++ (the native shim), PyTorch for Python (the test peer), libtiff-tools and PIL
-# (oracles for the image codecs). Skips apt entirely when everything is already there.
+# Installs what the tests need on Debian 12, idempotently: PyTorch for Python (the parity peer)
+# and libtiff-tools + PIL (oracles for the image files). Building and running the library needs
+# none of these: TorchSharp-cpu comes from NuGet. Skips apt when everything is already there.
 set -euo pipefail
 
-packages=(libtorch-dev libgloo-dev python3-torch cmake g++ make libtiff-tools python3-pil)
+packages=(python3-torch libtiff-tools python3-pil)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds the solution (the native shim through
-# CMake), runs the C ABI test (ctest), every xunit project and the package consumer test
-# (scripts/consumer-test.sh, counted as one test), and prints one closing line
-# "tests: N passed, N failed, N skipped".
+# The test command: installs what the tests need (scripts/setup.sh), builds the solution, runs
+# every xunit project and the package consumer test (scripts/consumer-test.sh, counted as one
+# test), and prints one closing line "tests: N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -13,13 +12,6 @@ dotnet build UNet.Segmentation.sln -c "$configuration" -nologo -v minimal || exi
 passed=0; failed=0; skipped=0; status=0
 log=$(mktemp)
 
-# Layer 1: the C ABI test, built by the same CMake run as the shim.
-if ctest --test-dir artifacts/native/system --output-on-failure 2>&1 | tee "$log"; then :; else status=1; fi
-if read -r p f < <(sed -n 's/.* \([0-9]\+\) tests failed out of \([0-9]\+\).*/\1 \2/p' "$log"); then
-  failed=$((failed + p)); passed=$((passed + f - p))
-fi
-
-# Layers 2 and 3: xunit.
 for project in $(find tests -name '*.Tests.csproj' | sort); do
   dotnet test "$project" -c "$configuration" --no-build -nologo 2>&1 | tee "$log"
   code=${PIPESTATUS[0]}

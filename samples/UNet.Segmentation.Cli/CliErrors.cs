@@ -1,6 +1,7 @@
 using System.Text.Json;
 using UNet.Segmentation.Data;
-using UNet.Segmentation.Torch;
+using System.Runtime.InteropServices;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Cli;
 
@@ -14,7 +15,8 @@ internal static class CliErrors
             return action();
         }
         catch (Exception e) when (e is ArgumentException or IsbiDataException or InvalidDataException or FormatException or JsonException
-                                      or FileNotFoundException or DirectoryNotFoundException or TorchException or UnauthorizedAccessException)
+                                      or FileNotFoundException or DirectoryNotFoundException or ExternalException or TorchNativeLibraryException
+                                      or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using UNet.Segmentation.Cli;
 
-var root = new RootCommand("U-Net for EM segmentation (after NVIDIA UNet_Medical), on libtorch from .NET.");
+var root = new RootCommand("U-Net for EM segmentation (after NVIDIA UNet_Medical), on TorchSharp from .NET.");
 root.Subcommands.Add(ShowBatchCommand.Create());
-RunCommand.Configure(root, args);
+RunCommand.Configure(root);
 return root.Parse(args).Invoke();

@@ -7,7 +7,9 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
 using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Cli;
@@ -17,35 +19,20 @@ internal static class RunCommand
 {
     private static readonly string[] Modes = ["train", "evaluate", "train_and_evaluate", "predict", "train_and_predict"];
 
-    public static void Configure(RootCommand root, string[] args)
+    public static void Configure(RootCommand root)
     {
         var o = new RunOptions();
         foreach (var option in o.All) root.Options.Add(option);
-        root.SetAction(parse => CliErrors.Guard(() => parse.GetValue(o.NprocPerNode) is { } n
-            ? Launcher.Run(n, parse.GetValue(o.MasterPort), args)
-            : Run(parse, o)));
+        root.SetAction(parse => CliErrors.Guard(() => Run(parse, o)));
     }
 
     private static int Run(ParseResult p, RunOptions o)
     {
         string mode = p.GetValue(o.ExecMode)!;
         if (!Modes.Contains(mode)) throw new ArgumentException($"--exec-mode must be one of {string.Join(", ", Modes)} (got '{mode}')");
-        if (p.GetValue(o.MasterPort) is not null) throw new ArgumentException("--master-port goes with --nproc-per-node");
-        // Started by a launcher (ours, torchrun-style scripts, Slurm, Kubernetes): one rank of a data-parallel job.
-        var distributed = Environment.GetEnvironmentVariable("WORLD_SIZE") is not null ? DistributedOptions.FromEnvironment() : null;
-        if (distributed is not null && !mode.StartsWith("train", StringComparison.Ordinal))
-            throw new ArgumentException($"--exec-mode {mode} runs in one process; data-parallel launches need a train mode");
-        bool main = distributed?.IsMainRank ?? true;
         int fold = p.GetValue(o.Fold);
         if (fold is < 0 or > 4) throw new ArgumentException($"--fold must lie in 0..4 (got {fold})");
-        var device = Device.Parse(p.GetValue(o.Device)!);
-        if (distributed is not null && device.Type == DeviceType.Cuda)
-        {
-            // One GPU per rank, and NCCL unless the environment picked a backend.
-            device = Device.Cuda(distributed.LocalRank);
-            if (Environment.GetEnvironmentVariable(DistributedOptions.BackendVariable) is null)
-                distributed = distributed with { Backend = UNet.Segmentation.Torch.Distributed.Backend.Nccl };
-        }
+        var device = Devices.Parse(p.GetValue(o.Device)!);
         var dataDir = p.GetValue(o.DataDir);
         if (dataDir is not null && !dataDir.Exists) throw new ArgumentException($"--data-dir {dataDir.FullName} does not exist");
         var recipe = dataDir is null ? Recipe.CpuSynthetic : Recipe.Reference;
@@ -53,7 +40,7 @@ internal static class RunCommand
         string checkpoints = Path.Combine(modelDir, "checkpoints");
         string logDir = p.GetValue(o.LogDir)?.FullName ?? modelDir;
         var clock = Stopwatch.StartNew();
-        var summary = new List<(string, string)> { ("mode", mode), ("device", device.ToString()), ("libtorch", $"{LibTorch.Version}, {LibTorch.Threads} threads") };
+        var summary = new List<(string, string)> { ("mode", mode), ("device", device.ToString()), ("libtorch", $"{torch.__version__} (TorchSharp), {torch.get_num_threads()} threads") };
 
         var data = dataDir is null ? IsbiDataset.Synthetic() : IsbiDataset.Load(dataDir.FullName);
         summary.Add(("data", $"{data.Source}: {data.TrainSlices} training slices of {data.Width}x{data.Height}"));
@@ -62,7 +49,7 @@ internal static class RunCommand
         UNetModel model;
         if (mode.StartsWith("train", StringComparison.Ordinal))
         {
-            LibTorch.ManualSeed((ulong)p.GetValue(o.Seed));
+            torch.manual_seed(p.GetValue(o.Seed));
             model = new UNetModel(UNetOptions.Reference with { BaseFilters = p.GetValue(o.Filters) ?? recipe.Filters });
         }
         else
@@ -74,9 +61,8 @@ internal static class RunCommand
         }
         using (model)
         {
-            var precision = !p.GetValue(o.Amp) ? Precision.Float32 : device.Type == DeviceType.Cuda ? Precision.Float16 : Precision.BFloat16;
+            var precision = !p.GetValue(o.Amp) ? Precision.Float32 : device.type == DeviceType.CUDA ? Precision.Float16 : Precision.BFloat16;
             long maxSteps = p.GetValue(o.MaxSteps) ?? recipe.MaxSteps;
-            long stepsPerRank = (maxSteps + (distributed?.WorldSize ?? 1) - 1) / (distributed?.WorldSize ?? 1);
             var builder = Trainer.For(model)
                 .WithAdam(p.GetValue(o.LearningRate) ?? recipe.LearningRate)
                 .WithWeightDecay(p.GetValue(o.WeightDecay))
@@ -85,14 +71,9 @@ internal static class RunCommand
                 .WithAugmentation(p.GetValue(o.Augment) || dataDir is null)
                 .WithMixedPrecision(precision)
                 .OnDevice(device)
-                .WithCheckpoints(checkpoints, every: (int)Math.Clamp(stepsPerRank / 4, 1, 500))
+                .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))
                 .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, p.GetValue(o.EvaluateEvery), Path.Combine(logDir, "metrics.jsonl"))
                 .WithLogger(new ConsoleLogger());
-            if (distributed is not null)
-            {
-                builder = builder.WithDataParallel(distributed);
-                summary.Add(("data parallel", $"rank {distributed.Rank} of {distributed.WorldSize}, {distributed.Backend}, global batch {(p.GetValue(o.BatchSize) ?? recipe.BatchSize) * distributed.WorldSize}, {stepsPerRank} steps per rank"));
-            }
             using var trainer = builder.Build();
             summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}"));
 
@@ -105,7 +86,7 @@ internal static class RunCommand
                     : InferenceBenchmark.Run(model, trainer.Options.BatchSize, warmup, (int)(maxSteps - warmup), precision == Precision.BFloat16, device);
                 Directory.CreateDirectory(logDir);
                 string json = Path.Combine(logDir, $"benchmark-{report.Mode}.json");
-                if (main) File.WriteAllText(json, JsonSerializer.Serialize(report.ReferenceNames(), new JsonSerializerOptions { WriteIndented = true }));
+                File.WriteAllText(json, JsonSerializer.Serialize(report.ReferenceNames(), new JsonSerializerOptions { WriteIndented = true }));
                 foreach (var (name, value) in report.ReferenceNames()) summary.Add((name, value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
                 summary.Add(("benchmark", $"{report.MeasuredSteps} steps after {report.WarmupSteps} warm-up, batch {report.BatchSize}; {json}"));
             }
@@ -119,15 +100,10 @@ internal static class RunCommand
             }
             if (mode == "evaluate" && !p.GetValue(o.Benchmark))
                 summary.Add(("evaluation", trainer.Evaluate(data, split.Validation).ToString()));
-            if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark) && main)
+            if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark))
                 summary.AddRange(Predict(model, data, dataDir, modelDir, device, precision));
         }
         summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));
-        if (!main)
-        {
-            Console.WriteLine($"rank {distributed!.Rank}: done in {clock.Elapsed.TotalMinutes:F1} min (rank 0 reports)");
-            return 0;
-        }
         var table = new Table().AddColumn("").AddColumn("result");
         foreach (var (k, v) in summary) table.AddRow(Markup.Escape(k), Markup.Escape(v));
         AnsiConsole.Write(table);

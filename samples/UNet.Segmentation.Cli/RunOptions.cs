@@ -20,13 +20,10 @@ internal sealed class RunOptions
     public readonly Option<bool> Augment = new("--augment") { Description = "augment training batches (flips, crop-and-resize, brightness)" };
     public readonly Option<bool> Benchmark = new("--benchmark") { Description = "time steps instead of training to convergence: throughput and latency as the reference reports them" };
     public readonly Option<int?> WarmupSteps = new("--warmup-steps", "--warmup_steps") { Description = "benchmark steps not timed (reference 200; CPU recipe 2)" };
-    public readonly Option<bool> Amp = new("--amp") { Description = "mixed precision for training and prediction: bfloat16 autocast on CPU, float16 (with loss scaling when training) on CUDA" };
+    public readonly Option<bool> Amp = new("--amp") { Description = "mixed precision for training and prediction: bfloat16 on CPU, float16 (with loss scaling when training) on CUDA" };
     public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
     public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };
 
-    public readonly Option<int?> NprocPerNode = new("--nproc-per-node", "--nproc_per_node") { Description = "data-parallel on this machine: start N ranks of this command (Gloo on the CPU), each line prefixed [rank k]; see docs/data-parallel.md" };
-    public readonly Option<int?> MasterPort = new("--master-port", "--master_port") { Description = "rendezvous port of --nproc-per-node (default: a free one)" };
-
-    public IEnumerable<Option> All => [NprocPerNode, MasterPort, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Checkpoint, Filters];
+    public IEnumerable<Option> All => [ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Checkpoint, Filters];
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using TorchSharp;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Model.Precision;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Benchmarking;
 
@@ -12,29 +14,30 @@ public static class InferenceBenchmark
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
-        var d = device ?? Device.Cpu;
-        bool wasTraining = model.IsTraining;
-        model.Eval();
+        var d = device ?? CPU;
+        bool wasTraining = model.training;
+        model.eval();
         var times = new List<double>();
         try
         {
-            using var inference = Autograd.InferenceMode();
-            using var input = Tensor.Randn([batchSize, model.Options.InputChannels, model.Options.InputSize, model.Options.InputSize], device: d).DetachFromScope();
+            using var inference = inference_mode();
+            using var input = randn([batchSize, model.Options.InputChannels, model.Options.InputSize, model.Options.InputSize], device: d).DetachFromDisposeScope();
             for (int i = 0; i < warmupSteps + steps; i++)
             {
-                using var scope = TensorScope.Begin();
+                using var scope = NewDisposeScope();
                 var clock = Stopwatch.StartNew();
-                using (bfloat16 ? Autocast.Enable(d.Type, ScalarType.BFloat16) : null)
+                using (bfloat16 ? MixedPrecision.Enter(ScalarType.BFloat16, d.type) : null)
                 {
-                    var logits = model.Forward(input);
-                    logits.Softmax(1).Sum().ToDouble(); // synchronises, as the reference's timestamps do
+                    var logits = model.call(input);
+                    // Softmax in float32 (the logits may be bfloat16); reading the sum synchronises, as the reference's timestamps do.
+                    logits.to(ScalarType.Float32).softmax(1).sum().item<float>();
                 }
                 times.Add(clock.Elapsed.TotalSeconds);
             }
         }
         finally
         {
-            model.Train(wasTraining);
+            model.train(wasTraining);
         }
         return BenchmarkReport.FromStepTimes("test", batchSize, warmupSteps, times);
     }

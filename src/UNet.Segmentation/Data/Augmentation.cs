@@ -1,4 +1,6 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Data;
 
@@ -19,9 +21,9 @@ public static class Augmentation
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(random);
-        using var scope = TensorScope.Begin();
-        int n = (int)pairs.Size(0);
-        long size = pairs.Size(2);
+        using var scope = NewDisposeScope();
+        int n = (int)pairs.shape[0];
+        long size = pairs.shape[2];
         var theta = new float[n * 6];
         var brightness = new float[n];
         for (int i = 0; i < n; i++)
@@ -43,15 +45,15 @@ public static class Augmentation
             theta[6 * i + 4] = (float)(fy * ay * cos);
             theta[6 * i + 5] = (float)(fy * cy);
         }
-        var device = pairs.Device;
-        var grid = Functional.AffineGrid(Tensor.From<float>(theta, [n, 2, 3], device), [n, pairs.Size(1), size, size], alignCorners: true);
-        if (options.ElasticSigma > 0) grid = grid.Add(ElasticField(n, size, options, random, device));
-        var warped = Functional.GridSample(pairs, grid, InterpolationMode.Bilinear, GridPadding.Zeros, alignCorners: true);
+        var device = pairs.device;
+        var grid = F.affine_grid(tensor(theta, [n, 2, 3], device: device), [n, pairs.shape[1], size, size], align_corners: true);
+        if (options.ElasticSigma > 0) grid = grid.add(ElasticField(n, size, options, random, device));
+        var warped = F.grid_sample(pairs, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: true);
         // Brightness on the image channel only.
-        var shift = Tensor.Cat([Tensor.From<float>(brightness, [n, 1, 1, 1], device), Tensor.Zeros([n, 1, 1, 1], device: device)], 1);
-        var shifted = warped.Add(shift);
-        var image = shifted.Narrow(1, 0, 1).Clamp(-1, 1);
-        return scope.MoveToOuter(Tensor.Cat([image, shifted.Narrow(1, 1, 1)], 1));
+        var shift = cat([tensor(brightness, [n, 1, 1, 1], device: device), zeros([n, 1, 1, 1], ScalarType.Float32, device: device)], 1);
+        var shifted = warped.add(shift);
+        var image = shifted.narrow(1, 0, 1).clamp(-1, 1);
+        return cat([image, shifted.narrow(1, 1, 1)], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Random displacements (σ pixels) on a coarse grid, interpolated to every pixel, in normalised units: N×S×S×2.</summary>
@@ -66,8 +68,8 @@ public static class Augmentation
             double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
             d[i] = (float)(scale * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
         }
-        using var coarse = Tensor.From<float>(d, [n, 2, g, g], device);
-        using var fine = Functional.Interpolate(coarse, size, size, InterpolationMode.Bilinear, alignCorners: true);
-        return fine.Permute(0, 2, 3, 1);
+        using var coarse = tensor(d, [n, 2, g, g], device: device);
+        using var fine = F.interpolate(coarse, [size, size], mode: InterpolationMode.Bilinear, align_corners: true);
+        return fine.permute(0, 2, 3, 1);
     }
 }

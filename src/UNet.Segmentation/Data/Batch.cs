@@ -1,11 +1,13 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Data;
 
 /// <summary>
 /// One batch, owned by whoever takes it (dispose it): <see cref="Images"/> N×1×572×572 in
 /// [−1, 1], <see cref="Labels"/> N×2×388×388 one-hot (channel 0 = membrane, 1 = interior),
-/// <see cref="Classes"/> N×388×388 int64 class indices, and the slices it came from.
+/// <see cref="Classes"/> N×388×388 int64 class indices, and the slices it came from. Its tensors
+/// belong to no dispose scope (they may be made on the loader's thread and used on another).
 /// </summary>
 public sealed class Batch : IDisposable
 {
@@ -13,9 +15,9 @@ public sealed class Batch : IDisposable
     {
         Index = index;
         Slices = slices;
-        Images = images.DetachFromScope();
-        Labels = labels.DetachFromScope();
-        Classes = classes.DetachFromScope();
+        Images = images.DetachFromDisposeScope();
+        Labels = labels.DetachFromDisposeScope();
+        Classes = classes.DetachFromDisposeScope();
     }
 
     /// <summary>Position of the batch in its stream (the resume point of a training run).</summary>

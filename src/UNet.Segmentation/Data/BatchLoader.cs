@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Data;
 
@@ -91,7 +92,7 @@ public sealed class BatchLoader : IDisposable
     {
         try
         {
-            using var noGrad = Autograd.NoGrad();
+            using var noGrad = no_grad();
             for (long index = start; !_stop.IsCancellationRequested; index++)
             {
                 var batch = Make(index);
@@ -122,17 +123,19 @@ public sealed class BatchLoader : IDisposable
 
     private Batch Make(long index)
     {
-        using var scope = TensorScope.Begin();
+        // Runs on the loader thread: the scope is this thread's, and Batch detaches what it keeps
+        // from it, so the consumer (another thread) owns the tensors.
+        using var scope = NewDisposeScope();
         var slices = SlicesOf(index);
         var random = new Random(Seeds.Mix(_seed, _rank, index));
-        var pairs = _cache.IndexSelect(0, Tensor.From(slices.Select(s => (long)s).ToArray()));
+        var pairs = _cache.index_select(0, tensor(slices.Select(s => (long)s).ToArray()));
         if (_options.InputMode == InputMode.OverlapTile)
         {
-            long range = pairs.Size(2) - _options.InputSize;
+            long range = pairs.shape[2] - _options.InputSize;
             var tiles = new Tensor[slices.Length];
             for (int i = 0; i < slices.Length; i++)
-                tiles[i] = pairs.Narrow(0, i, 1).Narrow(2, random.NextInt64(range + 1), _options.InputSize).Narrow(3, random.NextInt64(range + 1), _options.InputSize);
-            pairs = Tensor.Cat(tiles, 0);
+                tiles[i] = pairs.narrow(0, i, 1).narrow(2, random.NextInt64(range + 1), _options.InputSize).narrow(3, random.NextInt64(range + 1), _options.InputSize);
+            pairs = cat(tiles, 0);
         }
         if (_options.Augment) pairs = Augmentation.Apply(pairs, _options, random);
         var (images, labels, classes) = Preprocessing.Finish(pairs, _options);

@@ -1,4 +1,5 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Data;
 
@@ -49,17 +50,17 @@ public sealed partial class IsbiDataset
         {
             var chunk = samples.Skip(start).Take(batchSize).ToArray();
             Batch batch;
-            using (var scope = TensorScope.Begin())
-            using (Autograd.NoGrad())
+            using (var scope = NewDisposeScope())
+            using (no_grad())
             {
                 var tiles = chunk.Select(c =>
                 {
                     var pair = Prepare(c.Slice, options);
                     return options.InputMode == InputMode.OverlapTile
-                        ? pair.Narrow(2, c.Y, options.InputSize).Narrow(3, c.X, options.InputSize)
+                        ? pair.narrow(2, c.Y, options.InputSize).narrow(3, c.X, options.InputSize)
                         : pair;
                 }).ToList();
-                var (images, labels, classes) = Preprocessing.Finish(Tensor.Cat(tiles, 0), options);
+                var (images, labels, classes) = Preprocessing.Finish(cat(tiles, 0), options);
                 batch = new Batch(index++, chunk.Select(c => c.Slice).ToArray(), images, labels, classes);
             }
             yield return batch;
@@ -74,9 +75,10 @@ public sealed partial class IsbiDataset
 
     private Tensor PrepareAll(DataOptions options)
     {
-        using var noGrad = Autograd.NoGrad();
-        using var scope = TensorScope.Begin();
-        return scope.MoveToOuter(Preprocessing.Prepare(_trainImages, _trainLabels, TrainSlices, Height, Width, options)).DetachFromScope();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        // Detached: the loader owns it and reads it on its own thread.
+        return Preprocessing.Prepare(_trainImages, _trainLabels, TrainSlices, Height, Width, options).DetachFromDisposeScope();
     }
 
     private void CheckSlices(IReadOnlyList<int> slices, string name)

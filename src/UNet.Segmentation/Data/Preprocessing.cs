@@ -1,4 +1,6 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Data;
 
@@ -13,17 +15,17 @@ public static class Preprocessing
     /// <summary>N×1×H×W float32 in [−1, 1] from 8-bit slices.</summary>
     public static Tensor Images(ReadOnlySpan<byte> slices, int count, int height, int width)
     {
-        using var scope = TensorScope.Begin();
-        var raw = Tensor.From(slices, [count, 1, height, width]);
-        return scope.MoveToOuter(raw.To(ScalarType.Float32).Div(127.5).Sub(1.0));
+        using var scope = NewDisposeScope();
+        var raw = tensor(slices.ToArray(), [count, 1, height, width]);
+        return raw.to(ScalarType.Float32).div(127.5).sub(1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>N×1×H×W float32 interior map (0 membrane, 1 interior) from 0/255 label slices.</summary>
     public static Tensor Labels(ReadOnlySpan<byte> slices, int count, int height, int width)
     {
-        using var scope = TensorScope.Begin();
-        var raw = Tensor.From(slices, [count, 1, height, width]);
-        return scope.MoveToOuter(raw.To(ScalarType.Float32).Div(255.0));
+        using var scope = NewDisposeScope();
+        var raw = tensor(slices.ToArray(), [count, 1, height, width]);
+        return raw.to(ScalarType.Float32).div(255.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -34,33 +36,34 @@ public static class Preprocessing
     public static Tensor Prepare(ReadOnlySpan<byte> images, ReadOnlySpan<byte> labels, int count, int height, int width, DataOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(images, count, height, width);
         var y = Labels(labels, count, height, width);
         long margin = (options.InputSize - options.OutputSize) / 2;
         if (options.InputMode == InputMode.OverlapTile)
         {
-            var both = Tensor.Cat([x, y], 1);
-            return scope.MoveToOuter(both.Pad([margin, margin, margin, margin], PaddingMode.Reflect));
+            var both = cat([x, y], 1);
+            return F.pad(both, [margin, margin, margin, margin], PaddingModes.Reflect).MoveToOuterDisposeScope();
         }
-        var xr = Functional.Interpolate(x, options.OutputSize, options.OutputSize, InterpolationMode.Bilinear);
-        var yr = Functional.Interpolate(y, options.OutputSize, options.OutputSize, InterpolationMode.Bilinear).Ge(0.5).To(ScalarType.Float32);
-        var joined = Tensor.Cat([xr, yr], 1);
-        return scope.MoveToOuter(joined.Pad([margin, margin, margin, margin]));
+        long[] outputSize = [options.OutputSize, options.OutputSize];
+        var xr = F.interpolate(x, outputSize, mode: InterpolationMode.Bilinear, align_corners: false);
+        var yr = F.interpolate(y, outputSize, mode: InterpolationMode.Bilinear, align_corners: false).ge(0.5).to(ScalarType.Float32);
+        var joined = cat([xr, yr], 1);
+        return F.pad(joined, [margin, margin, margin, margin]).MoveToOuterDisposeScope();
     }
 
     /// <summary>Splits N×2×S×S image/label pairs into the network input (channel 0) and, centre-cropped to the output size and thresholded, the one-hot labels and class indices.</summary>
     public static (Tensor Images, Tensor Labels, Tensor Classes) Finish(Tensor pairs, DataOptions options)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        using var scope = TensorScope.Begin();
-        long size = pairs.Size(2);
+        using var scope = NewDisposeScope();
+        long size = pairs.shape[2];
         long offset = (size - options.OutputSize) / 2;
-        var images = pairs.Narrow(1, 0, 1).Contiguous();
-        var interior = pairs.Narrow(1, 1, 1).Narrow(2, offset, options.OutputSize).Narrow(3, offset, options.OutputSize).Ge(0.5);
-        var classes = interior.Squeeze(1).To(ScalarType.Int64);
-        var one = interior.To(ScalarType.Float32);
-        var labels = Tensor.Cat([1.0 - one, one], 1);
-        return (scope.MoveToOuter(images), scope.MoveToOuter(labels), scope.MoveToOuter(classes.Contiguous()));
+        var images = pairs.narrow(1, 0, 1).contiguous();
+        var interior = pairs.narrow(1, 1, 1).narrow(2, offset, options.OutputSize).narrow(3, offset, options.OutputSize).ge(0.5);
+        var classes = interior.squeeze(1).to(ScalarType.Int64);
+        var one = interior.to(ScalarType.Float32);
+        var labels = cat([1.0 - one, one], 1);
+        return (images.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope(), classes.contiguous().MoveToOuterDisposeScope());
     }
 }

@@ -1,4 +1,4 @@
-using UNet.Segmentation.Torch;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Inference;
 
@@ -31,6 +31,6 @@ public static class GaussianWeights
         for (int y = 0; y < size; y++)
             for (int x = 0; x < size; x++)
                 map[y * size + x] = (float)Math.Max(line[y] * line[x] / (peak * peak), MinimumWeight);
-        return Tensor.From<float>(map, [1, 1, size, size], device);
+        return tensor(map, [1, 1, size, size], device: device);
     }
 }

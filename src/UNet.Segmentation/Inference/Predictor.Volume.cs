@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
-using UNet.Segmentation.Torch;
+using static TorchSharp.torch;
 using UNet.Segmentation.Visualization;
 
 namespace UNet.Segmentation.Inference;
@@ -48,14 +48,14 @@ public sealed partial class Predictor
         for (int start = 0; start < pages; start += Options.BatchSize)
         {
             int count = Math.Min(Options.BatchSize, pages - start);
-            using (var scope = TensorScope.Begin())
+            using (var scope = NewDisposeScope())
             {
                 var images = Preprocessing.Images(slices.AsSpan(start * area, count * area), count, height, width);
                 var p = PredictProbabilities(images);
-                var interior = p.Select(1, 1).Contiguous();
-                interior.CopyTo<float>(probabilities.AsSpan(start * area, count * area));
-                var isInterior = Model.Options.Classes == 2 ? interior.Ge(0.5) : p.ArgMax(1).Eq(1);
-                isInterior.To(ScalarType.UInt8).Mul(255L).Contiguous().CopyTo<byte>(masks.AsSpan(start * area, count * area));
+                var interior = p.select(1, 1);
+                CopyOut(interior, probabilities.AsSpan(start * area, count * area));
+                var isInterior = Model.Options.Classes == 2 ? interior.ge(0.5) : p.argmax(1).eq(1);
+                CopyOut(isInterior.to(ScalarType.Byte).mul(255L), masks.AsSpan(start * area, count * area));
             }
             for (int page = start; page < start + count; page++) progress?.Report(page + 1);
         }

@@ -1,7 +1,11 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Model.Precision;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Inference;
 
@@ -21,7 +25,11 @@ public sealed partial class Predictor : IDisposable
     private readonly ScalarType _dtype;
     private bool _disposed;
 
-    /// <summary>Predicts with <paramref name="model"/>, which stays the caller's (it is not disposed with the predictor); with <see cref="PredictorOptions.Device"/> set, the model is moved there.</summary>
+    /// <summary>
+    /// Predicts with <paramref name="model"/>, which stays the caller's (it is not disposed with the
+    /// predictor); with <see cref="PredictorOptions.Device"/> set, the model is moved there. Turns on
+    /// <see cref="FreedMemoryReuse"/> unless <see cref="PredictorOptions.KeepFreedMemory"/> is false.
+    /// </summary>
     /// <exception cref="ArgumentException">An option is invalid; the parameter name is the option's.</exception>
     public Predictor(UNetModel model, PredictorOptions? options = null) : this(model, options, ownsModel: false)
     {
@@ -33,12 +41,14 @@ public sealed partial class Predictor : IDisposable
         Options = (options ?? new PredictorOptions()).EnsureValid();
         Model = model;
         _ownsModel = ownsModel;
-        var first = model.Parameters()[0];
-        if (Options.Device is { } device && first.Device != device) model.To(device: device);
-        Device = first.Device;
-        if (Options.Precision == Precision.Float16 && Device.Type != DeviceType.Cuda)
-            throw new ArgumentException($"{nameof(PredictorOptions.Precision)} Float16 needs a CUDA device (libtorch's CPU autocast is bfloat16 only); the model is on {Device}: use BFloat16", nameof(PredictorOptions.Precision));
-        _dtype = first.Dtype;
+        if (Options.KeepFreedMemory) FreedMemoryReuse.Enable();
+        // The module's own parameters (not copies): read, never disposed. Moving replaces them, so read again after.
+        if (Options.Device is { } device && !SameDevice(model.parameters().First().device, device)) model.to(device);
+        var first = model.parameters().First();
+        Device = first.device;
+        _dtype = first.dtype;
+        if (Options.Precision == Precision.Float16 && Device.type != DeviceType.CUDA)
+            throw new ArgumentException($"{nameof(PredictorOptions.Precision)} Float16 needs a CUDA device (float16 mixed precision is CUDA only); the model is on {Device}: use BFloat16", nameof(PredictorOptions.Precision));
         InputSize = model.Options.InputSize;
         OutputSize = model.OutputSize(InputSize);
     }
@@ -48,6 +58,7 @@ public sealed partial class Predictor : IDisposable
     public static Predictor FromCheckpoint(string path, PredictorOptions? options = null)
     {
         var checkedOptions = (options ?? new PredictorOptions()).EnsureValid();
+        if (checkedOptions.KeepFreedMemory) FreedMemoryReuse.Enable(); // before the weights are allocated
         var model = UNetModel.Load(path, checkedOptions.Device);
         try
         {
@@ -80,7 +91,7 @@ public sealed partial class Predictor : IDisposable
 
     /// <summary>
     /// Soft-max probabilities N×classes×H×W (float32, on the images' device, owned by the current
-    /// scope) for images N×C×H×W in [−1, 1] (C = the model's input channels, any H, W ≥ 1).
+    /// dispose scope) for images N×C×H×W in [−1, 1] (C = the model's input channels, any H, W ≥ 1).
     /// Runs inside libtorch's inference mode with the model in evaluation mode (its training mode
     /// is restored afterwards), so the result cannot join autograd.
     /// </summary>
@@ -90,19 +101,19 @@ public sealed partial class Predictor : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(images);
         CheckImages(images);
-        bool wasTraining = Model.IsTraining;
-        Model.Eval();
+        bool wasTraining = Model.training;
+        Model.eval();
         try
         {
-            using var scope = TensorScope.Begin();
-            using var inference = Autograd.InferenceMode();
-            var x = images.To(dtype: _dtype, device: Device);
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();
+            var x = images.to(_dtype, Device);
             var result = Options.FlipTta ? PredictFlipAveraged(x) : PredictOnce(x);
-            return scope.MoveToOuter(result.To(images.Device));
+            return result.to(images.device).MoveToOuterDisposeScope();
         }
         finally
         {
-            if (wasTraining) Model.Train();
+            if (wasTraining) Model.train();
         }
     }
 
@@ -120,9 +131,11 @@ public sealed partial class Predictor : IDisposable
         if (slice.Length != (long)height * width)
             throw new ArgumentException($"the slice holds {slice.Length} pixels; {height}x{width} needs {(long)height * width}", nameof(slice));
         CheckGreyTwoClass();
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var probabilities = PredictProbabilities(Preprocessing.Images(slice, 1, height, width));
-        return probabilities.Select(1, 1).Contiguous().ToArray<float>();
+        var result = new float[(long)height * width];
+        CopyOut(probabilities.select(1, 1), result);
+        return result;
     }
 
     private Tensor PredictOnce(Tensor x) => Options.Input == PredictionInput.SlidingWindow
@@ -132,34 +145,65 @@ public sealed partial class Predictor : IDisposable
     /// <summary>The mean over the four flips f of f(P(f(x))) (every flip is its own inverse).</summary>
     private Tensor PredictFlipAveraged(Tensor x)
     {
-        using var scope = TensorScope.Begin();
-        var sum = PredictOnce(x).Clone();
+        using var scope = NewDisposeScope();
+        var sum = PredictOnce(x).clone();
         foreach (var dims in Flips.Skip(1))
         {
-            using var inner = TensorScope.Begin();
-            sum.Add_(PredictOnce(x.Flip(dims)).Flip(dims));
+            using var inner = NewDisposeScope();
+            sum.add_(PredictOnce(x.flip(dims)).flip(dims));
         }
-        return scope.MoveToOuter(sum.Div_(Flips.Length));
+        return sum.div_(Flips.Length).MoveToOuterDisposeScope();
     }
 
     private Tensor NetworkProbabilities(Tensor batch)
     {
-        using var scope = TensorScope.Begin();
-        var input = Options.MemoryFormat is { } format ? batch.Contiguous(format) : batch;
+        using var scope = NewDisposeScope();
+        var input = Options.MemoryFormat switch
+        {
+            memory_format.channels_last => ChannelsLast.Of(batch),
+            memory_format.contiguous_format => batch.contiguous(),
+            _ => batch,
+        };
         Tensor logits;
-        using (Options.Precision.Autocast(Device.Type)) logits = Model.Forward(input);
-        return scope.MoveToOuter(logits.Softmax(1, ScalarType.Float32));
+        using (Options.Precision.AutocastType() is { } type ? MixedPrecision.Enter(type, Device.type) : null)
+            logits = Model.call(input);
+        // Mixed precision gives bfloat16/float16 logits: the soft-max runs in float32.
+        return logits.softmax(1, ScalarType.Float32).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Copies the elements of a float32 tensor (any device or layout) into <paramref name="destination"/>, row-major.</summary>
+    private static void CopyOut(Tensor source, Span<float> destination)
+    {
+        using var scope = NewDisposeScope();
+        var host = source.cpu().contiguous();
+        if (host.numel() != destination.Length)
+            throw new InvalidOperationException($"{host.numel()} values do not fit {destination.Length} elements");
+        MemoryMarshal.Cast<byte, float>(host.bytes).CopyTo(destination);
+    }
+
+    /// <summary>Copies the elements of a uint8 tensor (any device or layout) into <paramref name="destination"/>, row-major.</summary>
+    private static void CopyOut(Tensor source, Span<byte> destination)
+    {
+        using var scope = NewDisposeScope();
+        var host = source.cpu().contiguous();
+        if (host.numel() != destination.Length)
+            throw new InvalidOperationException($"{host.numel()} values do not fit {destination.Length} elements");
+        host.bytes.CopyTo(destination);
+    }
+
+    /// <summary>Whether a model on <paramref name="current"/> already sits on <paramref name="wanted"/> (a CUDA device without an index means cuda:0).</summary>
+    private static bool SameDevice(Device current, Device wanted) =>
+        current.type == wanted.type && (current.type != DeviceType.CUDA || Math.Max(current.index, 0) == Math.Max(wanted.index, 0));
 
     private void CheckImages(Tensor images)
     {
-        var shape = images.Shape;
+        var shape = images.shape;
         if (shape.Length != 4 || shape[0] < 1 || shape[2] < 1 || shape[3] < 1)
             throw new ArgumentException($"images must be N×C×H×W with N, H, W ≥ 1; got [{string.Join(", ", shape)}]", nameof(images));
         if (shape[1] != Model.Options.InputChannels)
             throw new ArgumentException($"the model takes {Model.Options.InputChannels} channel(s); the images have {shape[1]}", nameof(images));
-        if (!images.Dtype.IsFloatingPoint())
-            throw new ArgumentException($"images must be floating point in [−1, 1], not {images.Dtype} (Preprocessing.Images scales 8-bit slices)", nameof(images));
+        if (!images.is_floating_point())
+            throw new ArgumentException($"images must be floating point in [−1, 1], not {images.dtype} (Preprocessing.Images scales 8-bit slices)", nameof(images));
     }
 
     private void CheckGreyTwoClass()

@@ -1,5 +1,7 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Inference;
 
@@ -32,14 +34,29 @@ public sealed record PredictorOptions
 
     /// <summary>
     /// The forward pass's precision: <see cref="Precision.Float32"/> (default),
-    /// <see cref="Precision.BFloat16"/> autocast (CPU and CUDA; about twice the speed on a CPU
-    /// with AVX-512 BF16, see docs/performance.md for its measured accuracy) or
-    /// <see cref="Precision.Float16"/> autocast (CUDA only). Probabilities are float32 either way.
+    /// <see cref="Precision.BFloat16"/> mixed precision (<see cref="Model.Precision.MixedPrecision"/>;
+    /// CPU and CUDA; about twice the speed on a CPU with AVX-512 BF16, see docs/performance.md for
+    /// its measured accuracy) or <see cref="Precision.Float16"/> mixed precision (CUDA only).
+    /// Probabilities are float32 either way.
     /// </summary>
     public Precision Precision { get; init; } = Precision.Float32;
 
-    /// <summary>The memory layout of network inputs; null leaves it to the model (channels-last models convert themselves).</summary>
-    public MemoryFormat? MemoryFormat { get; init; }
+    /// <summary>
+    /// The memory layout of network inputs: <see cref="memory_format.channels_last"/> re-lays them
+    /// NHWC (<see cref="Model.Precision.ChannelsLast.Of"/>), <see cref="memory_format.contiguous_format"/>
+    /// makes them row-major; null or <see cref="memory_format.preserve_format"/> leaves them to the
+    /// model (channels-last models convert themselves).
+    /// </summary>
+    public memory_format? MemoryFormat { get; init; }
+
+    /// <summary>
+    /// Whether creating a predictor turns on <see cref="FreedMemoryReuse"/> (default true): glibc
+    /// then keeps freed memory for reuse instead of returning it to the kernel, which spares CPU
+    /// prediction the zero-filling of fresh pages for every large activation. It is a process-wide
+    /// setting of the C library that stays on for the rest of the process, whoever turned it on;
+    /// false leaves the process as it is (<c>UNET_KEEP_FREED_MEMORY=0</c> keeps it off everywhere).
+    /// </summary>
+    public bool KeepFreedMemory { get; init; } = true;
 
     /// <summary>Every problem with these options, each beginning with the option's name; empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -49,10 +66,10 @@ public sealed record PredictorOptions
         if (!(TileOverlap >= 0 && TileOverlap < 1)) problems.Add($"{nameof(TileOverlap)} must lie in [0, 1) (got {TileOverlap})");
         if (BatchSize < 1) problems.Add($"{nameof(BatchSize)} must be at least 1 (got {BatchSize})");
         if (MemoryFormat is { } f && !Enum.IsDefined(f)) problems.Add($"{nameof(MemoryFormat)} {f} is not a known memory format");
-        if (Device is { } d && (!Enum.IsDefined(d.Type) || d.Index < 0)) problems.Add($"{nameof(Device)} {d} is not a device");
+        if (Device is { } d && (!Enum.IsDefined(d.type) || d.index < -1)) problems.Add($"{nameof(Device)} {d} is not a device");
         if (!Enum.IsDefined(Precision)) problems.Add($"{nameof(Precision)} {Precision} is not a known precision");
-        if (Precision == Precision.Float16 && Device is { Type: not DeviceType.Cuda } cpu)
-            problems.Add($"{nameof(Precision)} Float16 needs a CUDA device (libtorch's CPU autocast is bfloat16 only): use BFloat16 on {cpu}");
+        if (Precision == Precision.Float16 && Device is { type: not DeviceType.CUDA } cpu)
+            problems.Add($"{nameof(Precision)} Float16 needs a CUDA device (float16 mixed precision is CUDA only): use BFloat16 on {cpu}");
         return problems;
     }
 

@@ -1,4 +1,5 @@
-using UNet.Segmentation.Torch;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Inference;
 
@@ -29,22 +30,22 @@ public static class ReferenceResize
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (inputSize < outputSize || (inputSize - outputSize) % 2 != 0)
             throw new ArgumentException($"the input size ({inputSize}) must exceed the output size ({outputSize}) by an even margin", nameof(inputSize));
-        if (images.Dim != 4) throw new ArgumentException($"images must be N×C×H×W; got {images.Dim} dimensions", nameof(images));
-        using var scope = TensorScope.Begin();
-        long n = images.Size(0), h = images.Size(2), w = images.Size(3), margin = (inputSize - outputSize) / 2;
+        if (images.Dimensions != 4) throw new ArgumentException($"images must be N×C×H×W; got {images.Dimensions} dimensions", nameof(images));
+        using var scope = NewDisposeScope();
+        long n = images.shape[0], h = images.shape[2], w = images.shape[3], margin = (inputSize - outputSize) / 2;
         var parts = new List<Tensor>();
         for (long start = 0; start < n; start += batchSize)
         {
-            using var inner = TensorScope.Begin();
-            var chunk = images.Narrow(0, start, Math.Min(batchSize, n - start));
-            var resized = Functional.Interpolate(chunk, outputSize, outputSize, InterpolationMode.Bilinear);
-            var input = margin > 0 ? resized.Pad([margin, margin, margin, margin]) : resized;
-            var p = probabilities(input).To(ScalarType.Float32);
-            var shape = p.Shape;
-            if (shape.Length != 4 || shape[0] != chunk.Size(0) || shape[2] != outputSize || shape[3] != outputSize)
-                throw new InvalidOperationException($"the network returned [{string.Join(", ", shape)}]; expected [{chunk.Size(0)}, classes, {outputSize}, {outputSize}]");
-            parts.Add(inner.MoveToOuter(Functional.Interpolate(p, h, w, InterpolationMode.Bilinear)));
+            using var inner = NewDisposeScope();
+            var chunk = images.narrow(0, start, Math.Min(batchSize, n - start));
+            var resized = F.interpolate(chunk, [outputSize, outputSize], mode: InterpolationMode.Bilinear, align_corners: false);
+            var input = margin > 0 ? F.pad(resized, [margin, margin, margin, margin]) : resized;
+            var p = probabilities(input).to(ScalarType.Float32);
+            var shape = p.shape;
+            if (shape.Length != 4 || shape[0] != chunk.shape[0] || shape[2] != outputSize || shape[3] != outputSize)
+                throw new InvalidOperationException($"the network returned [{string.Join(", ", shape)}]; expected [{chunk.shape[0]}, classes, {outputSize}, {outputSize}]");
+            parts.Add(F.interpolate(p, [h, w], mode: InterpolationMode.Bilinear, align_corners: false).MoveToOuterDisposeScope());
         }
-        return scope.MoveToOuter(parts.Count == 1 ? parts[0] : Tensor.Cat(parts));
+        return (parts.Count == 1 ? parts[0] : cat(parts)).MoveToOuterDisposeScope();
     }
 }

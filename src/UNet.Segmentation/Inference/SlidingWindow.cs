@@ -1,4 +1,6 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Inference;
 
@@ -43,20 +45,20 @@ public static class SlidingWindow
     {
         ArgumentNullException.ThrowIfNull(images);
         if (top < 0 || bottom < 0 || left < 0 || right < 0) throw new ArgumentOutOfRangeException(nameof(top), "pads must be non-negative");
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = PadAxis(PadAxis(images, 3, left, right), 2, top, bottom);
-        return scope.MoveToOuter(ReferenceEquals(x, images) ? images.Alias() : x);
+        return (ReferenceEquals(x, images) ? images.alias() : x).MoveToOuterDisposeScope();
     }
 
     private static Tensor PadAxis(Tensor x, int dim, long before, long after)
     {
         while (before > 0 || after > 0)
         {
-            long size = x.Size(dim);
+            long size = x.shape[dim];
             bool single = size == 1;
             long b = single ? before : Math.Min(before, size - 1), a = single ? after : Math.Min(after, size - 1);
             long[] pads = dim == 3 ? [b, a, 0, 0] : [0, 0, b, a];
-            x = x.Pad(pads, single ? PaddingMode.Replicate : PaddingMode.Reflect);
+            x = F.pad(x, pads, single ? PaddingModes.Replicate : PaddingModes.Reflect);
             before -= b;
             after -= a;
         }
@@ -84,45 +86,49 @@ public static class SlidingWindow
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (tileInput < tileOutput || (tileInput - tileOutput) % 2 != 0)
             throw new ArgumentException($"the input tile ({tileInput}) must exceed the output tile ({tileOutput}) by an even margin", nameof(tileInput));
-        if (images.Dim != 4) throw new ArgumentException($"images must be N×C×H×W; got {images.Dim} dimensions", nameof(images));
-        using var scope = TensorScope.Begin();
-        long n = images.Size(0), h = images.Size(2), w = images.Size(3);
+        if (images.Dimensions != 4) throw new ArgumentException($"images must be N×C×H×W; got {images.Dimensions} dimensions", nameof(images));
+        using var scope = NewDisposeScope();
+        long n = images.shape[0], h = images.shape[2], w = images.shape[3];
         int margin = (tileInput - tileOutput) / 2, stride = Stride(tileOutput, overlap);
         long coverH = Math.Max(h, tileOutput), coverW = Math.Max(w, tileOutput);
-        var device = images.Device;
+        var device = images.device;
         var padded = MirrorPad(images, margin, margin + coverH - h, margin, margin + coverW - w);
         int[] ys = TileStarts(coverH, tileOutput, stride), xs = TileStarts(coverW, tileOutput, stride);
-        var weights = gaussian ? GaussianWeights.Create(tileOutput, device: device) : Tensor.Ones([1, 1, tileOutput, tileOutput], device: device);
-        var total = Tensor.Zeros([1, 1, coverH, coverW], device: device);
+        var weights = gaussian ? GaussianWeights.Create(tileOutput, device: device) : ones([1, 1, tileOutput, tileOutput], device: device);
+        var total = zeros([1, 1, coverH, coverW], device: device);
         foreach (int y in ys)
             foreach (int x in xs)
-                total.Narrow(2, y, tileOutput).Narrow(3, x, tileOutput).Add_(weights);
+            {
+                using var rows = total.narrow(2, y, tileOutput);
+                using var window = rows.narrow(3, x, tileOutput);
+                window.add_(weights);
+            }
 
         var tiles = (from i in Enumerable.Range(0, (int)n) from y in ys from x in xs select (i, y, x)).ToList();
         Tensor? sum = null;
         for (int start = 0; start < tiles.Count; start += batchSize)
         {
-            using var inner = TensorScope.Begin();
+            using var inner = NewDisposeScope();
             var chunk = tiles.GetRange(start, Math.Min(batchSize, tiles.Count - start));
-            var batch = Tensor.Cat(chunk.Select(t => padded.Narrow(0, t.i, 1).Narrow(2, t.y, tileInput).Narrow(3, t.x, tileInput)).ToList());
+            var batch = cat(chunk.Select(t => padded.narrow(0, t.i, 1).narrow(2, t.y, tileInput).narrow(3, t.x, tileInput)).ToList());
             var probabilities = tileProbabilities(batch);
             long classes = CheckTileOutput(probabilities, chunk.Count, tileOutput);
-            sum ??= inner.MoveToOuter(Tensor.Zeros([n, classes, coverH, coverW], device: device));
-            var weighted = probabilities.To(ScalarType.Float32).Mul(weights);
+            sum ??= zeros([n, classes, coverH, coverW], device: device).MoveToOuterDisposeScope();
+            var weighted = probabilities.to(ScalarType.Float32).mul(weights);
             for (int k = 0; k < chunk.Count; k++)
             {
                 var (i, y, x) = chunk[k];
-                sum.Narrow(0, i, 1).Narrow(2, y, tileOutput).Narrow(3, x, tileOutput).Add_(weighted.Narrow(0, k, 1));
+                sum.narrow(0, i, 1).narrow(2, y, tileOutput).narrow(3, x, tileOutput).add_(weighted.narrow(0, k, 1));
             }
         }
-        var result = sum!.Div(total).Narrow(2, 0, h).Narrow(3, 0, w).Contiguous();
-        return scope.MoveToOuter(result);
+        var result = sum!.div(total).narrow(2, 0, h).narrow(3, 0, w).contiguous();
+        return result.MoveToOuterDisposeScope();
     }
 
     private static long CheckTileOutput(Tensor probabilities, int count, int tileOutput)
     {
         if (probabilities is null) throw new InvalidOperationException("the tile function returned null");
-        var shape = probabilities.Shape;
+        var shape = probabilities.shape;
         if (shape.Length != 4 || shape[0] != count || shape[2] != tileOutput || shape[3] != tileOutput)
             throw new InvalidOperationException(
                 $"the tile function returned [{string.Join(", ", shape)}] for {count} tile(s); expected [{count}, classes, {tileOutput}, {tileOutput}]");

@@ -1,8 +1,11 @@
 using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
 using UNet.Segmentation.Model.Blocks;
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.NN;
-using UNet.Segmentation.Torch.Serialization;
+using UNet.Segmentation.Model.Precision;
+using UNet.Segmentation.Runtime;
+using UNet.Segmentation.Serialization;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Model;
 
@@ -13,7 +16,7 @@ namespace UNet.Segmentation.Model;
 /// <c>up_blocks.{i}.upconv.*</c>, <c>output_block.conv{1,2,3}.*</c>; with batch norm also
 /// <c>bn1</c>/<c>bn2</c> beside each conv pair (see docs/model.md).
 /// </summary>
-public sealed class UNetModel : Module<Tensor, Tensor>
+public sealed class UNetModel : nn.Module<Tensor, Tensor>
 {
     /// <summary>The metadata key under which <see cref="Save"/> stores the options as JSON.</summary>
     public const string OptionsMetadataKey = "unet_options";
@@ -22,20 +25,26 @@ public sealed class UNetModel : Module<Tensor, Tensor>
     public static readonly IReadOnlyList<string> NonWeightPrefixes = ["optimizer.", "rng."];
 
     /// <summary>Builds the network; throws <see cref="UNetOptionsException"/> listing every problem with the options.</summary>
-    public UNetModel(UNetOptions options)
+    public UNetModel(UNetOptions options) : base(nameof(UNetModel))
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options.EnsureValid();
+        TorchRuntime.EnsureLoaded();
         long f = options.BaseFilters;
-        using var scope = TensorScope.Begin();
-        InputBlock = RegisterModule("input_block", new InputBlock(options.InputChannels, f, options));
-        DownBlocks = RegisterModule("down_blocks", new ModuleList<DownsampleBlock>(
-            Enumerable.Range(1, options.Depth - 1).Select(level => new DownsampleBlock(f << (level - 1), f << level, options))));
-        Bottleneck = RegisterModule("bottleneck", new Bottleneck(f << (options.Depth - 1), f << options.Depth, options));
-        UpBlocks = RegisterModule("up_blocks", new ModuleList<UpsampleBlock>(
-            Enumerable.Range(1, options.Depth - 1).Reverse().Select(level => new UpsampleBlock(f << level, options))));
-        OutputBlock = RegisterModule("output_block", new OutputBlock(f, options.Classes, options));
-        if (options.ChannelsLast) To(memoryFormat: MemoryFormat.ChannelsLast);
+        using var scope = NewDisposeScope();
+        InputBlock = new InputBlock(options.InputChannels, f, options);
+        DownBlocks = new ModuleList<DownsampleBlock>(
+            Enumerable.Range(1, options.Depth - 1).Select(level => new DownsampleBlock(f << (level - 1), f << level, options)).ToArray());
+        Bottleneck = new Bottleneck(f << (options.Depth - 1), f << options.Depth, options);
+        UpBlocks = new ModuleList<UpsampleBlock>(
+            Enumerable.Range(1, options.Depth - 1).Reverse().Select(level => new UpsampleBlock(f << level, options)).ToArray());
+        OutputBlock = new OutputBlock(f, options.Classes, options);
+        register_module("input_block", InputBlock);
+        register_module("down_blocks", DownBlocks);
+        register_module("bottleneck", Bottleneck);
+        register_module("up_blocks", UpBlocks);
+        register_module("output_block", OutputBlock);
+        if (options.ChannelsLast) ChannelsLast.Apply(this);
     }
 
     /// <summary>The options the model was built with.</summary>
@@ -51,6 +60,9 @@ public sealed class UNetModel : Module<Tensor, Tensor>
     /// <summary>The last block, producing the logits.</summary>
     public OutputBlock OutputBlock { get; }
 
+    /// <summary>The number of trainable values (34,512,258 for the reference).</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
     /// <summary>The output size for an input size (572 → 388 for the reference).</summary>
     public int OutputSize(int inputSize) => Options.OutputSize(inputSize);
 
@@ -58,16 +70,16 @@ public sealed class UNetModel : Module<Tensor, Tensor>
     public IEnumerable<int> ValidInputSizes(int min = 1, int max = 1024) => Options.ValidInputSizes(min, max);
 
     /// <summary>Logits N×classes×H'×W' for an N×channels×H×W input whose sizes are valid for the model.</summary>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInput(input);
-        using var scope = TensorScope.Begin();
-        var x = Options.ChannelsLast ? input.Contiguous(MemoryFormat.ChannelsLast) : input;
+        using var scope = NewDisposeScope();
+        var x = Options.ChannelsLast ? ChannelsLast.Of(input) : input;
         var skips = new List<Tensor>(Options.Depth);
         (x, var skip) = InputBlock.Forward(x);
         skips.Add(skip);
-        foreach (var block in DownBlocks.Items)
+        foreach (var block in DownBlocks)
         {
             (x, skip) = block.Forward(x);
             skips.Add(skip);
@@ -75,13 +87,13 @@ public sealed class UNetModel : Module<Tensor, Tensor>
         x = Bottleneck.Forward(x);
         for (int i = 0; i < UpBlocks.Count; i++)
             x = UpBlocks[i].Forward(x, skips[^(i + 1)]);
-        return scope.MoveToOuter(OutputBlock.Forward(x, skips[0]));
+        return OutputBlock.Forward(x, skips[0]).MoveToOuterDisposeScope();
     }
 
     private void CheckInput(Tensor input)
     {
-        Span<long> shape = stackalloc long[8];
-        int dims = input.Dim <= 8 ? input.GetShape(shape) : input.Dim;
+        long[] shape = input.shape;
+        int dims = shape.Length;
         if (dims != 4)
             throw new ArgumentException($"the input must be N×C×H×W; got {dims} dimensions", nameof(input));
         if (shape[1] != Options.InputChannels)
@@ -102,9 +114,9 @@ public sealed class UNetModel : Module<Tensor, Tensor>
             [OptionsMetadataKey] = Options.ToJson(),
             ["format"] = "pt",
         };
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         // Checkpoints are written contiguous (NCHW) so any reader sees the usual layout.
-        var tensors = StateDict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.Contiguous()));
+        var tensors = state_dict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.contiguous()));
         Safetensors.Save(path, tensors.ToList(), metadata);
     }
 
@@ -127,9 +139,9 @@ public sealed class UNetModel : Module<Tensor, Tensor>
         var model = new UNetModel(options);
         try
         {
-            model.LoadStateDict(file.Tensors.Where(kv => !NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
+            StateDicts.LoadInto(model, file.Tensors.Where(kv => !NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
                 .ToDictionary(kv => kv.Key, kv => kv.Value));
-            if (device is { } d && d != Device.Cpu) model.To(device: d);
+            if (device is { } d && d.type != DeviceType.CPU) model.to(d);
             return model;
         }
         catch (StateDictMismatchException e)

@@ -1,8 +1,9 @@
 using System.Globalization;
+using TorchSharp;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.Optim;
-using UNet.Segmentation.Torch.Serialization;
+using UNet.Segmentation.Serialization;
+using static TorchSharp.torch;
+using Adam = TorchSharp.Modules.Adam;
 
 namespace UNet.Segmentation.Training;
 
@@ -11,19 +12,21 @@ namespace UNet.Segmentation.Training;
 /// <param name="NextBatch">Index of the next training batch (the data order's state).</param>
 /// <param name="Scaler">The loss scaler's state.</param>
 /// <param name="Seed">The run's seed.</param>
-/// <param name="WorldSize">The number of data-parallel ranks that took those steps (1: one process).</param>
-public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed, int WorldSize = 1);
+public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed);
 
 /// <summary>
 /// Training checkpoints: one safetensors file per save, <c>step-00000500.safetensors</c>, holding
 /// the model's weights under their own keys (so <see cref="UNetModel.Load"/> and PyTorch read
-/// them), the optimizer state under <c>optimizer.</c>, the CPU generator under <c>rng.cpu</c>,
-/// and the options and run state in the metadata. Files are written atomically (temp file,
-/// flush, rename): a kill at any moment leaves the previous checkpoint intact.
+/// them), Adam's state under <c>optimizer.state.{i}.exp_avg</c>, <c>optimizer.state.{i}.exp_avg_sq</c>
+/// and <c>optimizer.state.{i}.step</c> (int64 scalar) for the i-th parameter in the optimizer's
+/// order, the CPU generator under <c>rng.cpu</c>, and the options and run state in the metadata.
+/// Files are written atomically (temp file, flush, rename): a kill at any moment leaves the
+/// previous checkpoint intact.
 /// </summary>
 public static class Checkpoints
 {
     private const string Prefix = "step-", Extension = ".safetensors";
+    private const string OptimizerPrefix = "optimizer.", RngKey = "rng.cpu";
 
     /// <summary>The file name of the checkpoint of <paramref name="step"/>.</summary>
     public static string PathFor(string directory, long step) =>
@@ -42,18 +45,26 @@ public static class Checkpoints
     public static string? Latest(string directory) => List(directory).LastOrDefault();
 
     /// <summary>Writes a checkpoint atomically and returns its path.</summary>
-    public static string Save(string directory, UNetModel model, Optimizer optimizer, CheckpointState state)
+    public static string Save(string directory, UNetModel model, Adam optimizer, CheckpointState state)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(state);
         Directory.CreateDirectory(directory);
         string path = PathFor(directory, state.Step);
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var tensors = new List<KeyValuePair<string, Tensor>>();
-        foreach (var (name, t) in model.StateDict()) tensors.Add(KeyValuePair.Create(name, t.Contiguous()));
-        foreach (var (name, t) in optimizer.StateDict()) tensors.Add(KeyValuePair.Create("optimizer." + name, t.Contiguous()));
-        tensors.Add(KeyValuePair.Create("rng.cpu", LibTorch.GetRngState()));
+        foreach (var (name, t) in model.state_dict()) tensors.Add(KeyValuePair.Create(name, t.contiguous()));
+        var states = AdamStates(optimizer);
+        for (int i = 0; i < states.Count; i++)
+        {
+            var s = states[i];
+            tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.exp_avg", s.exp_avg.contiguous()));
+            tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.exp_avg_sq", s.exp_avg_sq.contiguous()));
+            if (s.max_exp_avg_sq is { } max) tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.max_exp_avg_sq", max.contiguous()));
+            tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.step", tensor(s.step, ScalarType.Int64)));
+        }
+        tensors.Add(KeyValuePair.Create(RngKey, get_rng_state()));
         var metadata = new Dictionary<string, string>
         {
             [UNetModel.OptionsMetadataKey] = model.Options.ToJson(),
@@ -63,7 +74,8 @@ public static class Checkpoints
             ["scaler_good_steps"] = state.Scaler.GoodSteps.ToString(CultureInfo.InvariantCulture),
             ["scaler_skipped_steps"] = state.Scaler.SkippedSteps.ToString(CultureInfo.InvariantCulture),
             ["seed"] = state.Seed.ToString(CultureInfo.InvariantCulture),
-            ["world_size"] = state.WorldSize.ToString(CultureInfo.InvariantCulture),
+            // Earlier versions trained data-parallel and recorded the number of processes; one now.
+            [WorldSizeKey] = "1",
         };
         Safetensors.Save(path, tensors, metadata);
         return path;
@@ -71,13 +83,17 @@ public static class Checkpoints
 
     /// <summary>
     /// Restores weights, optimizer and generator state from a checkpoint into a model built with
-    /// the same options. A checkpoint of another architecture, or a damaged one, is an
-    /// <see cref="InvalidDataException"/> naming the file, raised before anything is changed.
+    /// the same options and an Adam optimizer over its parameters. A checkpoint of another
+    /// architecture, or a damaged one, is an <see cref="InvalidDataException"/> naming the file,
+    /// raised before anything is changed. A checkpoint written by a data-parallel run of an earlier
+    /// version (metadata <c>world_size</c> W above 1) resumes at the same number of samples seen:
+    /// its step and next batch come back multiplied by W.
     /// </summary>
-    public static CheckpointState Restore(string path, UNetModel model, Optimizer optimizer)
+    public static CheckpointState Restore(string path, UNetModel model, Adam optimizer)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
+        using var scope = NewDisposeScope();
         using var file = Safetensors.Load(path);
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v
             : throw new InvalidDataException($"{path} is not a training checkpoint: its metadata has no '{key}'");
@@ -92,27 +108,30 @@ public static class Checkpoints
         }
         if (options != model.Options)
             throw new InvalidDataException($"{path} was written for another architecture ({Describe(options)}) than this model ({Describe(model.Options)})");
-        var state = new CheckpointState(
-            long.Parse(Meta("step"), CultureInfo.InvariantCulture), long.Parse(Meta("next_batch"), CultureInfo.InvariantCulture),
-            new LossScalerState(double.Parse(Meta("loss_scale"), CultureInfo.InvariantCulture), int.Parse(Meta("scaler_good_steps"), CultureInfo.InvariantCulture),
-                long.Parse(Meta("scaler_skipped_steps"), CultureInfo.InvariantCulture)),
-            int.Parse(Meta("seed"), CultureInfo.InvariantCulture),
-            file.Metadata.TryGetValue("world_size", out var w) ? int.Parse(w, CultureInfo.InvariantCulture) : 1);
-        if (state.WorldSize < 1) throw new InvalidDataException($"{path}: world_size {state.WorldSize} is not a positive number");
+        long step = long.Parse(Meta("step"), CultureInfo.InvariantCulture), nextBatch = long.Parse(Meta("next_batch"), CultureInfo.InvariantCulture);
+        var scaler = new LossScalerState(double.Parse(Meta("loss_scale"), CultureInfo.InvariantCulture), int.Parse(Meta("scaler_good_steps"), CultureInfo.InvariantCulture),
+            long.Parse(Meta("scaler_skipped_steps"), CultureInfo.InvariantCulture));
+        int seed = int.Parse(Meta("seed"), CultureInfo.InvariantCulture);
+        int worldSize = file.Metadata.TryGetValue(WorldSizeKey, out var w) ? int.Parse(w, CultureInfo.InvariantCulture) : 1;
+        if (worldSize < 1) throw new InvalidDataException($"{path}: {WorldSizeKey} {worldSize} is not a positive number");
+        var state = new CheckpointState(checked(step * worldSize), checked(nextBatch * worldSize), scaler, seed);
+
         var weights = file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal))).ToDictionary();
-        var optimizerState = file.Tensors.Where(kv => kv.Key.StartsWith("optimizer.", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key["optimizer.".Length..], kv => kv.Value);
-        if (!file.Tensors.TryGetValue("rng.cpu", out var rng)) throw new InvalidDataException($"{path} holds no generator state (rng.cpu)");
+        var optimizerState = file.Tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value);
+        if (!file.Tensors.TryGetValue(RngKey, out var rng)) throw new InvalidDataException($"{path} holds no generator state ({RngKey})");
         try
         {
-            model.LoadStateDict(weights);
-            optimizer.LoadStateDict(optimizerState);
+            var states = AdamStates(optimizer);
+            CheckOptimizerState(states, optimizerState);
+            StateDicts.LoadInto(model, weights);
+            LoadOptimizerState(states, optimizerState);
         }
-        catch (UNet.Segmentation.Torch.NN.StateDictMismatchException e)
+        catch (StateDictMismatchException e)
         {
             throw new InvalidDataException($"{path} does not fit this model and optimizer: {e.Message}", e);
         }
-        LibTorch.SetRngState(rng);
+        set_rng_state(rng);
         return state;
     }
 
@@ -121,6 +140,60 @@ public static class Checkpoints
     {
         var all = List(directory);
         foreach (var old in all.Take(Math.Max(0, all.Count - keepLast))) File.Delete(old);
+    }
+
+    private const string WorldSizeKey = "world_size";
+
+    /// <summary>Adam's per-parameter state, in the order of its parameters.</summary>
+    private static List<Adam.State> AdamStates(Adam optimizer) => optimizer.state_dict().State.Cast<Adam.State>().ToList();
+
+    /// <summary>
+    /// Checks every <c>state.{i}.*</c> key (keys without the <c>optimizer.</c> prefix) against the
+    /// optimizer's state: nothing missing, nothing unexpected, shapes equal; a
+    /// <see cref="StateDictMismatchException"/> listing every problem otherwise.
+    /// </summary>
+    private static void CheckOptimizerState(List<Adam.State> states, Dictionary<string, Tensor> source)
+    {
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        var expected = new HashSet<string>();
+        for (int i = 0; i < states.Count; i++)
+        {
+            var s = states[i];
+            var own = new List<(string Name, long[] Shape)> { ("exp_avg", s.exp_avg.shape), ("exp_avg_sq", s.exp_avg_sq.shape) };
+            if (s.max_exp_avg_sq is { } max) own.Add(("max_exp_avg_sq", max.shape));
+            own.Add(("step", []));
+            foreach (var (name, want) in own)
+            {
+                string key = $"state.{i}.{name}";
+                expected.Add(key);
+                if (!source.TryGetValue(key, out var t)) { missing.Add(key); continue; }
+                long[] got = t.shape;
+                if (!want.SequenceEqual(got))
+                    mismatched.Add($"{key}: expected shape [{string.Join(", ", want)}], got [{string.Join(", ", got)}]");
+                else if (name == "step" && (is_floating_point(t.dtype) || t.dtype == ScalarType.Bool))
+                    mismatched.Add($"{key}: expected an integer step, got {t.dtype}");
+                else if (name != "step" && !is_floating_point(t.dtype))
+                    mismatched.Add($"{key}: expected a floating-point tensor, got {t.dtype}");
+            }
+        }
+        var unexpected = source.Keys.Where(k => !expected.Contains(k)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0 || mismatched.Count > 0)
+            throw new StateDictMismatchException(nameof(Adam), missing, unexpected, mismatched);
+    }
+
+    /// <summary>Copies checked state into the optimizer's own tensors (in place, converting dtype and device).</summary>
+    private static void LoadOptimizerState(List<Adam.State> states, Dictionary<string, Tensor> source)
+    {
+        using var noGrad = no_grad();
+        for (int i = 0; i < states.Count; i++)
+        {
+            var s = states[i];
+            s.exp_avg.copy_(source[$"state.{i}.exp_avg"]);
+            s.exp_avg_sq.copy_(source[$"state.{i}.exp_avg_sq"]);
+            s.max_exp_avg_sq?.copy_(source[$"state.{i}.max_exp_avg_sq"]);
+            s.step = source[$"state.{i}.step"].to(ScalarType.Int64).item<long>();
+        }
     }
 
     private static string Describe(UNetOptions o) =>

@@ -1,5 +1,6 @@
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
+using Optimizer = TorchSharp.torch.optim.Optimizer;
 
 namespace UNet.Segmentation.Training;
 
@@ -19,8 +20,8 @@ public readonly record struct LossScalerState(double Scale, int GoodSteps, long 
 /// everything through (float32 or bfloat16 training needs no scaling).
 /// </summary>
 /// <example><code>
-/// optimizer.ZeroGrad();
-/// scaler.Scale(loss).Backward();
+/// model.zero_grad();
+/// scaler.Scale(loss).backward();
 /// bool stepped = scaler.Step(optimizer);   // unscale, check, step when finite, update the scale
 /// </code></example>
 public sealed class LossScaler
@@ -69,16 +70,16 @@ public sealed class LossScaler
 
     /// <summary>
     /// The loss times <see cref="CurrentScale"/>, in float32 (a float16 or bfloat16 loss is cast
-    /// first, so the scaled value cannot overflow): a new tensor in the current scope. With a
-    /// disabled scaler, a new handle to the loss itself.
+    /// first, so the scaled value cannot overflow): a new tensor in the current dispose scope. With
+    /// a disabled scaler, a new handle to the loss itself.
     /// </summary>
     public Tensor Scale(Tensor loss)
     {
         ArgumentNullException.ThrowIfNull(loss);
-        if (!Enabled) return loss.Alias();
-        if (loss.Dtype is not (ScalarType.Float16 or ScalarType.BFloat16)) return loss.Mul(_scale);
-        using var scope = TensorScope.Begin();
-        return scope.MoveToOuter(loss.To(ScalarType.Float32).Mul(_scale));
+        if (!Enabled) return loss.alias();
+        if (loss.dtype is not (ScalarType.Float16 or ScalarType.BFloat16)) return loss.mul(_scale);
+        using var scope = NewDisposeScope();
+        return loss.to(ScalarType.Float32).mul(_scale).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -95,22 +96,22 @@ public sealed class LossScaler
         ArgumentNullException.ThrowIfNull(parameters);
         if (!Enabled) return true;
         if (_unscaled) throw new InvalidOperationException("the gradients were already unscaled since the last Update");
-        using var scope = TensorScope.Begin();
-        using var noGrad = Autograd.NoGrad();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         double inverse = 1.0 / CurrentScale;
         var sums = new List<Tensor>(parameters.Count);
         foreach (var p in parameters)
         {
             ArgumentNullException.ThrowIfNull(p, nameof(parameters));
-            if (p.Grad is not { } grad) continue;
-            grad.Mul_(inverse);
-            sums.Add(grad.Sum(ScalarType.Float64));
+            if (p.grad is not { } grad) continue;
+            grad.mul_(inverse);
+            sums.Add(grad.sum(type: ScalarType.Float64));
         }
         double total = sums.Count switch
         {
             0 => 0,
-            1 => sums[0].ToDouble(),
-            _ => Tensor.Stack(sums).Sum().ToDouble(),
+            1 => sums[0].item<double>(),
+            _ => stack(sums).sum().item<double>(),
         };
         _unscaled = true;
         _unscaledFinite = double.IsFinite(total);
@@ -152,11 +153,11 @@ public sealed class LossScaler
         ArgumentNullException.ThrowIfNull(parameters);
         if (!Enabled)
         {
-            optimizer.Step();
+            optimizer.step();
             return true;
         }
         bool finite = _unscaled ? _unscaledFinite : UnscaleAndCheck(parameters);
-        if (finite) optimizer.Step();
+        if (finite) optimizer.step();
         Update(finite);
         return finite;
     }
@@ -165,7 +166,7 @@ public sealed class LossScaler
     public bool Step(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return Step(optimizer, optimizer.Parameters);
+        return Step(optimizer, optimizer.parameters().ToList<Tensor>());
     }
 
     /// <summary>The state as plain numbers for a checkpoint.</summary>

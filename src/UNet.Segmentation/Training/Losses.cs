@@ -1,4 +1,6 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Training;
 
@@ -19,7 +21,7 @@ public enum LossKind
 /// reference does; labels are one-hot (or soft) N×C×H×W, as <c>Batch.Labels</c>, or class
 /// indices N×H×W of an integer type, as <c>Batch.Classes</c>. Shapes are checked before
 /// libtorch sees them (<see cref="ArgumentException"/> naming the argument). Every result is a
-/// float32 tensor owned by the current <see cref="TensorScope"/>; intermediates are freed at once.
+/// float32 tensor owned by the caller's dispose scope (if any); intermediates are freed at once.
 /// </summary>
 public static partial class Losses
 {
@@ -36,39 +38,39 @@ public static partial class Losses
     /// </summary>
     public static Tensor SoftDice(Tensor logits, Tensor labels)
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var loss = SoftDiceCore(Prepare(logits, labels));
-        return scope.MoveToOuter(loss);
+        return loss.MoveToOuterDisposeScope();
     }
 
     /// <summary>The reference's soft Dice coefficient per class (mean over the batch): a float32 tensor of C values; <see cref="SoftDice"/> = mean(1 − this).</summary>
     public static Tensor DiceCoefficient(Tensor logits, Tensor labels)
     {
-        using var scope = TensorScope.Begin();
-        var result = PerSampleDice(Prepare(logits, labels)).Mean([0]);
-        return scope.MoveToOuter(result);
+        using var scope = NewDisposeScope();
+        var result = PerSampleDice(Prepare(logits, labels)).mean([0]);
+        return result.MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// The mean over all pixels (N·H·W) of the unweighted softmax cross-entropy. With one-hot
     /// labels it is −Σ_c t·log_softmax(logits) averaged over pixels (soft labels work too); with
-    /// class indices it is <see cref="Functional.CrossEntropy"/>. Both give the same value and
+    /// class indices it is <c>torch.nn.functional.cross_entropy</c>. Both give the same value and
     /// gradient for one-hot labels. A scalar.
     /// </summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels)
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var loss = CrossEntropyCore(Prepare(logits, labels));
-        return scope.MoveToOuter(loss);
+        return loss.MoveToOuterDisposeScope();
     }
 
     /// <summary>The reference's training loss without its L2 term: <see cref="CrossEntropy"/> + <see cref="SoftDice"/>. A scalar.</summary>
     public static Tensor DiceCrossEntropy(Tensor logits, Tensor labels)
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var prepared = Prepare(logits, labels);
-        var loss = CrossEntropyCore(prepared).Add(SoftDiceCore(prepared));
-        return scope.MoveToOuter(loss);
+        var loss = CrossEntropyCore(prepared).add(SoftDiceCore(prepared));
+        return loss.MoveToOuterDisposeScope();
     }
 
     /// <summary>The loss named by <paramref name="kind"/>.</summary>
@@ -85,52 +87,54 @@ public static partial class Losses
     /// tensor of <paramref name="parameters"/> that requires grad (weights and biases alike, as
     /// the reference's trainable variables), summed in float32. Its gradient is weightDecay · w,
     /// exactly what an optimizer's own (coupled) weight decay adds: when this term is part of the
-    /// loss, build the optimizer (e.g. <c>Adam</c>) with <c>weightDecay: 0</c>, or the decay is
-    /// applied twice. A float32 scalar on the parameters' device (zero on the CPU when there are none).
+    /// loss, build the optimizer (e.g. <c>torch.optim.Adam</c>) with <c>weight_decay: 0</c>, or the
+    /// decay is applied twice. A float32 scalar on the parameters' device (zero on the CPU when there are none).
     /// </summary>
     public static Tensor L2(IEnumerable<Tensor> parameters, double weightDecay = DefaultWeightDecay)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         CheckWeightDecay(weightDecay);
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var squares = new List<Tensor>();
         foreach (var p in parameters)
         {
             if (p is null) throw new ArgumentException("the parameter list holds null", nameof(parameters));
-            if (!p.RequiresGrad) continue;
-            var w = p.Dtype == ScalarType.Float32 ? p : p.To(ScalarType.Float32);
-            squares.Add(w.Square().Sum());
+            if (!p.requires_grad) continue;
+            var w = p.dtype == ScalarType.Float32 ? p : p.to(ScalarType.Float32);
+            squares.Add(w.square().sum());
         }
         var result = squares.Count switch
         {
-            0 => Tensor.Scalar(0),
-            1 => squares[0].Mul(weightDecay / 2),
-            _ => Tensor.Stack(squares).Sum().Mul(weightDecay / 2),
+            0 => tensor(0f),
+            1 => squares[0].mul(weightDecay / 2),
+            _ => stack(squares).sum().mul(weightDecay / 2),
         };
-        return scope.MoveToOuter(result);
+        return result.MoveToOuterDisposeScope();
     }
 
     /// <summary>Per sample and class soft dice (N×C), float32.</summary>
     internal static Tensor PerSampleDice(Prepared x)
     {
-        var p = x.Logits.Softmax(1);
-        var intersection = p.Mul(x.OneHot).Sum([2, 3]);
-        var union = p.Square().Add(x.OneHot.Square()).Sum([2, 3]);
-        return intersection.Mul(2.0).Add(DiceEpsilon).Div(union.Add(DiceEpsilon));
+        var p = x.Logits.softmax(1);
+        var intersection = p.mul(x.OneHot).sum(PixelDims);
+        var union = p.square().add(x.OneHot.square()).sum(PixelDims);
+        return intersection.mul(2.0).add(DiceEpsilon).div(union.add(DiceEpsilon));
     }
 
-    /// <summary>The soft Dice loss in the reference's order of operations: mean over classes of (1 − batch-mean dice).</summary>
-    private static Tensor SoftDiceCore(Prepared x) => PerSampleDice(x).Mean([0]).Neg().Add(1.0).Mean();
+    private static readonly long[] PixelDims = [2, 3];
 
-    /// <summary>Per-pixel cross-entropy summed (float32 scalar) or averaged.</summary>
-    internal static Tensor CrossEntropyCore(Prepared x, Reduction reduction = Reduction.Mean)
+    /// <summary>The soft Dice loss in the reference's order of operations: mean over classes of (1 − batch-mean dice).</summary>
+    private static Tensor SoftDiceCore(Prepared x) => PerSampleDice(x).mean([0]).neg().add(1.0).mean();
+
+    /// <summary>Per-pixel cross-entropy summed (float32 scalar), averaged, or per pixel (N×H×W).</summary>
+    internal static Tensor CrossEntropyCore(Prepared x, nn.Reduction reduction = nn.Reduction.Mean)
     {
-        if (x.Indices is { } indices) return Functional.CrossEntropy(x.Logits, indices, reduction: reduction);
-        var perPixel = x.Logits.LogSoftmax(1).Mul(x.OneHot).Sum([1]).Neg();
+        if (x.Indices is { } indices) return F.cross_entropy(x.Logits, indices, reduction: reduction);
+        var perPixel = x.Logits.log_softmax(1).mul(x.OneHot).sum(1).neg();
         return reduction switch
         {
-            Reduction.Mean => perPixel.Mean(),
-            Reduction.Sum => perPixel.Sum(),
+            nn.Reduction.Mean => perPixel.mean(),
+            nn.Reduction.Sum => perPixel.sum(),
             _ => perPixel,
         };
     }

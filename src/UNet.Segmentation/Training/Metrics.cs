@@ -1,4 +1,6 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Training;
 
@@ -65,24 +67,24 @@ public static class Metrics
     /// <summary>The sums of one batch, read back to the host in one copy.</summary>
     internal static MetricSums Measure(Tensor logits, Tensor labels)
     {
-        using var scope = TensorScope.Begin();
-        using var noGrad = Autograd.NoGrad();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         var x = Losses.Prepare(logits, labels);
         long classes = x.Classes;
         long[] dims = [0, 1, 2];
-        var predicted = x.Logits.ArgMax(1).OneHot(classes);
-        var target = (x.Indices ?? x.OneHot.ArgMax(1)).OneHot(classes);
-        var intersection = predicted.Mul(target).Sum(dims, dtype: ScalarType.Float64);
-        var predictedCount = predicted.Sum(dims, dtype: ScalarType.Float64);
-        var targetCount = target.Sum(dims, dtype: ScalarType.Float64);
-        var ce = Losses.CrossEntropyCore(x, Reduction.None).Sum(ScalarType.Float64).Reshape(1);
-        var diceLoss = Losses.PerSampleDice(x).To(ScalarType.Float64).Neg().Add(1.0).Mean([1]).Sum().Reshape(1);
-        var all = Tensor.Cat([intersection, predictedCount, targetCount, ce, diceLoss]);
-        double[] v = all.ToArray<double>();
+        var predicted = F.one_hot(x.Logits.argmax(1), classes);
+        var target = F.one_hot(x.Indices ?? x.OneHot.argmax(1), classes);
+        var intersection = predicted.mul(target).sum(dims, type: ScalarType.Float64);
+        var predictedCount = predicted.sum(dims, type: ScalarType.Float64);
+        var targetCount = target.sum(dims, type: ScalarType.Float64);
+        var ce = Losses.CrossEntropyCore(x, nn.Reduction.None).sum(type: ScalarType.Float64).reshape(1);
+        var diceLoss = Losses.PerSampleDice(x).to(ScalarType.Float64).neg().add(1.0).mean([1]).sum().reshape(1);
+        var all = cat([intersection, predictedCount, targetCount, ce, diceLoss]);
+        double[] v = all.cpu().data<double>().ToArray();
 
         int c = checked((int)classes);
-        long samples = x.Logits.Size(0);
-        long pixels = samples * x.Logits.Size(2) * x.Logits.Size(3);
+        long samples = x.Logits.shape[0];
+        long pixels = samples * x.Logits.shape[2] * x.Logits.shape[3];
         return new MetricSums(v[..c], v[c..(2 * c)], v[(2 * c)..(3 * c)], v[3 * c], v[3 * c + 1], samples, pixels);
     }
 }

@@ -1,4 +1,4 @@
-using UNet.Segmentation.Torch;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Training;
 

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Logging;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.Optim;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Training;
 
@@ -47,7 +46,7 @@ public sealed class TrainerBuilder
     /// <summary>Augmentation on or off.</summary>
     public TrainerBuilder WithAugmentation(bool augment) => Set(o => o with { Data = o.Data with { Augment = augment } });
 
-    /// <summary>bfloat16 autocast, or float16 autocast with dynamic loss scaling (CUDA).</summary>
+    /// <summary>bfloat16 mixed precision, or float16 mixed precision with dynamic loss scaling (CUDA).</summary>
     public TrainerBuilder WithMixedPrecision(Precision precision) => Set(o => o with { Precision = precision });
 
     /// <summary>The device to train on.</summary>
@@ -61,19 +60,6 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithLogging(int logEvery, int evaluateEvery = 0, string? metricsFile = null) =>
         Set(o => o with { LogEvery = logEvery, EvaluateEvery = evaluateEvery, MetricsFile = metricsFile });
 
-    /// <summary>
-    /// Trains data-parallel as rank <c>options.Rank</c> of <c>options.WorldSize</c> processes
-    /// (usually <c>.WithDataParallel(DistributedOptions.FromEnvironment())</c>): weights broadcast
-    /// from rank 0 at the start, gradients averaged every step, data sharded by rank, max steps
-    /// divided by the world size, and only rank 0 logging, evaluating and writing checkpoints.
-    /// <see cref="Build"/> then waits for every rank to join.
-    /// </summary>
-    public TrainerBuilder WithDataParallel(DistributedOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        return Set(o => o with { Distributed = options });
-    }
-
     /// <summary>Where progress goes.</summary>
     public TrainerBuilder WithLogger(ILogger logger)
     {
@@ -83,9 +69,7 @@ public sealed class TrainerBuilder
 
     /// <summary>
     /// Validates the configuration (every problem listed in one <see cref="ArgumentException"/>)
-    /// and makes the trainer; with <see cref="WithDataParallel"/>, joins the process group
-    /// (a <see cref="UNet.Segmentation.Torch.Distributed.DistributedException"/> when not every
-    /// rank arrives within the timeout).
+    /// and makes the trainer (which moves the model to <see cref="TrainerOptions.Device"/>).
     /// </summary>
     public Trainer Build()
     {

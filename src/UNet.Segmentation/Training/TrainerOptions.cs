@@ -1,6 +1,6 @@
 using UNet.Segmentation.Data;
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Training;
 
@@ -9,9 +9,9 @@ public enum Precision
 {
     /// <summary>Everything in float32.</summary>
     Float32,
-    /// <summary>bfloat16 autocast (CPU and CUDA); no loss scaling needed.</summary>
+    /// <summary>bfloat16 mixed precision (CPU and CUDA; see <see cref="Model.Precision.MixedPrecision"/>); no loss scaling needed.</summary>
     BFloat16,
-    /// <summary>float16 autocast with dynamic loss scaling (CUDA only), the reference's AMP.</summary>
+    /// <summary>float16 mixed precision with dynamic loss scaling (CUDA only), the reference's AMP.</summary>
     Float16,
 }
 
@@ -45,7 +45,7 @@ public sealed record TrainerOptions
     /// <summary>Numeric precision.</summary>
     public Precision Precision { get; init; } = Precision.Float32;
     /// <summary>Where training runs.</summary>
-    public Device Device { get; init; } = Device.Cpu;
+    public Device Device { get; init; } = CPU;
     /// <summary>Log every this many steps (0: never).</summary>
     public int LogEvery { get; init; } = 100;
     /// <summary>Evaluate on the validation slices every this many steps (0: only at the end).</summary>
@@ -61,12 +61,13 @@ public sealed record TrainerOptions
     /// <summary>A JSON-lines file that gets one object per logged step and per evaluation; null: none.</summary>
     public string? MetricsFile { get; init; }
     /// <summary>
-    /// Data-parallel training over several processes (see docs/data-parallel.md); null: one
-    /// process. Each rank then trains on <see cref="BatchSize"/> samples per step, so the global
-    /// batch is BatchSize × WorldSize, and runs ⌈<see cref="MaxSteps"/> / WorldSize⌉ steps, so the
-    /// samples seen stay those of one process running MaxSteps steps.
+    /// Whether the trainer makes glibc keep freed memory for reuse (true, the default) by calling
+    /// <see cref="Runtime.FreedMemoryReuse.Enable"/> when it is built. That is a process-wide
+    /// setting of the C library, not of this trainer: it stays on for the rest of the process and
+    /// affects every allocation in it (see Runtime/FreedMemoryReuse.cs; the environment variable
+    /// <c>UNET_KEEP_FREED_MEMORY=0</c> also keeps it off). False leaves the C library as it is.
     /// </summary>
-    public DistributedOptions? Distributed { get; init; }
+    public bool KeepFreedMemory { get; init; } = true;
 
     /// <summary>Every problem, each naming its option; empty when usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -82,19 +83,14 @@ public sealed record TrainerOptions
         if (Seed < 0) p.Add($"{nameof(Seed)} must be non-negative (got {Seed})");
         if (!Enum.IsDefined(Loss)) p.Add($"{nameof(Loss)} {Loss} is not a known loss");
         if (!Enum.IsDefined(Precision)) p.Add($"{nameof(Precision)} {Precision} is not a known precision");
-        if (Precision == Precision.Float16 && Device.Type != DeviceType.Cuda)
-            p.Add($"{nameof(Precision)} Float16 needs a CUDA device (libtorch's CPU autocast is bfloat16 only): use BFloat16 on {Device}");
+        if (Device is null) p.Add($"{nameof(Device)} is null");
+        else if (Precision == Precision.Float16 && Device.type != DeviceType.CUDA)
+            p.Add($"{nameof(Precision)} Float16 needs a CUDA device (CPU mixed precision is bfloat16 only): use BFloat16 on {Device}");
         if (LogEvery < 0) p.Add($"{nameof(LogEvery)} must be non-negative (got {LogEvery})");
         if (EvaluateEvery < 0) p.Add($"{nameof(EvaluateEvery)} must be non-negative (got {EvaluateEvery})");
         if (CheckpointEvery < 1) p.Add($"{nameof(CheckpointEvery)} must be at least 1 (got {CheckpointEvery})");
         if (KeepLast < 1) p.Add($"{nameof(KeepLast)} must be at least 1 (got {KeepLast})");
         p.AddRange(Data.Validate().Select(d => $"{nameof(Data)}.{d}"));
-        if (Distributed is not null)
-        {
-            p.AddRange(Distributed.Validate().Select(d => $"{nameof(Distributed)}.{d}"));
-            if (Distributed.Backend == UNet.Segmentation.Torch.Distributed.Backend.Nccl && Device.Type != DeviceType.Cuda)
-                p.Add($"{nameof(Distributed)}.Backend Nccl needs a CUDA device (got {Device}): use Gloo on the CPU");
-        }
         return p;
     }
 }

@@ -1,6 +1,7 @@
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Visualization;
 
@@ -14,17 +15,17 @@ public static class Overlays
     public static byte[] ImageToGray(Tensor image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var scope = TensorScope.Begin();
-        var bytes = image.Add(1.0).Mul(127.5).Round().Clamp(0, 255).To(ScalarType.UInt8).Contiguous();
-        return bytes.ToArray<byte>();
+        using var scope = NewDisposeScope();
+        var bytes = image.add(1.0).mul(127.5).round().clamp(0, 255).to(ScalarType.Byte).contiguous();
+        return bytes.data<byte>().ToArray();
     }
 
     /// <summary>A class-index plane as 8-bit grey in the files' convention: class 0 (membrane) → 0, class 1 (interior) → 255.</summary>
     public static byte[] ClassesToGray(Tensor classes)
     {
         ArgumentNullException.ThrowIfNull(classes);
-        using var scope = TensorScope.Begin();
-        return classes.Gt(0).To(ScalarType.UInt8).Mul(255L).Contiguous().ToArray<byte>();
+        using var scope = NewDisposeScope();
+        return classes.gt(0).to(ScalarType.Byte).mul(255L).contiguous().data<byte>().ToArray();
     }
 
     /// <summary>
@@ -60,18 +61,18 @@ public static class Overlays
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         Directory.CreateDirectory(directory);
         var written = new List<string>();
-        using var scope = TensorScope.Begin();
-        long n = batch.Images.Size(0), size = batch.Images.Size(2), outSize = batch.Classes.Size(1);
+        using var scope = NewDisposeScope();
+        long n = batch.Images.shape[0], size = batch.Images.shape[2], outSize = batch.Classes.shape[1];
         long offset = (size - outSize) / 2;
         for (long i = 0; i < n; i++)
         {
-            var image = batch.Images.Select(0, i).Select(0, 0);
-            var classes = batch.Classes.Select(0, i);
+            var image = batch.Images.select(0, i).select(0, 0);
+            var classes = batch.Classes.select(0, i);
             string Path(string kind) => System.IO.Path.Combine(directory, $"{prefix}-{i}-{kind}.png");
             Png.WriteGray(Path("image"), ImageToGray(image), (int)size, (int)size);
             var labelGray = ClassesToGray(classes);
             Png.WriteGray(Path("label"), labelGray, (int)outSize, (int)outSize);
-            var centre = ImageToGray(image.Narrow(0, offset, outSize).Narrow(1, offset, outSize));
+            var centre = ImageToGray(image.narrow(0, offset, outSize).narrow(1, offset, outSize));
             Png.WriteRgb(Path("overlay"), Blend(centre, labelGray), (int)outSize, (int)outSize);
             written.AddRange([Path("image"), Path("label"), Path("overlay")]);
         }

@@ -1,11 +1,14 @@
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.NN;
+using TorchSharp.Modules;
+using UNet.Segmentation.Model.Precision;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Model.Blocks;
 
 /// <summary>
-/// The operations the U-Net's blocks share: the centre crop of a skip connection and the
-/// decoder's up-sampling (TensorFlow 'same' 3×3 transposed conv, or the paper's 2×2).
+/// The operations the U-Net's blocks share: convolutions in the active compute precision, the
+/// centre crop of a skip connection and the decoder's up-sampling (TensorFlow 'same' 3×3
+/// transposed conv, or the paper's 2×2).
 /// </summary>
 public static class Blocks
 {
@@ -13,12 +16,24 @@ public static class Blocks
     public static Tensor CenterCrop(Tensor skip, long height, long width)
     {
         ArgumentNullException.ThrowIfNull(skip);
-        long h = skip.Size(2), w = skip.Size(3);
+        long h = skip.shape[2], w = skip.shape[3];
         if (h < height || w < width || (h - height) % 2 != 0 || (w - width) % 2 != 0)
             throw new ArgumentException($"cannot centre-crop {h}x{w} to {height}x{width}", nameof(skip));
-        if (h == height && w == width) return skip.Alias();
-        using var rows = skip.Narrow(2, (h - height) / 2, height);
-        return rows.Narrow(3, (w - width) / 2, width);
+        if (h == height && w == width) return skip.alias();
+        using var rows = skip.narrow(2, (h - height) / 2, height);
+        return rows.narrow(3, (w - width) / 2, width);
+    }
+
+    /// <summary><paramref name="conv"/> applied to <paramref name="x"/>, in the compute type of <see cref="MixedPrecision"/> when a scope is active.</summary>
+    public static Tensor Convolve(Conv2d conv, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        ArgumentNullException.ThrowIfNull(x);
+        if (MixedPrecision.ComputeType is null) return conv.forward(x);
+        using var xc = MixedPrecision.Cast(x);
+        using var w = MixedPrecision.Cast(conv.weight);
+        using var b = conv.bias is { } bias ? MixedPrecision.Cast(bias) : null;
+        return F.conv2d(xc, w, b, conv.stride, conv.padding);
     }
 
     /// <summary>
@@ -30,27 +45,34 @@ public static class Blocks
     {
         ArgumentNullException.ThrowIfNull(upconv);
         ArgumentNullException.ThrowIfNull(x);
-        // The same numbers as upconv.Forward(x) cropped to 2n, through the sub-pixel form that
-        // runs on oneDNN (Functional.ConvTranspose2dStride2; docs/performance.md measures it).
-        var up = Functional.ConvTranspose2dStride2(x, upconv.Weight, upconv.Bias);
-        return kind == Upsampling.TransposedConv2x2 ? up : up.Relu_();
+        using var xc = MixedPrecision.Cast(x);
+        using var w = MixedPrecision.Cast(upconv.weight);
+        using var b = upconv.bias is { } bias ? MixedPrecision.Cast(bias) : null;
+        var full = F.conv_transpose2d(xc, w, b, strides: [2, 2]);
+        if (kind == Upsampling.TransposedConv2x2) return full;
+        using (full)
+        {
+            using var rows = full.narrow(2, 0, 2 * x.shape[2]);
+            // ReLU in place on the cropped view: the concatenation that follows copies anyway.
+            return rows.narrow(3, 0, 2 * x.shape[3]).relu_();
+        }
     }
 
     /// <summary>The transposed conv of an up-sampling step: kernel 3 or 2, stride 2, no padding.</summary>
     internal static ConvTranspose2d NewUpconv(long inChannels, long outChannels, Upsampling kind) =>
-        new(inChannels, outChannels, kind == Upsampling.TransposedConv3x3 ? 3 : 2, stride: 2);
+        nn.ConvTranspose2d(inChannels, outChannels, kind == Upsampling.TransposedConv3x3 ? 3 : 2, stride: 2);
 
     /// <summary>Applies the options' initialisation to every conv of a block.</summary>
-    internal static void Initialize(Module block, WeightInit init)
+    internal static void Initialize(nn.Module block, WeightInit init)
     {
         if (init == WeightInit.PyTorchDefault) return; // the layers start that way
-        foreach (var (name, p) in block.NamedParameters())
+        using var noGrad = no_grad();
+        foreach (var (name, p) in block.named_parameters())
         {
-            bool isBatchNorm = name.Contains("bn", StringComparison.Ordinal);
-            if (isBatchNorm) continue;
-            if (name.EndsWith("bias", StringComparison.Ordinal)) Init.Zeros_(p);
-            else if (init == WeightInit.GlorotUniform) Init.XavierUniform_(p);
-            else Init.KaimingNormal_(p, nonlinearity: Nonlinearity.Relu);
+            if (name.Contains("bn", StringComparison.Ordinal)) continue;
+            if (name.EndsWith("bias", StringComparison.Ordinal)) nn.init.zeros_(p);
+            else if (init == WeightInit.GlorotUniform) nn.init.xavier_uniform_(p);
+            else nn.init.kaiming_normal_(p, nonlinearity: nn.init.NonlinearityType.ReLU);
         }
     }
 }

@@ -1,5 +1,5 @@
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.NN;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Model.Blocks;
 
@@ -7,7 +7,7 @@ namespace UNet.Segmentation.Model.Blocks;
 /// The two 3×3 convolutions every block starts with: <c>conv1</c> (→ <c>bn1</c>) → ReLU →
 /// <c>conv2</c> (→ <c>bn2</c>) → ReLU. With batch norm the convs have no bias.
 /// </summary>
-public abstract class ConvBlock : Module
+public abstract class ConvBlock : nn.Module
 {
     private readonly Conv2d _conv1;
     private readonly Conv2d _conv2;
@@ -15,16 +15,18 @@ public abstract class ConvBlock : Module
     private readonly BatchNorm2d? _bn2;
 
     /// <summary>Registers conv1, conv2 (and bn1, bn2).</summary>
-    protected ConvBlock(long inChannels, long filters, UNetOptions options)
+    protected ConvBlock(string name, long inChannels, long filters, UNetOptions options) : base(name)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
         long pad = options.Padding == ConvPadding.Same ? 1 : 0;
         bool bias = !options.BatchNorm;
-        _conv1 = RegisterModule("conv1", new Conv2d(inChannels, filters, 3, padding: pad, bias: bias));
-        if (options.BatchNorm) _bn1 = RegisterModule("bn1", new BatchNorm2d(filters));
-        _conv2 = RegisterModule("conv2", new Conv2d(filters, filters, 3, padding: pad, bias: bias));
-        if (options.BatchNorm) _bn2 = RegisterModule("bn2", new BatchNorm2d(filters));
+        _conv1 = nn.Conv2d(inChannels, filters, 3, padding: pad, bias: bias);
+        register_module("conv1", _conv1);
+        if (options.BatchNorm) register_module("bn1", _bn1 = nn.BatchNorm2d(filters));
+        _conv2 = nn.Conv2d(filters, filters, 3, padding: pad, bias: bias);
+        register_module("conv2", _conv2);
+        if (options.BatchNorm) register_module("bn2", _bn2 = nn.BatchNorm2d(filters));
     }
 
     /// <summary>The options the block was built with.</summary>
@@ -39,14 +41,14 @@ public abstract class ConvBlock : Module
 
     // ReLU runs in place on the conv (or batch-norm) output: neither backward needs that output,
     // and it saves a full-size allocation plus a pass over memory per conv — at 572×572 and 64
-    // filters an activation is 83 MB per image (docs/performance.md measures the effect).
+    // filters an activation is 83 MB per image.
     private static Tensor Unit(Conv2d conv, BatchNorm2d? bn, Tensor x)
     {
-        var y = conv.Forward(x);
-        if (bn is null) return y.Relu_();
+        var y = Blocks.Convolve(conv, x);
+        if (bn is null) return y.relu_();
         using (y)
         {
-            return bn.Forward(y).Relu_();
+            return bn.forward(y).relu_();
         }
     }
 

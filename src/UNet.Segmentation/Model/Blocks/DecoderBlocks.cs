@@ -1,5 +1,5 @@
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.NN;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Model.Blocks;
 
@@ -13,9 +13,10 @@ public sealed class UpsampleBlock : ConvBlock
     private readonly ConvTranspose2d _upconv;
 
     /// <summary>Creates the block: its input has 2·<paramref name="filters"/> channels after the concatenation.</summary>
-    public UpsampleBlock(long filters, UNetOptions options) : base(2 * filters, filters, options)
+    public UpsampleBlock(long filters, UNetOptions options) : base(nameof(UpsampleBlock), 2 * filters, filters, options)
     {
-        _upconv = RegisterModule("upconv", Blocks.NewUpconv(filters, filters / 2, options.Upsampling));
+        _upconv = Blocks.NewUpconv(filters, filters / 2, options.Upsampling);
+        register_module("upconv", _upconv);
         InitializeWeights();
     }
 
@@ -29,8 +30,12 @@ public sealed class UpsampleBlock : ConvBlock
 
     internal static Tensor Concatenate(Tensor upsampled, Tensor skip)
     {
-        using var cropped = Blocks.CenterCrop(skip, upsampled.Size(2), upsampled.Size(3));
-        return Tensor.Cat([upsampled, cropped], 1);
+        using var cropped = Blocks.CenterCrop(skip, upsampled.shape[2], upsampled.shape[3]);
+        // Under mixed precision the skip may be float32 (the input block's first conv output is
+        // in the compute type, so in practice both match); the concatenation needs one type.
+        if (cropped.dtype == upsampled.dtype) return cat([upsampled, cropped], 1);
+        using var same = cropped.to(upsampled.dtype);
+        return cat([upsampled, same], 1);
     }
 }
 
@@ -40,9 +45,10 @@ public sealed class OutputBlock : ConvBlock
     private readonly Conv2d _conv3;
 
     /// <summary>Creates the block: 2·<paramref name="filters"/> channels in, <paramref name="classes"/> logits out.</summary>
-    public OutputBlock(long filters, long classes, UNetOptions options) : base(2 * filters, filters, options)
+    public OutputBlock(long filters, long classes, UNetOptions options) : base(nameof(OutputBlock), 2 * filters, filters, options)
     {
-        _conv3 = RegisterModule("conv3", new Conv2d(filters, classes, 1));
+        _conv3 = nn.Conv2d(filters, classes, 1);
+        register_module("conv3", _conv3);
         InitializeWeights();
     }
 
@@ -51,6 +57,6 @@ public sealed class OutputBlock : ConvBlock
     {
         using var x = UpsampleBlock.Concatenate(upsampled, skip);
         using var y = Convolve(x);
-        return _conv3.Forward(y);
+        return Blocks.Convolve(_conv3, y);
     }
 }

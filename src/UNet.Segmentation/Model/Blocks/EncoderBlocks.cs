@@ -1,5 +1,6 @@
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.NN;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Model.Blocks;
 
@@ -7,13 +8,13 @@ namespace UNet.Segmentation.Model.Blocks;
 public class InputBlock : ConvBlock
 {
     /// <summary>Creates the block for <paramref name="inChannels"/> → <paramref name="filters"/>.</summary>
-    public InputBlock(long inChannels, long filters, UNetOptions options) : base(inChannels, filters, options) => InitializeWeights();
+    public InputBlock(long inChannels, long filters, UNetOptions options) : base(nameof(InputBlock), inChannels, filters, options) => InitializeWeights();
 
     /// <summary>Returns the pooled tensor for the next level and the skip for the decoder.</summary>
     public (Tensor Pooled, Tensor Skip) Forward(Tensor input)
     {
         var skip = Convolve(input);
-        return (Functional.MaxPool2d(skip, 2), skip);
+        return (F.max_pool2d(skip, [2, 2]), skip);
     }
 }
 
@@ -33,9 +34,10 @@ public sealed class Bottleneck : ConvBlock
     private readonly ConvTranspose2d _upconv;
 
     /// <summary>Creates the block for <paramref name="inChannels"/> → <paramref name="filters"/> → filters/2.</summary>
-    public Bottleneck(long inChannels, long filters, UNetOptions options) : base(inChannels, filters, options)
+    public Bottleneck(long inChannels, long filters, UNetOptions options) : base(nameof(Bottleneck), inChannels, filters, options)
     {
-        _upconv = RegisterModule("upconv", Blocks.NewUpconv(filters, filters / 2, options.Upsampling));
+        _upconv = Blocks.NewUpconv(filters, filters / 2, options.Upsampling);
+        register_module("upconv", _upconv);
         InitializeWeights();
     }
 
@@ -43,8 +45,8 @@ public sealed class Bottleneck : ConvBlock
     public Tensor Forward(Tensor input)
     {
         using var x = Convolve(input);
-        if (!IsTraining || Options.DropoutRate == 0) return Blocks.Upsample(_upconv, x, Options.Upsampling);
-        using var dropped = Functional.Dropout(x, Options.DropoutRate, training: true);
+        if (!training || Options.DropoutRate == 0) return Blocks.Upsample(_upconv, x, Options.Upsampling);
+        using var dropped = F.dropout(x, Options.DropoutRate, training: true);
         return Blocks.Upsample(_upconv, dropped, Options.Upsampling);
     }
 }
