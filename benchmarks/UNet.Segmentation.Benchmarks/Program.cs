@@ -1,9 +1,9 @@
 using BenchmarkDotNet.Running;
 using UNet.Segmentation.Benchmarks.SideBySide;
 
-// "step" and "conv-rate" are the worker commands of benchmarks/side-by-side/run.py; anything
-// else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
-if (args.Length > 0 && args[0] is "step" or "conv-rate")
+// "step" and "conv-rate" are the worker commands of benchmarks/side-by-side/run.py, "upconv" the
+// up-convolution comparison (StepCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
+if (args.Length > 0 && StepCommand.Commands.Contains(args[0]))
     return StepCommand.Run(args[0], args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -3,13 +3,11 @@ plain eager PyTorch, timed step by step exactly as benchmarks/UNet.Segmentation.
 ours (`step` command): one training step = zero grads, forward (under autocast for bf16),
 Dice + cross-entropy on float32 logits (tests/peer/losses_peer.py), backward, Adam (lr 1e-4,
 eps 1e-7); one inference step = forward in inference mode + softmax. Each step ends with a
-number read back, so it is complete when timed. Prints one JSON line. `--upconv subpixel` swaps
-nn.ConvTranspose2d's forward for the rewrite our library runs on CPU (peer_subpixel.py), the
-same parameters, so the rest of the stack can be compared on its own.
+number read back, so it is complete when timed. Prints one JSON line.
 
 usage: /usr/bin/python3 peer_step.py --mode train|infer --batch N --precision fp32|bf16|fp16
        --format contiguous|channels-last --filters F --size S --warmup W --steps N --threads T
-       [--upconv transposed|subpixel] [--device cpu|cuda|cuda:N]
+       [--device cpu|cuda|cuda:N]
 fp16 (CUDA only) is float16 autocast with torch.cuda.amp.GradScaler, as our float16 training.
 """
 import argparse
@@ -24,7 +22,6 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from losses_peer import losses  # noqa: E402
-import unet_peer  # noqa: E402
 from unet_peer import UNet  # noqa: E402
 
 
@@ -41,7 +38,6 @@ def parse(argv):
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--upconv", choices=["transposed", "subpixel"], default="transposed")
     return p.parse_args(argv)
 
 
@@ -59,10 +55,6 @@ def main(argv):
     a = parse(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    if a.upconv == "subpixel":
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import peer_subpixel
-        unet_peer.upsample = peer_subpixel.upsample  # the blocks look it up at call time
     options = {"BaseFilters": a.filters, "Depth": 4, "InputChannels": 1, "Classes": 2, "Padding": "Valid",
                "BatchNorm": False, "Upsampling": "TransposedConv3x3", "DropoutRate": 0.5}
     model = UNet(options)
@@ -106,7 +98,7 @@ def main(argv):
                 times.append(time.perf_counter() - start)
     measured = times[a.warmup:]
     print(json.dumps({
-        "impl": "pytorch", "upconv": a.upconv, "version": torch.__version__, "mode": a.mode, "batch": a.batch, "precision": a.precision,
+        "impl": "pytorch", "version": torch.__version__, "mode": a.mode, "batch": a.batch, "precision": a.precision,
         "format": a.format, "device": str(device), "filters": a.filters, "size": a.size, "threads": torch.get_num_threads(),
         "step_seconds": measured,
         "images_per_second": sum(a.batch / t for t in measured) / len(measured),

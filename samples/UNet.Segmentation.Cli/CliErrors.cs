@@ -1,11 +1,16 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using UNet.Segmentation.Data;
-using System.Runtime.InteropServices;
 using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Cli;
 
-/// <summary>Turns the errors a user can cause (bad flags, bad files) into one line on stderr and exit code 2, without a stack trace.</summary>
+/// <summary>
+/// Turns the errors a user can cause (bad flags, bad files, a tensor shape libtorch refuses, a
+/// missing or unloadable native backend) into one line on stderr and exit code 2, without a stack
+/// trace. libtorch's errors reach .NET as <see cref="ExternalException"/> whose message carries
+/// the C++ backtrace after its first line; only that first line is shown.
+/// </summary>
 internal static class CliErrors
 {
     public static int Guard(Func<int> action)
@@ -15,11 +20,19 @@ internal static class CliErrors
             return action();
         }
         catch (Exception e) when (e is ArgumentException or IsbiDataException or InvalidDataException or FormatException or JsonException
-                                      or FileNotFoundException or DirectoryNotFoundException or ExternalException or TorchNativeLibraryException
-                                      or UnauthorizedAccessException)
+                                      or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (e is ExternalException or TorchNativeLibraryException)
+        {
+            Console.Error.WriteLine($"error: {FirstLine(e.Message)}");
+            return 2;
+        }
     }
+
+    /// <summary>The first non-blank line of a message (libtorch's "Exception raised from ..." and frames follow it).</summary>
+    internal static string FirstLine(string message) =>
+        message.Split('\n').Select(l => l.TrimEnd('\r').Trim()).FirstOrDefault(l => l.Length > 0) ?? message.Trim();
 }

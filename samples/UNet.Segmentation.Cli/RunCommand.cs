@@ -33,6 +33,7 @@ internal static class RunCommand
         int fold = p.GetValue(o.Fold);
         if (fold is < 0 or > 4) throw new ArgumentException($"--fold must lie in 0..4 (got {fold})");
         var device = Devices.Parse(p.GetValue(o.Device)!);
+        if (p.GetValue(o.Tf32) && device.type != DeviceType.CUDA) throw new ArgumentException("--tf32 needs --device cuda");
         var dataDir = p.GetValue(o.DataDir);
         if (dataDir is not null && !dataDir.Exists) throw new ArgumentException($"--data-dir {dataDir.FullName} does not exist");
         var recipe = dataDir is null ? Recipe.CpuSynthetic : Recipe.Reference;
@@ -41,6 +42,13 @@ internal static class RunCommand
         string logDir = p.GetValue(o.LogDir)?.FullName ?? modelDir;
         var clock = Stopwatch.StartNew();
         var summary = new List<(string, string)> { ("mode", mode), ("device", device.ToString()), ("libtorch", $"{torch.__version__} (TorchSharp), {torch.get_num_threads()} threads") };
+        if (device.type == DeviceType.CUDA)
+        {
+            // U-Net shapes repeat every step: let cuDNN pick its fastest algorithms once.
+            summary.Add(("cuDNN autotuner", CudnnBenchmark.TrySet(true) ? "on" : "not reachable in this libtorch"));
+            Devices.AllowTf32(p.GetValue(o.Tf32));
+            summary.Add(("TF32", p.GetValue(o.Tf32) ? "on" : "off"));
+        }
 
         var data = dataDir is null ? IsbiDataset.Synthetic() : IsbiDataset.Load(dataDir.FullName);
         summary.Add(("data", $"{data.Source}: {data.TrainSlices} training slices of {data.Width}x{data.Height}"));

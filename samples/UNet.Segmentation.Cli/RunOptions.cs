@@ -22,8 +22,9 @@ internal sealed class RunOptions
     public readonly Option<int?> WarmupSteps = new("--warmup-steps", "--warmup_steps") { Description = "benchmark steps not timed (reference 200; CPU recipe 2)" };
     public readonly Option<bool> Amp = new("--amp") { Description = "mixed precision for training and prediction: bfloat16 on CPU, float16 (with loss scaling when training) on CUDA" };
     public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
+    public readonly Option<bool> Tf32 = new("--tf32") { Description = "CUDA: TensorFloat-32 for float32 matrix products and convolutions (Ampere and newer)" };
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
     public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };
 
-    public IEnumerable<Option> All => [ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Checkpoint, Filters];
+    public IEnumerable<Option> All => [ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
 }

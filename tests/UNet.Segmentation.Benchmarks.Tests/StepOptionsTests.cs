@@ -1,7 +1,7 @@
 using UNet.Segmentation.Benchmarks.SideBySide;
-using UNet.Segmentation.Benchmarks.Workloads;
-using UNet.Segmentation.Torch;
 using UNet.Segmentation.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Benchmarks.Tests;
 
@@ -12,14 +12,27 @@ public class StepOptionsTests
     public void Flags_SetEveryField()
     {
         var o = StepOptions.Parse(["--mode", "infer", "--batch", "8", "--precision", "fp16", "--format", "channels-last",
-            "--filters", "16", "--size", "188", "--warmup", "0", "--steps", "4", "--threads", "3", "--device", "cuda:1", "--rss-every", "5"]);
+            "--filters", "16", "--size", "188", "--warmup", "0", "--steps", "4", "--threads", "3", "--device", "cpu", "--rss-every", "5"]);
         Assert.Equal("infer", o.Mode);
         Assert.Equal(8, o.Batch);
         Assert.Equal(Precision.Float16, o.Precision);
         Assert.Equal("fp16", o.PrecisionName);
         Assert.True(o.ChannelsLast);
         Assert.Equal((16, 188, 0, 4, 3, 5), (o.Filters, o.Size, o.Warmup, o.Steps, o.Threads, o.RssEvery));
-        Assert.Equal(Device.Cuda(1), o.Device);
+        Assert.Equal("cpu", o.Device.ToString());
+    }
+
+    [Fact]
+    public void Cuda_IsTakenWhereItExists_AndRefusedByNameWhereNot()
+    {
+        if (cuda.is_available())
+        {
+            Assert.Equal("cuda:0", StepOptions.Parse(["--device", "cuda:0"]).Device.ToString());
+            return;
+        }
+        var e = Assert.Throws<ArgumentException>(() => StepOptions.Parse(["--device", "cuda"]));
+        Assert.Equal("--device", e.ParamName);
+        Assert.Contains("CUDA is not available", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -27,7 +40,7 @@ public class StepOptionsTests
     {
         var o = StepOptions.Parse([]);
         Assert.Equal(("train", 1, Precision.Float32, false, 64, 572), (o.Mode, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size));
-        Assert.Equal(Device.Cpu, o.Device);
+        Assert.Equal(DeviceType.CPU, o.Device.type);
     }
 
     [Theory]

@@ -1,4 +1,4 @@
-using UNet.Segmentation.Torch.Optim;
+using TorchSharp;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Training;
 
@@ -27,6 +27,34 @@ public sealed class BadArgumentsTests : IDisposable
         AssertCleanError(code, output, "--fold must lie in 0..4 (got 7)");
     }
 
+    [Theory]
+    [InlineData("gpu", "'gpu' is not a device: use cpu, cuda or cuda:N")]
+    [InlineData("cuda:x", "'cuda:x' is not a device")]
+    public void BadDevice(string device, string expected)
+    {
+        var (code, output) = CliProcess.Run("--device", device);
+        AssertCleanError(code, output, expected);
+    }
+
+    [Fact]
+    public void CudaOnAMachineOrBackendWithoutIt_SaysSo()
+    {
+        if (torch.cuda.is_available())
+        {
+            Console.WriteLine("skipped: CUDA is available here, so --device cuda is accepted");
+            return;
+        }
+        var (code, output) = CliProcess.Run("--device", "cuda");
+        AssertCleanError(code, output, "CUDA is not available");
+    }
+
+    [Fact]
+    public void Tf32WithoutCuda()
+    {
+        var (code, output) = CliProcess.Run("--tf32");
+        AssertCleanError(code, output, "--tf32 needs --device cuda");
+    }
+
     [Fact]
     public void MissingDataDirectory()
     {
@@ -50,7 +78,7 @@ public sealed class BadArgumentsTests : IDisposable
         string modelDir = Path.Combine(_dir, "model");
         var options = UNetOptions.Reference with { BaseFilters = 4 };
         using (var model = new UNetModel(options))
-        using (var adam = new Adam(model.Parameters()))
+        using (var adam = torch.optim.Adam(model.parameters()))
             Checkpoints.Save(Path.Combine(modelDir, "checkpoints"), model, adam, new CheckpointState(1, 1, new LossScalerState(1, 0, 0), 0));
         var (code, output) = CliProcess.Run("--exec-mode", "train", "--model-dir", modelDir, "--filters", "8", "--max-steps", "1");
         AssertCleanError(code, output, "was written for another architecture");

@@ -9,8 +9,8 @@ namespace UNet.Segmentation.Docs.Tests;
 /// <summary>
 /// Compiles a <see cref="Snippet"/> the way a newcomer's console app would build it: top-level
 /// statements, the SDK's implicit usings for console apps, nullable on, the C# version of the
-/// build, and references to .NET, UNet.Segmentation, UNet.Segmentation.Torch and
-/// Microsoft.Extensions.* only (never the test frameworks). Using directives anywhere in the
+/// build, and references to .NET, UNet.Segmentation, TorchSharp (the engine the library is
+/// written in, so samples can use its types) and Microsoft.Extensions.* only (never the test frameworks). Using directives anywhere in the
 /// snippet (a continued block's own) are moved to the top; <c>#line</c> directives map every
 /// diagnostic back to its Markdown file and line.
 /// </summary>
@@ -78,7 +78,7 @@ public static partial class SnippetCompiler
         return $"{where}: {d.Severity.ToString().ToLowerInvariant()} {d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
-    /// <summary>.NET's own assemblies, the two libraries and Microsoft.Extensions.*, from the test's trusted platform assemblies.</summary>
+    /// <summary>.NET's own assemblies, UNet.Segmentation, TorchSharp and Microsoft.Extensions.*, from the test's trusted platform assemblies.</summary>
     private static IReadOnlyList<MetadataReference> LoadReferences()
     {
         string runtime = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
@@ -87,10 +87,10 @@ public static partial class SnippetCompiler
         {
             string name = Path.GetFileName(p);
             return string.Equals(Path.GetDirectoryName(p), runtime, StringComparison.Ordinal)
-                   || name is "UNet.Segmentation.dll" or "UNet.Segmentation.Torch.dll"
+                   || name is "UNet.Segmentation.dll" or "TorchSharp.dll"
                    || name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal);
         }).ToList();
-        foreach (string required in new[] { "UNet.Segmentation.dll", "UNet.Segmentation.Torch.dll", "System.Runtime.dll" })
+        foreach (string required in new[] { "UNet.Segmentation.dll", "TorchSharp.dll", "System.Runtime.dll" })
             if (!chosen.Any(p => Path.GetFileName(p) == required))
                 throw new InvalidOperationException($"{required} is not among the test's assemblies ({Assembly.GetExecutingAssembly().Location})");
         return chosen.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();

@@ -1,5 +1,5 @@
 """A small, strict safetensors reader and writer over torch, written for this project as the
-peer of the C# codec (UNet.Segmentation.Torch.Serialization.Safetensors). The PyPI
+peer of the C# codec (UNet.Segmentation.Serialization.Safetensors). The PyPI
 `safetensors` package is not installable here, so this is our own implementation of the format:
 
     u64 little-endian N | N bytes of UTF-8 JSON header | tensor data

@@ -1,10 +1,12 @@
 """The U-Net in plain PyTorch, written from the reference's description, as the peer for the C#
 model: same architecture, same state-dict keys. It loads the C# model's safetensors file (the
 options come from its metadata), runs a fixed input, back-propagates a fixed loss and writes the
-logits, the loss and every parameter's gradient to a safetensors file.
+logits, the loss, every parameter's gradient and every buffer after the forward pass (batch
+norm's running statistics and batch count) to a safetensors file.
 
 usage: /usr/bin/python3 unet_peer.py WEIGHTS INPUTS OUT [--train] [--float64]
 --float64 adds grad64.NAME: every gradient computed again in float64.
+OUT holds logits, loss, grad.NAME per parameter and buffer.NAME per buffer.
 INPUTS holds "input" (N x C x H x W float32) and "target" (N x H' x W' int64).
 """
 import json
@@ -140,6 +142,8 @@ def main(argv):
     loss = F.cross_entropy(logits, data["target"])
     loss.backward()
     result = {"logits": logits.detach().contiguous(), "loss": loss.detach().reshape([])}
+    for name, b in model.named_buffers():
+        result["buffer." + name] = b.detach().clone()
     for name, p in model.named_parameters():
         result["grad." + name] = p.grad.detach().clone()  # a copy: .double() below converts grads in place
     if "--float64" in argv:  # the same gradients in float64: the truth both float32 runs are measured against

@@ -1,34 +1,75 @@
 using System.Diagnostics;
 using System.Text.Json;
+using TorchSharp;
 using UNet.Segmentation.Benchmarks.Workloads;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Model.Precision;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Benchmarks.SideBySide;
 
 /// <summary>
-/// Our side of benchmarks/side-by-side/run.py: <c>step</c> times <see cref="UNetWorkload"/> steps
-/// and prints one JSON line (per-step seconds, mean images/s as the reference computes it, peak
-/// resident memory); <c>conv-rate</c> measures the machine's convolution speed for the compute
-/// floor: a 64→64 3×3 convolution on batch×64×570×570 in inference mode.
+/// Worker commands, each printing one JSON line. Our side of benchmarks/side-by-side/run.py:
+/// <c>step</c> times <see cref="UNetWorkload"/> steps (per-step seconds, mean images/s as the
+/// reference computes it, peak resident memory); <c>conv-rate</c> measures the machine's
+/// convolution speed for the compute floor: a 64→64 3×3 convolution on batch×64×570×570 in
+/// inference mode. And <c>upconv</c>, run by hand: the reference U-Net's four up-convolutions
+/// as a plain transposed convolution and in the sub-pixel form (<see cref="UpconvForms"/>),
+/// timed forward and backward, with the largest difference between their outputs. Our former
+/// binding (libtorch 1.13) computed the up-convolutions in the sub-pixel form on the CPU, where
+/// libtorch's stride-2 transposed convolution was slow; this command is the measurement that
+/// tells, on the libtorch in use (2.10 with TorchSharp 0.107), whether the library's plain
+/// <c>conv_transpose2d</c> still leaves anything on the table. Every timed region ends with
+/// <see cref="Devices.Synchronize"/> before the clock is read.
 /// </summary>
 public static class StepCommand
 {
-    public static int Run(string command, IReadOnlyList<string> args)
+    /// <summary>The commands <see cref="Run(string, IReadOnlyList{string})"/> knows.</summary>
+    public static readonly IReadOnlyList<string> Commands = ["step", "conv-rate", "upconv"];
+
+    /// <summary>Runs a command, printing its JSON line to stdout (errors to stderr); returns the exit code (2 for bad arguments).</summary>
+    public static int Run(string command, IReadOnlyList<string> args) => Run(command, args, Console.Out, Console.Error);
+
+    /// <summary>As <see cref="Run(string, IReadOnlyList{string})"/>, writing to the given streams.</summary>
+    public static int Run(string command, IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
-        StepOptions o;
-        try { o = StepOptions.Parse(args); }
-        catch (ArgumentException e) { Console.Error.WriteLine($"{command}: {e.Message}"); return 2; }
-        LibTorch.Threads = o.Threads;
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        Dictionary<string, object> result;
+        try
+        {
+            result = command switch
+            {
+                "upconv" => Upconv(UpconvOptions.Parse(args)),
+                "step" or "conv-rate" => Step(command, StepOptions.Parse(args)),
+                _ => throw new ArgumentException($"unknown command {command} (commands: {string.Join(", ", Commands)})", nameof(command)),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"{command}: {e.Message}");
+            return 2;
+        }
+        stdout.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    private static Dictionary<string, object> Step(string command, StepOptions o)
+    {
+        TorchRuntime.EnsureLoaded();
+        set_num_threads(o.Threads);
         var rss = new List<double[]>();
         var times = command == "conv-rate" ? ConvTimes(o) : StepTimes(o, rss);
         var measured = times.Skip(o.Warmup).ToArray();
         var result = new Dictionary<string, object>
         {
-            ["impl"] = "ours", ["version"] = LibTorch.Version, ["mode"] = command == "conv-rate" ? "conv" : o.Mode, ["batch"] = o.Batch,
+            ["impl"] = "ours", ["version"] = __version__, ["mode"] = command == "conv-rate" ? "conv" : o.Mode, ["batch"] = o.Batch,
             ["precision"] = o.PrecisionName, ["device"] = o.Device.ToString(), ["format"] = o.FormatName, ["filters"] = o.Filters, ["size"] = o.Size,
-            ["threads"] = LibTorch.Threads, ["step_seconds"] = measured,
+            ["threads"] = get_num_threads(), ["step_seconds"] = measured,
             ["images_per_second"] = measured.Average(t => o.Batch / t),
             ["peak_rss_mib"] = ProcStatusMib("VmHWM:"),
         };
@@ -39,8 +80,7 @@ public static class StepCommand
             result["flops_per_image"] = o.Mode == "train"
                 ? FlopCount.TrainingStep(UNetOptions.Reference with { BaseFilters = o.Filters, InputSize = o.Size }, o.Size)
                 : FlopCount.Forward(UNetOptions.Reference with { BaseFilters = o.Filters, InputSize = o.Size }, o.Size);
-        Console.WriteLine(JsonSerializer.Serialize(result));
-        return 0;
+        return result;
     }
 
     private static List<double> StepTimes(StepOptions o, List<double[]> rss)
@@ -50,8 +90,10 @@ public static class StepCommand
         var times = new List<double>();
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {
+            Devices.Synchronize(o.Device);
             long start = Stopwatch.GetTimestamp();
             if (training) workload.TrainStep(); else workload.InferStep();
+            Devices.Synchronize(o.Device);
             times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
             if (o.RssEvery > 0 && (i + 1) % o.RssEvery == 0) rss.Add([i + 1, ProcStatusMib("VmRSS:"), ProcStatusMib("VmHWM:")]);
         }
@@ -64,22 +106,92 @@ public static class StepCommand
 
     private static List<double> ConvTimes(StepOptions o)
     {
-        using var inference = Autograd.InferenceMode();
-        using var scope = TensorScope.Begin();
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
         var dtype = o.Precision.AutocastType() ?? ScalarType.Float32;
-        var format = o.ChannelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous;
-        var x = Tensor.Randn([o.Batch, ConvChannels, ConvSize, ConvSize]).To(dtype, o.Device).Contiguous(format);
-        var w = Tensor.Randn([ConvChannels, ConvChannels, 3, 3]).Mul(0.05).To(dtype, o.Device).Contiguous(format);
-        var b = Tensor.Zeros([ConvChannels]).To(dtype, o.Device);
+        var x = randn([o.Batch, ConvChannels, ConvSize, ConvSize]).to(dtype, o.Device);
+        var w = randn([ConvChannels, ConvChannels, 3, 3]).mul(0.05).to(dtype, o.Device);
+        var b = zeros([ConvChannels]).to(dtype, o.Device);
+        if (o.ChannelsLast)
+        {
+            x = ChannelsLast.Of(x);
+            w = ChannelsLast.Of(w);
+        }
         var times = new List<double>();
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {
-            using var step = TensorScope.Begin();
+            using var step = NewDisposeScope();
+            Devices.Synchronize(o.Device);
             long start = Stopwatch.GetTimestamp();
-            Functional.Conv2d(x, w, b).Sum().ToDouble();
+            F.conv2d(x, w, b);
+            Devices.Synchronize(o.Device);
             times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         return times;
+    }
+
+    /// <summary>The reference U-Net's up-convolutions at 572×572 input: in-channels (base filters 64) and input size of each.</summary>
+    public static readonly IReadOnlyList<(int Multiple, int Size)> UpconvShapes = [(16, 28), (8, 52), (4, 100), (2, 196)];
+
+    private static Dictionary<string, object> Upconv(UpconvOptions o)
+    {
+        TorchRuntime.EnsureLoaded();
+        set_num_threads(o.Threads);
+        manual_seed(0);
+        var shapes = new List<Dictionary<string, object>>();
+        foreach (var (multiple, size) in UpconvShapes)
+        {
+            int input = multiple * o.Filters, output = input / 2;
+            using var scope = NewDisposeScope();
+            var x = randn([1, input, size, size]).to(o.Device).requires_grad_(true);
+            var w = randn([input, output, 3, 3]).mul(0.02).to(o.Device).requires_grad_(true);
+            var b = randn([output]).mul(0.02).to(o.Device).requires_grad_(true);
+            var upstream = randn([1, output, 2 * size, 2 * size]).to(o.Device); // the gradient arriving from above
+            Func<Tensor, Tensor, Tensor, Tensor>[] forms = [UpconvForms.ConvTranspose, UpconvForms.SubPixel];
+            var times = new[] { new List<double>(), new List<double>() };
+            for (int i = 0; i < o.Warmup + o.Steps; i++)
+                for (int k = 0; k < forms.Length; k++)
+                {
+                    int form = (i + k) % forms.Length; // who goes first alternates
+                    using var step = NewDisposeScope();
+                    Devices.Synchronize(o.Device);
+                    long start = Stopwatch.GetTimestamp();
+                    var y = forms[form](x, w, b);
+                    torch.autograd.grad([y], [x, w, b], [upstream]);
+                    Devices.Synchronize(o.Device);
+                    if (i >= o.Warmup) times[form].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+            var (forward, gradients) = MaxAbsDifferences(x, w, b, upstream);
+            shapes.Add(new Dictionary<string, object>
+            {
+                ["in_channels"] = input, ["out_channels"] = output, ["size"] = size, ["output_size"] = 2 * size,
+                ["conv_transpose_ms"] = times[0].Average(), ["subpixel_ms"] = times[1].Average(),
+                ["max_abs_diff"] = forward, ["max_abs_diff_gradients"] = gradients,
+            });
+        }
+        return new Dictionary<string, object>
+        {
+            ["impl"] = "ours", ["command"] = "upconv", ["version"] = __version__, ["device"] = o.Device.ToString(),
+            ["threads"] = get_num_threads(), ["precision"] = "fp32", ["batch"] = 1, ["filters"] = o.Filters,
+            ["warmup"] = o.Warmup, ["steps"] = o.Steps, ["pass"] = "forward and backward",
+            ["shapes"] = shapes,
+            ["conv_transpose_ms"] = shapes.Select(s => (double)s["conv_transpose_ms"]).ToArray(),
+            ["subpixel_ms"] = shapes.Select(s => (double)s["subpixel_ms"]).ToArray(),
+            ["max_abs_diff"] = shapes.Max(s => (double)s["max_abs_diff"]),
+        };
+    }
+
+    /// <summary>The largest |difference| between the two forms' outputs, and between their gradients of x, weight and bias.</summary>
+    private static (double Forward, double Gradients) MaxAbsDifferences(Tensor x, Tensor w, Tensor b, Tensor upstream)
+    {
+        using var scope = NewDisposeScope();
+        var plain = UpconvForms.ConvTranspose(x, w, b);
+        var sub = UpconvForms.SubPixel(x, w, b);
+        var plainGrads = torch.autograd.grad([plain], [x, w, b], [upstream]);
+        var subGrads = torch.autograd.grad([sub], [x, w, b], [upstream]);
+        double forward = (plain - sub).abs().max().item<float>();
+        double gradients = plainGrads.Zip(subGrads, (p, s) => (double)(p - s).abs().max().item<float>()).Max();
+        return (forward, gradients);
     }
 
     /// <summary>A kB field of /proc/self/status in MiB — VmHWM: peak resident set, VmRSS: current (0 where /proc is missing).</summary>

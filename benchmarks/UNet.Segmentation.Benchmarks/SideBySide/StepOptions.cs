@@ -1,7 +1,7 @@
 using System.Globalization;
-using UNet.Segmentation.Benchmarks.Workloads;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Benchmarks.SideBySide;
 
@@ -20,7 +20,7 @@ public sealed record StepOptions
     public int Warmup { get; init; } = 1;
     public int Steps { get; init; } = 3;
     public int Threads { get; init; } = Environment.ProcessorCount;
-    public Device Device { get; init; } = Device.Cpu;
+    public Device Device { get; init; } = CPU;
     /// <summary>Record the resident set every this many steps (0: never) — the memory-flatness run.</summary>
     public int RssEvery { get; init; }
 
@@ -42,10 +42,10 @@ public sealed record StepOptions
                 "--batch" => o with { Batch = Positive(flag, v) },
                 "--filters" => o with { Filters = Positive(flag, v) },
                 "--size" => o with { Size = Positive(flag, v) },
-                "--warmup" => o with { Warmup = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int w) ? w : throw Bad(flag, v, "an integer ≥ 0") },
+                "--warmup" => o with { Warmup = NonNegative(flag, v) },
                 "--steps" => o with { Steps = Positive(flag, v) },
                 "--threads" => o with { Threads = Positive(flag, v) },
-                "--rss-every" => o with { RssEvery = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int r) ? r : throw Bad(flag, v, "an integer ≥ 0") },
+                "--rss-every" => o with { RssEvery = NonNegative(flag, v) },
                 "--seed" => o,
                 _ => throw new ArgumentException($"unknown flag {flag}", flag),
             };
@@ -56,14 +56,18 @@ public sealed record StepOptions
     public string PrecisionName => Precision switch { Precision.BFloat16 => "bf16", Precision.Float16 => "fp16", _ => "fp32" };
     public string FormatName => ChannelsLast ? "channels-last" : "contiguous";
 
-    private static int Positive(string flag, string v) =>
+    internal static int Positive(string flag, string v) =>
         int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw Bad(flag, v, "a positive integer");
 
-    private static Device ParseDevice(string flag, string v)
+    internal static int NonNegative(string flag, string v) =>
+        int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : throw Bad(flag, v, "an integer ≥ 0");
+
+    /// <summary>cpu, cuda or cuda:N through <see cref="Devices.Parse"/>, whose message (not a device, or no CUDA here) follows the flag.</summary>
+    internal static Device ParseDevice(string flag, string v)
     {
-        try { return Device.Parse(v); }
-        catch (ArgumentException) { throw Bad(flag, v, "cpu, cuda or cuda:N"); }
+        try { return Devices.Parse(v); }
+        catch (ArgumentException e) { throw new ArgumentException($"{flag} {v}: {e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)}", flag); }
     }
 
-    private static ArgumentException Bad(string flag, string value, string expected) => new($"{flag} {value}: expected {expected}", flag);
+    internal static ArgumentException Bad(string flag, string value, string expected) => new($"{flag} {value}: expected {expected}", flag);
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
-using UNet.Segmentation.Torch;
+using TorchSharp;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Benchmarks.Workloads;
 
@@ -21,23 +23,33 @@ public static class BenchParams
     /// <summary>Input size: the reference's 572.</summary>
     public static IEnumerable<int> Sizes => Ints("UNET_BENCH_SIZE", 572);
 
-    /// <summary>Float32, bfloat16 autocast, and float16 autocast where CUDA is present.</summary>
+    /// <summary>Float32, bfloat16 mixed precision, and float16 mixed precision where CUDA is present.</summary>
     public static IEnumerable<Precision> Precisions => Parse<Precision>("UNET_BENCH_PRECISION",
-        Cuda.IsAvailable ? [Precision.Float32, Precision.BFloat16, Precision.Float16] : [Precision.Float32, Precision.BFloat16],
+        CudaIsAvailable ? [Precision.Float32, Precision.BFloat16, Precision.Float16] : [Precision.Float32, Precision.BFloat16],
         s => Enum.TryParse<Precision>(s, ignoreCase: true, out var p) && Enum.IsDefined(p) ? p : null);
 
     /// <summary>The CPU, and cuda:0 where CUDA is present (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>).</summary>
-    public static IEnumerable<Device> Devices => Parse<Device>("UNET_BENCH_DEVICE",
-        Cuda.IsAvailable ? [Device.Cpu, Device.Cuda(0)] : [Device.Cpu],
-        s => { try { return Device.Parse(s); } catch (ArgumentException) { return null; } });
+    public static IEnumerable<Device> Devices => ParseClass<Device>("UNET_BENCH_DEVICE",
+        CudaIsAvailable ? [CPU, new Device(DeviceType.CUDA, 0)] : [CPU],
+        s => { try { return Runtime.Devices.Parse(s); } catch (ArgumentException) { return null; } });
+
+    /// <summary>Whether TorchSharp sees a CUDA device (the backend package and a GPU).</summary>
+    public static bool CudaIsAvailable
+    {
+        get
+        {
+            TorchRuntime.EnsureLoaded();
+            return torch.cuda.is_available();
+        }
+    }
 
     /// <summary>
-    /// Every device × precision pair that runs: float16 autocast only on CUDA (libtorch's CPU
-    /// autocast is bfloat16's).
+    /// Every device × precision pair that runs: float16 mixed precision only on CUDA (on the CPU
+    /// the library offers bfloat16).
     /// </summary>
     public static IEnumerable<BenchTarget> Targets =>
         from d in Devices from p in Precisions
-        where p != Precision.Float16 || d.Type == DeviceType.Cuda
+        where p != Precision.Float16 || d.type == DeviceType.CUDA
         select new BenchTarget(d, p);
 
     /// <summary>Contiguous (false) and channels-last (true).</summary>
@@ -47,19 +59,36 @@ public static class BenchParams
     private static IEnumerable<int> Ints(string name, params int[] defaults) => Parse(name, defaults,
         s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : null);
 
-    internal static IEnumerable<T> Parse<T>(string name, T[] defaults, Func<string, T?> parse) where T : struct
+    internal static IEnumerable<T> Parse<T>(string name, T[] defaults, Func<string, T?> parse) where T : struct =>
+        Split(name, defaults, s => parse(s) is { } v ? v : throw Invalid(name, s, defaults));
+
+    private static IEnumerable<T> ParseClass<T>(string name, T[] defaults, Func<string, T?> parse) where T : class =>
+        Split(name, defaults, s => parse(s) ?? throw Invalid(name, s, defaults));
+
+    private static IEnumerable<T> Split<T>(string name, T[] defaults, Func<string, T> parse)
     {
         string? text = Environment.GetEnvironmentVariable(name);
         if (string.IsNullOrWhiteSpace(text)) return defaults;
-        return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(s => parse(s) ?? throw new ArgumentException($"{name}: '{s}' is not a valid value (defaults: {string.Join(",", defaults)})", name))
-            .ToArray();
+        return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(parse).ToArray();
     }
+
+    private static ArgumentException Invalid<T>(string name, string value, T[] defaults) =>
+        new($"{name}: '{value}' is not a valid value (defaults: {string.Join(",", defaults)})", name);
 }
 
-/// <summary>Where and in which precision a suite runs; shown as e.g. <c>cpu/BFloat16</c>.</summary>
+/// <summary>
+/// Where and in which precision a suite runs; shown as e.g. <c>cpu/BFloat16</c>. Two targets are
+/// equal when their devices have the same name (TorchSharp's <see cref="torch.Device"/> compares
+/// by reference).
+/// </summary>
 public readonly record struct BenchTarget(Device Device, Precision Precision)
 {
     /// <inheritdoc />
     public override string ToString() => $"{Device}/{Precision}";
+
+    /// <inheritdoc />
+    public bool Equals(BenchTarget other) => Precision == other.Precision && string.Equals(Device?.ToString(), other.Device?.ToString(), StringComparison.Ordinal);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Device?.ToString(), Precision);
 }

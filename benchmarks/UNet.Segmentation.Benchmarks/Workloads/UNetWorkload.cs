@@ -1,21 +1,25 @@
+using TorchSharp;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.Optim;
+using UNet.Segmentation.Model.Precision;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
+using Precision = UNet.Segmentation.Training.Precision;
 
 namespace UNet.Segmentation.Benchmarks.Workloads;
 
 /// <summary>
 /// One U-Net step on a batch already in memory, the unit every speed figure is made of — the
 /// same work as benchmarks/side-by-side/peer_step.py does in PyTorch:
-/// a training step is zero grads, forward (under autocast for bfloat16), Dice + cross-entropy on
-/// float32 logits, backward and Adam (lr 1e-4, ε 1e-7); an inference step is a forward pass in
-/// inference mode and a softmax. Each step ends by reading a number back, so it is complete when
-/// it returns (on CUDA that read-back is the synchronisation the reference's timing asks for).
+/// a training step is zero grads, forward (in a mixed-precision scope for bfloat16 or float16),
+/// Dice + cross-entropy on float32 logits, backward and Adam (lr 1e-4, ε 1e-7); an inference
+/// step is a forward pass in inference mode and a softmax. Each step ends by reading a number
+/// back, so its work is done when it returns (on CUDA that read-back waits for the device; the
+/// timing loops synchronise explicitly as well).
 /// </summary>
 public sealed class UNetWorkload : IDisposable
 {
-    private readonly Adam? _adam;
+    private readonly optim.Optimizer? _adam;
     private readonly Tensor _images;
     private readonly Tensor? _classes;
     private readonly Precision _precision;
@@ -27,55 +31,75 @@ public sealed class UNetWorkload : IDisposable
     public UNetWorkload(bool training, int batchSize, Precision precision, bool channelsLast, int filters = 64, int inputSize = 572, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        _device = device ?? Device.Cpu;
-        if (precision == Precision.Float16 && _device.Type != DeviceType.Cuda)
-            throw new ArgumentException($"float16 autocast is benchmarked on CUDA only, not on {_device}", nameof(precision));
-        LibTorch.ManualSeed(0);
+        _device = device ?? CPU;
+        if (precision == Precision.Float16 && _device.type != DeviceType.CUDA)
+            throw new ArgumentException($"float16 mixed precision is benchmarked on CUDA only, not on {_device}", nameof(precision));
+        TorchRuntime.EnsureLoaded();
+        // As Trainer and Predictor do by default (UNET_KEEP_FREED_MEMORY=0 measures without it).
+        FreedMemoryReuse.Enable();
+        manual_seed(0);
         _precision = precision;
         Model = new UNetModel(UNetOptions.Reference with { BaseFilters = filters, InputSize = inputSize, ChannelsLast = channelsLast });
-        if (_device != Device.Cpu) Model.To(_device);
-        using var scope = TensorScope.Begin();
-        var images = Tensor.Randn([batchSize, 1, inputSize, inputSize]).To(_device);
-        _images = (channelsLast ? images.Contiguous(MemoryFormat.ChannelsLast) : images).DetachFromScope();
-        if (training)
+        try
         {
-            Model.Train();
-            int output = Model.OutputSize(inputSize);
-            _classes = Tensor.RandInt(0, 2, [batchSize, output, output]).To(_device).DetachFromScope();
-            _adam = new Adam(Model.Parameters(), learningRate: 1e-4, epsilon: 1e-7);
-            _scaler = new LossScaler(enabled: precision == Precision.Float16);
+            if (_device.type != DeviceType.CPU) Model.to(_device);
+            using (var scope = NewDisposeScope())
+            {
+                // Drawn on the CPU and moved, so every device sees the same numbers.
+                var images = randn([batchSize, 1, inputSize, inputSize]).to(_device);
+                _images = (channelsLast ? ChannelsLast.Of(images) : images).DetachFromDisposeScope();
+                if (training)
+                {
+                    int output = Model.OutputSize(inputSize);
+                    _classes = randint(0, 2, [batchSize, output, output]).to(_device).DetachFromDisposeScope();
+                }
+            }
+            if (training)
+            {
+                Model.train();
+                _adam = optim.Adam(Model.parameters(), lr: 1e-4, eps: 1e-7);
+                _scaler = new LossScaler(enabled: precision == Precision.Float16);
+            }
+            else
+            {
+                Model.eval();
+            }
         }
-        else
+        catch
         {
-            Model.Eval();
+            Dispose();
+            throw;
         }
     }
 
     /// <summary>The model being timed.</summary>
     public UNetModel Model { get; }
 
+    /// <summary>The device the model and batch live on.</summary>
+    public Device Device => _device;
+
     /// <summary>One training step; returns the loss.</summary>
     public double TrainStep()
     {
         if (_adam is null || _classes is null || _scaler is null) throw new InvalidOperationException("this workload was built for inference");
-        using var scope = TensorScope.Begin();
-        _adam.ZeroGrad();
+        using var scope = NewDisposeScope();
+        _adam.zero_grad();
         Tensor logits;
-        using (_precision.Autocast(_device.Type)) logits = Model.Forward(_images);
+        using (_precision.Autocast(_device.type)) logits = Model.call(_images);
         var loss = Losses.DiceCrossEntropy(logits, _classes);
-        _scaler.Scale(loss).Backward(); // a disabled scaler (all but float16) just backpropagates and steps
+        _scaler.Scale(loss).backward(); // a disabled scaler (all but float16) just backpropagates and steps
         _scaler.Step(_adam);
-        return loss.ToDouble();
+        return loss.item<float>();
     }
 
     /// <summary>One forward pass in inference mode; returns the sum of the class probabilities.</summary>
     public double InferStep()
     {
-        using var inference = Autograd.InferenceMode();
-        using var scope = TensorScope.Begin();
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
         Tensor logits;
-        using (_precision.Autocast(_device.Type)) logits = Model.Forward(_images);
-        return logits.To(ScalarType.Float32).Softmax(1).Sum().ToDouble();
+        using (_precision.Autocast(_device.type)) logits = Model.call(_images);
+        return logits.to(ScalarType.Float32).softmax(1).sum().item<float>();
     }
 
     /// <inheritdoc />
@@ -83,7 +107,7 @@ public sealed class UNetWorkload : IDisposable
     {
         _adam?.Dispose();
         _classes?.Dispose();
-        _images.Dispose();
-        Model.Dispose();
+        _images?.Dispose();
+        Model?.Dispose();
     }
 }

@@ -12,6 +12,14 @@ namespace UNet.Segmentation.Runtime;
 /// <see cref="Inference.Predictor"/> turn it on unless their options or
 /// <c>UNET_KEEP_FREED_MEMORY=0</c> say not to. Elsewhere than Linux with glibc it does nothing.
 /// </summary>
+/// <remarks>
+/// glibc gives threads other than the main one arenas whose heaps grow to at most 64 MiB; a
+/// larger block requested there is mapped with mmap whatever the setting. So blocks above
+/// 64 MiB (the reference U-Net's activations at batch 1 and more) are reused only when the
+/// training or prediction loop runs on the process's main thread, as in a console app; a
+/// service that trains on a worker thread can start the process with <c>MALLOC_ARENA_MAX=1</c>
+/// so every thread shares the main arena.
+/// </remarks>
 public static partial class FreedMemoryReuse
 {
     private const int MTrimThreshold = -1;

@@ -6,16 +6,16 @@
 // The patched copy replaces the file in the build or publish output only (never the NuGet
 // cache), written beside it and renamed over it, with the original's timestamp so incremental
 // copies leave it alone.
+// The tests compile this file too, with UNET_ELF_TESTS defined, to test ElfVersionNeeds alone.
 using System;
 using System.IO;
 using System.Text;
+#if !UNET_ELF_TESTS
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
 public sealed class WeakGlibcxxNeed : Task
 {
-    private const uint ShtGnuVerneed = 0x6ffffffe;
-    private const ushort VerFlgWeak = 0x2;
 
     /// <summary>Folders whose libLibTorchSharp.so (top level or runtimes/linux-x64/native) is patched.</summary>
     [Required] public string[] Directories { get; set; } = Array.Empty<string>();
@@ -33,7 +33,7 @@ public sealed class WeakGlibcxxNeed : Task
                 try
                 {
                     var bytes = File.ReadAllBytes(candidate);
-                    string outcome = MarkWeak(bytes, Version);
+                    string outcome = ElfVersionNeeds.MarkWeak(bytes, Version);
                     if (outcome == "patched")
                     {
                         var stamp = File.GetLastWriteTimeUtc(candidate);
@@ -52,6 +52,14 @@ public sealed class WeakGlibcxxNeed : Task
         }
         return !Log.HasLoggedErrors;
     }
+}
+#endif
+
+/// <summary>Reads and edits the version needs (.gnu.version_r) of a 64-bit little-endian ELF file in memory.</summary>
+public static class ElfVersionNeeds
+{
+    private const uint ShtGnuVerneed = 0x6ffffffe;
+    private const ushort VerFlgWeak = 0x2;
 
     /// <summary>Sets VER_FLG_WEAK on the Vernaux entry named <paramref name="version"/>; "patched", "already weak" or "absent".</summary>
     public static string MarkWeak(byte[] elf, string version)

@@ -1,8 +1,12 @@
+using TorchSharp;
 using UNet.Segmentation.Benchmarking;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Model.Precision;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Benchmarking;
 
+[Collection("LiveTensors")]
 public class BenchmarkReportTests
 {
     [Fact]
@@ -30,13 +34,22 @@ public class BenchmarkReportTests
         Assert.Throws<ArgumentOutOfRangeException>(() => BenchmarkReport.FromStepTimes("test", 0, 0, [1.0]));
     }
 
-    [Fact]
-    public void InferenceBenchmark_TimesTheRequestedSteps()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void InferenceBenchmark_TimesTheRequestedSteps_LeavingNoTensorBehind(bool bfloat16)
     {
         using var model = new UNetModel(UNetOptions.Reference with { BaseFilters = 4, Depth = 2, InputSize = 92 });
-        var r = InferenceBenchmark.Run(model, batchSize: 2, warmupSteps: 1, steps: 3);
+        long baseline = LiveTensors.SettledCount();
+        var r = InferenceBenchmark.Run(model, batchSize: 2, warmupSteps: 1, steps: 3, bfloat16: bfloat16);
+        Assert.Equal(baseline, torch.Tensor.TotalCount); // no GC here: a finalizer must not hide a leak
         Assert.Equal(("test", 3, 2), (r.Mode, r.MeasuredSteps, r.BatchSize));
         Assert.True(r.Throughput > 0 && r.LatencyMean > 0 && r.Latency90 <= r.Latency99);
-        Assert.True(model.IsTraining); // the model's mode is restored
+        Assert.True(model.training); // the model's mode is restored
+        Assert.Null(MixedPrecision.ComputeType); // and the precision
+
+        model.eval();
+        InferenceBenchmark.Run(model, batchSize: 1, warmupSteps: 0, steps: 1, bfloat16: bfloat16);
+        Assert.False(model.training);
     }
 }

@@ -1,5 +1,6 @@
+using TorchSharp;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Inference;
 
@@ -13,19 +14,19 @@ internal static class InferenceTestSupport
     public static UNetOptions SmallSame { get; } = UNetOptions.Reference with { BaseFilters = 4, Depth = 2, Padding = ConvPadding.Same, BatchNorm = true, InputSize = 32 };
 
     /// <summary>A freshly initialised model from a fixed seed, with non-zero biases so that outputs vary.</summary>
-    public static UNetModel NewModel(UNetOptions? options = null, ulong seed = 7)
+    public static UNetModel NewModel(UNetOptions? options = null, long seed = 7)
     {
-        LibTorch.ManualSeed(seed);
+        manual_seed(seed);
         var model = new UNetModel((options ?? SmallValid) with { Initialization = WeightInit.PyTorchDefault });
         return model;
     }
 
-    /// <summary>Uniform values in [−1, 1), N×C×H×W.</summary>
-    public static Tensor Images(int n, int h, int w, ulong seed = 3, int channels = 1)
+    /// <summary>Uniform values in [−1, 1), N×C×H×W, owned by the current dispose scope.</summary>
+    public static Tensor Images(int n, int h, int w, long seed = 3, int channels = 1)
     {
-        LibTorch.ManualSeed(seed);
-        using var scope = TensorScope.Begin();
-        return scope.MoveToOuter(Tensor.Rand([n, channels, h, w]).Mul(2.0).Sub(1.0));
+        manual_seed(seed);
+        using var scope = NewDisposeScope();
+        return rand([n, channels, h, w]).mul(2.0).sub(1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>The index that mirroring without repeating the edge (period 2(n − 1)) reads for position <paramref name="i"/> of an axis of n.</summary>
@@ -40,28 +41,25 @@ internal static class InferenceTestSupport
     /// <summary>An N×C×H×W tensor mirror-padded by managed index arithmetic (independent of the code under test).</summary>
     public static Tensor MirrorPadManaged(Tensor x, int top, int bottom, int left, int right)
     {
-        using var scope = TensorScope.Begin();
-        var shape = x.Shape;
+        using var scope = NewDisposeScope();
+        var shape = x.shape;
         int planes = (int)(shape[0] * shape[1]), h = (int)shape[2], w = (int)shape[3];
-        var src = x.To(ScalarType.Float32).Contiguous().ToArray<float>();
+        var src = x.to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
         int ph = h + top + bottom, pw = w + left + right;
         var dst = new float[planes * ph * pw];
         for (int p = 0; p < planes; p++)
             for (int y = 0; y < ph; y++)
                 for (int xx = 0; xx < pw; xx++)
                     dst[(p * ph + y) * pw + xx] = src[(p * h + Mirror(y - top, h)) * w + Mirror(xx - left, w)];
-        return scope.MoveToOuter(Tensor.From<float>(dst, [shape[0], shape[1], ph, pw]));
+        return tensor(dst, [shape[0], shape[1], ph, pw], device: x.device).MoveToOuterDisposeScope();
     }
 
     public static double MaxAbsDiff(Tensor a, Tensor b)
     {
-        using var scope = TensorScope.Begin();
-        Assert.Equal(a.Shape, b.Shape);
-        return a.To(ScalarType.Float64).Sub(b.To(ScalarType.Float64)).Abs().Max().ToDouble();
+        using var scope = NewDisposeScope();
+        Assert.Equal(a.shape, b.shape);
+        return a.to(ScalarType.Float64).sub(b.to(ScalarType.Float64)).abs().max().item<double>();
     }
-
-    /// <summary>Finalizes and frees whatever the collector can reach, so LiveTensorCount is exact.</summary>
-    public static void Settle() => UNet.Segmentation.Torch.Tests.LiveTensors.Settle();
 
     /// <summary>Collects progress reports synchronously (Progress&lt;T&gt; posts them asynchronously).</summary>
     public sealed class Recorder : IProgress<int>

@@ -2,7 +2,9 @@ using System.Text.RegularExpressions;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Tests.Imaging;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Tests.Shared;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
 
@@ -88,13 +90,17 @@ public sealed class PredictVolumeTests(ITestOutputHelper output) : IDisposable
         using var predictor = new Predictor(model, PredictorOptions.Tiled with { FlipTta = true, BatchSize = 3 });
         string input = WriteInput(pages: 4);
         predictor.PredictVolume(input, _dir.File("warm.tif")); // first call may create lasting state
-        Settle();
-        long baseline = LibTorch.LiveTensorCount;
-        predictor.PredictVolume(input, _dir.File("p.tif"), _dir.File("m.tif"), _dir.File("o"));
-        using (var reference = new Predictor(model))
-            reference.PredictVolume(input, _dir.File("p2.tif"));
-        Settle();
-        Assert.Equal(baseline, LibTorch.LiveTensorCount);
+        long baseline = LiveTensors.SettledCount();
+        using (var caller = NewDisposeScope())
+        {
+            predictor.PredictVolume(input, _dir.File("p.tif"), _dir.File("m.tif"), _dir.File("o"));
+            using (var reference = new Predictor(model))
+                reference.PredictVolume(input, _dir.File("p2.tif"));
+            // nothing escaped into the caller's scope, and every temporary was disposed, not left to the finalizer
+            Assert.Equal(0, caller.DisposablesCount);
+            Assert.Equal(baseline, torch.Tensor.TotalCount);
+        }
+        Assert.Equal(baseline, LiveTensors.SettledCount());
     }
 
     [Theory]

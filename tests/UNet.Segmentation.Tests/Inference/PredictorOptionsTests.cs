@@ -1,6 +1,8 @@
+using TorchSharp;
 using UNet.Segmentation.Inference;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
 
 namespace UNet.Segmentation.Tests.Inference;
@@ -19,6 +21,7 @@ public class PredictorOptionsTests
         Assert.Null(o.Device);
         Assert.Null(o.MemoryFormat);
         Assert.Equal(Precision.Float32, o.Precision);
+        Assert.True(o.KeepFreedMemory);
         Assert.Equal(o, PredictorOptions.Reference);
         Assert.Equal(PredictionInput.SlidingWindow, PredictorOptions.Tiled.Input);
         Assert.Empty(o.Validate());
@@ -31,10 +34,11 @@ public class PredictorOptionsTests
         { new() { TileOverlap = double.NaN }, "TileOverlap" },
         { new() { BatchSize = 0 }, "BatchSize" },
         { new() { Input = (PredictionInput)7 }, "Input" },
-        { new() { MemoryFormat = (MemoryFormat)9 }, "MemoryFormat" },
-        { new() { Device = new Device((DeviceType)5) }, "Device" },
+        { new() { MemoryFormat = (TorchSharp.memory_format)9 }, "MemoryFormat" },
+        { new() { Device = new Device((DeviceType)99) }, "Device" },
+        { new() { Device = new Device(DeviceType.CUDA, -2) }, "Device" },
         { new() { Precision = (Precision)4 }, "Precision" },
-        { new() { Precision = Precision.Float16, Device = Device.Cpu }, "Precision" },
+        { new() { Precision = Precision.Float16, Device = CPU }, "Precision" },
     };
 
     [Theory]
@@ -59,5 +63,24 @@ public class PredictorOptionsTests
         var e = Assert.Throws<ArgumentException>(() => new PredictorOptions { BatchSize = -1, TileOverlap = 2 }.EnsureValid());
         Assert.Contains("BatchSize", e.Message);
         Assert.Contains("TileOverlap", e.Message);
+    }
+
+    [Fact]
+    public void KeepFreedMemory_IsOnByDefault_AndAPredictorLeavesFreedMemoryReuseOn()
+    {
+        Assert.True(PredictorOptions.Reference.KeepFreedMemory);
+        Assert.True(PredictorOptions.Tiled.KeepFreedMemory);
+        using var model = NewModel();
+        using var predictor = new Predictor(model, new PredictorOptions { KeepFreedMemory = true });
+        if (Environment.GetEnvironmentVariable(FreedMemoryReuse.EnvironmentVariable) == "0" || !OperatingSystem.IsLinux())
+        {
+            // The documented opt-out wins for the whole process; elsewhere than Linux the setting does nothing.
+            Assert.False(FreedMemoryReuse.IsEnabled);
+            return;
+        }
+        Assert.True(FreedMemoryReuse.IsEnabled, "a predictor with KeepFreedMemory should turn on glibc's freed-memory reuse (Linux with glibc)");
+        // it stays on: a later predictor that opts out does not turn it off
+        using (new Predictor(model, new PredictorOptions { KeepFreedMemory = false }))
+            Assert.True(FreedMemoryReuse.IsEnabled);
     }
 }

@@ -1,8 +1,10 @@
+using TorchSharp;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Inference;
-using UNet.Segmentation.Torch;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Tests.Inference;
 
@@ -12,10 +14,11 @@ public class PredictorTests
 
     private static void AssertProbabilities(Tensor p, long n, long h, long w)
     {
-        Assert.Equal(new long[] { n, 2, h, w }, p.Shape);
-        Assert.Equal(ScalarType.Float32, p.Dtype);
-        Assert.True(p.Min().ToDouble() >= 0 && p.Max().ToDouble() <= 1);
-        Assert.True(p.Sum([1]).Sub(1.0).Abs().Max().ToDouble() < 1e-5);
+        using var scope = NewDisposeScope();
+        Assert.Equal(new long[] { n, 2, h, w }, p.shape);
+        Assert.Equal(ScalarType.Float32, p.dtype);
+        Assert.True(p.min().item<float>() >= 0 && p.max().item<float>() <= 1);
+        Assert.True(p.sum([1]).sub(1.0).abs().max().item<float>() < 1e-5);
     }
 
     [Theory]
@@ -30,7 +33,7 @@ public class PredictorTests
     {
         using var model = NewModel();
         using var predictor = new Predictor(model, new() { Input = input, BatchSize = 2 });
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         AssertProbabilities(predictor.PredictProbabilities(Images(2, h, w)), 2, h, w);
     }
 
@@ -42,13 +45,13 @@ public class PredictorTests
         using var model = NewModel();
         using var predictor = new Predictor(model, new() { Input = PredictionInput.SlidingWindow, GaussianBlending = gaussian });
         Assert.Equal((60, 20, 20), (predictor.InputSize, predictor.OutputSize, predictor.Margin));
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(2, 20, 20);
         var tiled = predictor.PredictProbabilities(x);
-        model.Eval();
+        model.eval();
         Tensor direct;
-        using (Autograd.InferenceMode())
-            direct = model.Forward(MirrorPadManaged(x, 20, 20, 20, 20)).Softmax(1);
+        using (inference_mode())
+            direct = model.call(MirrorPadManaged(x, 20, 20, 20, 20)).softmax(1);
         Assert.True(MaxAbsDiff(direct, tiled) < 1e-5, $"differs by {MaxAbsDiff(direct, tiled)}");
     }
 
@@ -57,15 +60,15 @@ public class PredictorTests
     {
         using var model = NewModel();
         using var predictor = new Predictor(model);
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(5, 37, 51);
         var predicted = predictor.PredictProbabilities(x);
-        model.Eval();
+        model.eval();
         Tensor expected;
-        using (Autograd.InferenceMode())
+        using (inference_mode())
         {
-            var input = Functional.Interpolate(x, 20, 20, InterpolationMode.Bilinear).Pad([20, 20, 20, 20]);
-            expected = Functional.Interpolate(model.Forward(input).Softmax(1), 37, 51, InterpolationMode.Bilinear);
+            var input = F.pad(F.interpolate(x, [20, 20], mode: InterpolationMode.Bilinear, align_corners: false), [20, 20, 20, 20]);
+            expected = F.interpolate(model.call(input).softmax(1), [37, 51], mode: InterpolationMode.Bilinear, align_corners: false);
         }
         Assert.True(MaxAbsDiff(expected, predicted) < 1e-6);
     }
@@ -78,17 +81,17 @@ public class PredictorTests
         using var model = NewModel();
         using var plain = new Predictor(model, new() { Input = input, TileOverlap = 0.3 });
         using var tta = new Predictor(model, plain.Options with { FlipTta = true });
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         // 45×37: the tile grid (starts 0, 14, 25 and 0, 14, 17) is not itself symmetric
         var x = Images(2, 45, 37);
-        var symmetric = x.Add(x.Flip(3)).Add(x.Flip(2)).Add(x.Flip(2, 3)).Div(4.0);
+        var symmetric = x.add(x.flip(3)).add(x.flip(2)).add(x.flip(2, 3)).div(4.0);
         var p = tta.PredictProbabilities(symmetric);
         foreach (var dims in AllFlips.Skip(1))
-            Assert.True(MaxAbsDiff(p, p.Flip(dims)) < 1e-5);
+            Assert.True(MaxAbsDiff(p, p.flip(dims)) < 1e-5);
 
         var averaged = tta.PredictProbabilities(x);
-        var manual = AllFlips.Select(d => d.Length == 0 ? plain.PredictProbabilities(x) : plain.PredictProbabilities(x.Flip(d)).Flip(d)).ToList();
-        var mean = Tensor.Stack(manual).Mean([0]);
+        var manual = AllFlips.Select(d => d.Length == 0 ? plain.PredictProbabilities(x) : plain.PredictProbabilities(x.flip(d)).flip(d)).ToList();
+        var mean = stack(manual).mean([0]);
         Assert.True(MaxAbsDiff(mean, averaged) < 1e-5);
         Assert.True(MaxAbsDiff(manual[0], averaged) > 1e-4, "TTA should change an asymmetric image's prediction");
     }
@@ -97,7 +100,7 @@ public class PredictorTests
     public void BatchSizeAndMemoryFormat_DoNotChangeTheResult()
     {
         using var model = NewModel();
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(3, 50, 29);
         Tensor Run(PredictorOptions o)
         {
@@ -106,14 +109,15 @@ public class PredictorTests
         }
         var one = Run(PredictorOptions.Tiled with { BatchSize = 1 });
         Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { BatchSize = 7 })) < 1e-5);
-        Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { MemoryFormat = MemoryFormat.ChannelsLast })) < 1e-5);
+        Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { MemoryFormat = memory_format.channels_last })) < 1e-5);
+        Assert.True(MaxAbsDiff(one, Run(PredictorOptions.Tiled with { MemoryFormat = memory_format.contiguous_format })) < 1e-5);
     }
 
     [Fact]
     public void BFloat16_RunsTheNetworkInBFloat16_CloseToFloat32()
     {
         using var model = NewModel();
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(2, 50, 29);
         using var full = new Predictor(model, PredictorOptions.Tiled);
         using var half = new Predictor(model, PredictorOptions.Tiled with { Precision = Precision.BFloat16 });
@@ -140,13 +144,13 @@ public class PredictorTests
         using var model = NewModel(SmallSame);
         using var predictor = new Predictor(model, PredictorOptions.Tiled);
         Assert.Equal(0, predictor.Margin);
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         AssertProbabilities(predictor.PredictProbabilities(Images(2, 70, 45)), 2, 70, 45);
         var x = Images(1, 32, 32);
         var tiled = predictor.PredictProbabilities(x);
-        model.Eval();
-        using (Autograd.InferenceMode())
-            Assert.True(MaxAbsDiff(model.Forward(x).Softmax(1), tiled) < 1e-5);
+        model.eval();
+        using (inference_mode())
+            Assert.True(MaxAbsDiff(model.call(x).softmax(1), tiled) < 1e-5);
     }
 
     [Fact]
@@ -154,15 +158,16 @@ public class PredictorTests
     {
         using var model = NewModel(SmallValid with { DropoutRate = 0.5 });
         using var predictor = new Predictor(model, PredictorOptions.Tiled);
-        model.Train();
-        using var scope = TensorScope.Begin();
+        model.train();
+        using var scope = NewDisposeScope();
         var x = Images(1, 30, 30);
         var a = predictor.PredictProbabilities(x);
         var b = predictor.PredictProbabilities(x); // dropout would make these differ
         Assert.Equal(0, MaxAbsDiff(a, b));
-        Assert.True(model.IsTraining);
-        Assert.False(a.RequiresGrad);
-        Assert.False(Autograd.IsInferenceMode);
+        Assert.True(model.training);
+        Assert.All(model.modules(), m => Assert.True(m.training));
+        Assert.False(a.requires_grad);
+        Assert.False(is_inference_mode_enabled());
     }
 
     [Fact]
@@ -174,8 +179,8 @@ public class PredictorTests
         var slice = new byte[23 * 31];
         random.NextBytes(slice);
         var interior = predictor.PredictSlice(slice, 23, 31);
-        using var scope = TensorScope.Begin();
-        var expected = predictor.PredictProbabilities(Preprocessing.Images(slice, 1, 23, 31)).Select(1, 1).Contiguous().ToArray<float>();
+        using var scope = NewDisposeScope();
+        var expected = predictor.PredictProbabilities(Preprocessing.Images(slice, 1, 23, 31)).select(1, 1).contiguous().data<float>().ToArray();
         Assert.Equal(expected, interior);
         Assert.Throws<ArgumentException>(() => predictor.PredictSlice(slice, 23, 30));
     }
@@ -185,11 +190,12 @@ public class PredictorTests
     {
         using var model = NewModel();
         using var predictor = new Predictor(model);
-        using var scope = TensorScope.Begin();
-        Assert.Contains("N×C×H×W", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([1, 20, 20]))).Message);
-        Assert.Contains("channel", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([1, 2, 20, 20]))).Message);
-        Assert.Contains("floating point", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([1, 1, 20, 20], ScalarType.UInt8))).Message);
-        Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(Tensor.Zeros([0, 1, 20, 20])));
+        using var scope = NewDisposeScope();
+        Assert.Contains("N×C×H×W", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(zeros([1, 20, 20]))).Message);
+        Assert.Contains("channel", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(zeros([1, 2, 20, 20]))).Message);
+        Assert.Contains("floating point", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(zeros([1, 1, 20, 20], ScalarType.Byte))).Message);
+        Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(zeros([0, 1, 20, 20])));
+        Assert.Equal("images", Assert.Throws<ArgumentException>(() => predictor.PredictProbabilities(zeros([1, 20, 20]))).ParamName);
     }
 
     [Fact]
@@ -200,17 +206,18 @@ public class PredictorTests
         {
             using var model = NewModel();
             model.Save(path);
-            using var scope = TensorScope.Begin();
+            using var scope = NewDisposeScope();
             var x = Images(1, 33, 33);
             Tensor fromModel;
             using (var borrowed = new Predictor(model, PredictorOptions.Tiled))
                 fromModel = borrowed.PredictProbabilities(x);
-            Assert.False(model.Parameters()[0].IsDisposed);
+            Assert.False(model.parameters().First().IsInvalid);
 
             var loaded = Predictor.FromCheckpoint(path, PredictorOptions.Tiled);
+            var loadedWeights = loaded.Model.parameters().ToList();
             Assert.Equal(0, MaxAbsDiff(fromModel, loaded.PredictProbabilities(x)));
             loaded.Dispose();
-            Assert.True(loaded.Model.Parameters()[0].IsDisposed);
+            Assert.All(loadedWeights, p => Assert.True(p.IsInvalid));
             Assert.Throws<ObjectDisposedException>(() => loaded.PredictProbabilities(x));
             Assert.Throws<FileNotFoundException>(() => Predictor.FromCheckpoint(path + ".missing"));
         }

@@ -1,6 +1,7 @@
 using UNet.Segmentation.Inference;
-using UNet.Segmentation.Torch;
+using static TorchSharp.torch;
 using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
+using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Tests.Inference;
 
@@ -38,7 +39,7 @@ public class SlidingWindowTests
     [InlineData(2, 1, 3, 3, 3, 3)]
     public void MirrorPad_MirrorsWithoutRepeatingTheEdge_ToAnyDepth(int h, int w, int top, int bottom, int left, int right)
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(2, h, w);
         var padded = SlidingWindow.MirrorPad(x, top, bottom, left, right);
         Assert.Equal(0, MaxAbsDiff(MirrorPadManaged(x, top, bottom, left, right), padded));
@@ -47,36 +48,36 @@ public class SlidingWindowTests
     [Fact]
     public void GaussianWeights_PeakAtOneInTheCentre_AreFlipSymmetric_AndHaveSigmaOneEighth()
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var g = GaussianWeights.Create(33);
-        Assert.Equal(new long[] { 1, 1, 33, 33 }, g.Shape);
-        Assert.Equal(1.0, g.Max().ToDouble(), 6);
-        Assert.Equal(1.0, g.Select(2, 16).Select(2, 16).ToDouble(), 6);
-        Assert.Equal(Math.Exp(-16 / (2 * Math.Pow(33 / 8.0, 2))), g.Select(2, 16).Select(2, 20).ToDouble(), 6);
-        Assert.True(g.Min().ToDouble() > 0);
+        Assert.Equal(new long[] { 1, 1, 33, 33 }, g.shape);
+        Assert.Equal(1.0, g.max().item<float>(), 6);
+        Assert.Equal(1.0, g.select(2, 16).select(2, 16).item<float>(), 6);
+        Assert.Equal(Math.Exp(-16 / (2 * Math.Pow(33 / 8.0, 2))), g.select(2, 16).select(2, 20).item<float>(), 6);
+        Assert.True(g.min().item<float>() > 0);
         foreach (long[] dims in new[] { new long[] { 2 }, [3], [2, 3] })
-            Assert.Equal(0, MaxAbsDiff(g, g.Flip(dims)));
+            Assert.Equal(0, MaxAbsDiff(g, g.flip(dims)));
         var even = GaussianWeights.Create(20);
-        Assert.Equal(0, MaxAbsDiff(even, even.Flip(2, 3)));
-        Assert.Equal(1.0, even.Max().ToDouble(), 6);
+        Assert.Equal(0, MaxAbsDiff(even, even.flip(2, 3)));
+        Assert.Equal(1.0, even.max().item<float>(), 6);
     }
 
     /// <summary>A "network" whose output pixel depends only on the input pixel at the same place: tiling must then give exactly the pointwise map.</summary>
     private static Func<Tensor, Tensor> Pointwise(int margin, List<long[]> calls) => batch =>
     {
-        calls.Add(batch.Shape);
-        long s = batch.Size(2) - 2 * margin;
-        var centre = batch.Narrow(2, margin, s).Narrow(3, margin, s);
-        var p = centre.Mul(3.0).Sigmoid();
-        return Tensor.Cat([1.0 - p, p], 1);
+        calls.Add(batch.shape);
+        long s = batch.shape[2] - 2 * margin;
+        var centre = batch.narrow(2, margin, s).narrow(3, margin, s);
+        var p = centre.mul(3.0).sigmoid();
+        return cat([1.0 - p, p], 1);
     };
 
     /// <summary>A network with context: the 3×3 mean around each output pixel (needs a margin of at least 1).</summary>
     private static Func<Tensor, Tensor> Mean3x3(int margin) => batch =>
     {
-        long s = batch.Size(2) - 2 * margin;
-        var centre = batch.Narrow(2, margin - 1, s + 2).Narrow(3, margin - 1, s + 2);
-        return Functional.AvgPool2d(centre, 3, stride: 1);
+        long s = batch.shape[2] - 2 * margin;
+        var centre = batch.narrow(2, margin - 1, s + 2).narrow(3, margin - 1, s + 2);
+        return F.avg_pool2d(centre, [3, 3], stride: [1, 1]);
     };
 
     public static TheoryData<int, int, double, bool> Layouts() => new()
@@ -89,12 +90,12 @@ public class SlidingWindowTests
     [MemberData(nameof(Layouts))]
     public void APointwiseNetwork_TiledOverAnySize_GivesThePointwiseMap(int h, int w, double overlap, bool gaussian)
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(2, h, w);
         var calls = new List<long[]>();
         var tiled = SlidingWindow.Predict(x, Pointwise(7, calls), tileInput: 34, tileOutput: 20, overlap, gaussian, batchSize: 3);
-        var p = x.Mul(3.0).Sigmoid();
-        Assert.True(MaxAbsDiff(Tensor.Cat([1.0 - p, p], 1), tiled) < 1e-6);
+        var p = x.mul(3.0).sigmoid();
+        Assert.True(MaxAbsDiff(cat([1.0 - p, p], 1), tiled) < 1e-6);
         Assert.All(calls, shape => Assert.Equal(new long[] { 1, 34, 34 }, shape[1..]));
         Assert.All(calls.SkipLast(1), shape => Assert.Equal(3, shape[0]));
         int stride = SlidingWindow.Stride(20, overlap);
@@ -108,17 +109,17 @@ public class SlidingWindowTests
     [InlineData(9, 70, 0.3)]
     public void ANetworkWithContext_SeesTheMirroredImageAroundEachTile(int h, int w, double overlap)
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(1, h, w);
         var tiled = SlidingWindow.Predict(x, Mean3x3(4), tileInput: 28, tileOutput: 20, overlap);
-        var expected = Functional.AvgPool2d(MirrorPadManaged(x, 1, 1, 1, 1), 3, stride: 1);
+        var expected = F.avg_pool2d(MirrorPadManaged(x, 1, 1, 1, 1), [3, 3], stride: [1, 1]);
         Assert.True(MaxAbsDiff(expected, tiled) < 1e-6);
     }
 
     [Fact]
     public void Predict_RejectsOddMarginsAndWrongTileOutputs()
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var x = Images(1, 10, 10);
         Assert.Throws<ArgumentException>(() => SlidingWindow.Predict(x, b => b, tileInput: 21, tileOutput: 20));
         var e = Assert.Throws<InvalidOperationException>(() => SlidingWindow.Predict(x, b => b, tileInput: 24, tileOutput: 20));

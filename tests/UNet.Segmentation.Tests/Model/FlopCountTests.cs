@@ -1,6 +1,6 @@
 using System.Globalization;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch.Tests.Peer;
+using UNet.Segmentation.Tests.Peer;
 using Xunit.Abstractions;
 
 namespace UNet.Segmentation.Tests.Model;

@@ -1,6 +1,7 @@
-using UNet.Segmentation.Torch.Serialization;
+using UNet.Segmentation.Serialization;
+using static TorchSharp.torch;
 
-namespace UNet.Segmentation.Torch.Tests.Peer;
+namespace UNet.Segmentation.Tests.Peer;
 
 /// <summary>
 /// Golden values computed by a peer script once per test class (an xunit class fixture): the

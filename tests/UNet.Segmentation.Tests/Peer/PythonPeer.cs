@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Xunit.Abstractions;
 
-namespace UNet.Segmentation.Torch.Tests.Peer;
+namespace UNet.Segmentation.Tests.Peer;
 
 /// <summary>What one run of a peer script produced.</summary>
 public sealed record PeerResult(int ExitCode, string Stdout, string Stderr);

@@ -36,7 +36,7 @@ public sealed class WeakGlibcxxNeedTests
         byte[] bytes = File.ReadAllBytes(original);
         Assert.DoesNotContain("WEAK", VersionLine(ReadElfVersions(original), "GLIBCXX_3.4.32"));
 
-        Assert.Equal("patched", WeakGlibcxxNeed.MarkWeak(bytes, "GLIBCXX_3.4.32"));
+        Assert.Equal("patched", ElfVersionNeeds.MarkWeak(bytes, "GLIBCXX_3.4.32"));
         string copy = Path.Combine(Path.GetTempPath(), $"weak-{Guid.NewGuid():N}.so");
         try
         {
@@ -55,7 +55,7 @@ public sealed class WeakGlibcxxNeedTests
         {
             File.Delete(copy);
         }
-        Assert.Equal("already weak", WeakGlibcxxNeed.MarkWeak(bytes, "GLIBCXX_3.4.32"));
+        Assert.Equal("already weak", ElfVersionNeeds.MarkWeak(bytes, "GLIBCXX_3.4.32"));
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class WeakGlibcxxNeedTests
     {
         byte[] bytes = File.ReadAllBytes(PackagedLibrary());
         byte[] copy = (byte[])bytes.Clone();
-        Assert.Equal("absent", WeakGlibcxxNeed.MarkWeak(copy, "GLIBCXX_9.9.99"));
+        Assert.Equal("absent", ElfVersionNeeds.MarkWeak(copy, "GLIBCXX_9.9.99"));
         Assert.Equal(bytes, copy);
     }
 
@@ -80,7 +80,7 @@ public sealed class WeakGlibcxxNeedTests
             "truncated" => elf[..4096],
             _ => elf.Select((b, i) => i == 4 ? (byte)1 : b).ToArray(),
         };
-        Assert.Throws<InvalidDataException>(() => WeakGlibcxxNeed.MarkWeak(input, "GLIBCXX_3.4.32"));
+        Assert.Throws<InvalidDataException>(() => ElfVersionNeeds.MarkWeak(input, "GLIBCXX_3.4.32"));
     }
 
     [Fact]

@@ -1,11 +1,14 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using UNet.Segmentation.Torch.Serialization;
-using UNet.Segmentation.Torch.Tests.Peer;
+using TorchSharp;
+using UNet.Segmentation.Serialization;
+using UNet.Segmentation.Tests.Peer;
+using UNet.Segmentation.Tests.Shared;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
-namespace UNet.Segmentation.Torch.Tests.Serialization;
+namespace UNet.Segmentation.Tests.Serialization;
 
 public sealed partial class SafetensorsTests
 {
@@ -19,7 +22,7 @@ public sealed partial class SafetensorsTests
 
         using var file = Safetensors.Load(path);
         AssertMatchesSummary(summary.RootElement, file.Tensors, file.Metadata);
-        Assert.Equal(Enum.GetValues<ScalarType>().Order(), file.Tensors.Values.Select(t => t.Dtype).Distinct().Order());
+        Assert.Equal(SupportedDtypes.Order(), file.Tensors.Values.Select(t => t.dtype).Distinct().Order());
         Assert.Equal("pt", file.Metadata["format"]);
         Assert.Equal("ünï \"quoted\" \\ back\nslash", file.Metadata["note"]);
     }
@@ -31,7 +34,7 @@ public sealed partial class SafetensorsTests
         using var dir = new TempDir();
         string path = dir.PathOf("csharp.safetensors");
         var metadata = new Dictionary<string, string> { ["source"] = "csharp", ["note"] = "ünï \"q\" \\\n\t€😀" };
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var tensors = SampleTensors();
         Safetensors.Save(path, tensors, metadata);
 
@@ -56,7 +59,7 @@ public sealed partial class SafetensorsTests
 
         // C# writes, Python rewrites what it read.
         string csharp = dir.PathOf("csharp.safetensors"), pythonCopy = dir.PathOf("python-copy.safetensors");
-        using (var scope = TensorScope.Begin())
+        using (var scope = NewDisposeScope())
             Safetensors.Save(csharp, SampleTensors(), new Dictionary<string, string> { ["k"] = "v\u0007" });
         PythonPeer.Run(Cli, "resave", csharp, pythonCopy);
         Assert.Equal(File.ReadAllBytes(csharp), File.ReadAllBytes(pythonCopy));

@@ -1,11 +1,14 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using UNet.Segmentation.Torch.Serialization;
-using UNet.Segmentation.Torch.Tests.Peer;
+using TorchSharp;
+using UNet.Segmentation.Serialization;
+using UNet.Segmentation.Tests.Peer;
+using UNet.Segmentation.Tests.Shared;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
-namespace UNet.Segmentation.Torch.Tests.Serialization;
+namespace UNet.Segmentation.Tests.Serialization;
 
 public sealed partial class SafetensorsTests
 {
@@ -64,8 +67,8 @@ public sealed partial class SafetensorsTests
         cases["size-mismatch"] = new(Build("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", ValidData[..8]), "need 12", "a");
         cases["trailing-bytes"] = new(Build(ValidHeader, [.. ValidData, 7]), "incomplete buffer");
         cases["data-but-no-tensors"] = new(Build("{}", [1, 2, 3]), "incomplete buffer");
-        cases["unsupported-dtype-u32"] = new(Build("""{"a":{"dtype":"U32","shape":[2],"data_offsets":[0,8]}}""", ValidData[..8]), "not supported by this binding", "a");
-        cases["unsupported-dtype-f8"] = new(Build("""{"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}}""", ValidData[..8]), "not supported by this binding", "a");
+        cases["unsupported-dtype-u32"] = new(Build("""{"a":{"dtype":"U32","shape":[2],"data_offsets":[0,8]}}""", ValidData[..8]), "not supported by this library", "a");
+        cases["unsupported-dtype-f8"] = new(Build("""{"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}}""", ValidData[..8]), "not supported by this library", "a");
         cases["unknown-dtype"] = new(Build("""{"a":{"dtype":"Q7","shape":[8],"data_offsets":[0,8]}}""", ValidData[..8]), "unknown dtype", "a");
         cases["metadata-not-an-object"] = new(Build("""{"__metadata__":["x"]}""", []), "not an object");
         cases["metadata-value-not-a-string"] = new(Build("""{"__metadata__":{"epoch":3}}""", []), "not a string");
@@ -81,8 +84,8 @@ public sealed partial class SafetensorsTests
         string path = dir.PathOf("valid.safetensors");
         File.WriteAllBytes(path, Build(ValidHeader, ValidData));
         using var file = Safetensors.Load(path);
-        Assert.Equal([1f, -2f], file.Tensors["a"].ToArray<float>());
-        Assert.Equal([(short)1, (short)2, (short)-1], file.Tensors["b"].ToArray<short>());
+        Assert.Equal([1f, -2f], file.Tensors["a"].data<float>().ToArray());
+        Assert.Equal([(short)1, (short)2, (short)-1], file.Tensors["b"].data<short>().ToArray());
         Assert.Empty(file.Metadata);
     }
 
@@ -114,7 +117,7 @@ public sealed partial class SafetensorsTests
             var h = Assert.Throws<SafetensorsFormatException>(() => Safetensors.ReadHeader(path));
             Assert.Equal(e.Message, h.Message);
         }
-        Assert.Equal(baseline, LibTorch.LiveTensorCount); // no GC here: a finalizer must not hide a leak
+        Assert.Equal(baseline, torch.Tensor.TotalCount); // no GC here: a finalizer must not hide a leak
     }
 
     [Fact]
@@ -130,15 +133,15 @@ public sealed partial class SafetensorsTests
     {
         using var dir = new TempDir();
         string source = dir.PathOf("source.safetensors");
-        using (var scope = TensorScope.Begin())
+        using (var scope = NewDisposeScope())
         {
             Safetensors.Save(source,
             [
-                KeyValuePair.Create("w", Tensor.Randn([2, 3])),
-                KeyValuePair.Create("flags", Tensor.From<bool>([true, false, true, true])),
-                KeyValuePair.Create("steps", Tensor.From<long>([7, 11])),
-                KeyValuePair.Create("h", Tensor.Zeros([4], ScalarType.BFloat16)),
-                KeyValuePair.Create("empty", Tensor.Zeros([0])),
+                KeyValuePair.Create("w", randn(2, 3)),
+                KeyValuePair.Create("flags", tensor(new[] { true, false, true, true })),
+                KeyValuePair.Create("steps", tensor(new long[] { 7, 11 })),
+                KeyValuePair.Create("h", zeros(4, ScalarType.BFloat16)),
+                KeyValuePair.Create("empty", zeros(0)),
             ], new Dictionary<string, string> { ["epoch"] = "3" });
         }
         byte[] original = File.ReadAllBytes(source);
@@ -173,7 +176,7 @@ public sealed partial class SafetensorsTests
         }
         output.WriteLine($"{loaded} mutants loaded, {rejected} rejected");
         Assert.True(rejected > 1000, $"only {rejected} of 2000 mutants were rejected");
-        Assert.Equal(baseline, LibTorch.LiveTensorCount); // no GC here: a finalizer must not hide a leak
+        Assert.Equal(baseline, torch.Tensor.TotalCount); // no GC here: a finalizer must not hide a leak
     }
 
     // ---- parity with the Python peer ---------------------------------------------------------

@@ -1,12 +1,16 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using UNet.Segmentation.Torch.Serialization;
-using UNet.Segmentation.Torch.Tests.Peer;
+using TorchSharp;
+using UNet.Segmentation.Serialization;
+using UNet.Segmentation.Tests.Peer;
+using UNet.Segmentation.Tests.Shared;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
-namespace UNet.Segmentation.Torch.Tests.Serialization;
+namespace UNet.Segmentation.Tests.Serialization;
 
+[Collection("LiveTensors")]
 public sealed partial class SafetensorsTests(ITestOutputHelper output)
 {
     private const string Cli = "safetensors_cli.py";
@@ -24,10 +28,10 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         string path = dir.PathOf("all.safetensors");
         var metadata = new Dictionary<string, string> { ["source"] = "csharp", ["note"] = "ünï \"q\" \\ back\nslash\u0001" };
         long baseline = LiveTensors.SettledCount();
-        using (var scope = TensorScope.Begin())
+        using (var scope = NewDisposeScope())
         {
             var tensors = SampleTensors();
-            Assert.Equal(Enum.GetValues<ScalarType>().Order(), tensors.Select(t => t.Value.Dtype).Distinct().Order());
+            Assert.Equal(SupportedDtypes.Order(), tensors.Select(t => t.Value.dtype).Distinct().Order());
             Safetensors.Save(path, tensors, metadata, chunkBytes, wrapStream: null);
 
             using var file = Safetensors.Load(path, device: null, chunkBytes);
@@ -35,19 +39,20 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
             foreach (var (name, expected) in tensors)
             {
                 var actual = file.Tensors[name];
-                Assert.Equal(expected.Dtype, actual.Dtype);
-                Assert.Equal(expected.Shape, actual.Shape);
-                Assert.Equal(Device.Cpu, actual.Device);
-                Assert.True(actual.IsContiguous());
+                Assert.Equal(expected.dtype, actual.dtype);
+                Assert.Equal(expected.shape, actual.shape);
+                Assert.Equal(DeviceType.CPU, actual.device_type);
+                Assert.True(actual.is_contiguous());
+                Assert.False(actual.requires_grad);
                 Assert.Equal(BytesOf(expected), BytesOf(actual));
             }
             Assert.Equal(metadata.Append(KeyValuePair.Create("format", "pt")).OrderBy(kv => kv.Key, StringComparer.Ordinal),
                 file.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal));
-            Assert.Equal(0, file.Tensors["scalar"].Dim);
+            Assert.Equal(0L, file.Tensors["scalar"].Dimensions);
             Assert.Equal(3.25, file.Tensors["scalar"].ToDouble());
-            Assert.Equal(0, file.Tensors["empty"].NumberOfElements);
+            Assert.Equal(0L, file.Tensors["empty"].numel());
         }
-        Assert.Equal(baseline, LibTorch.LiveTensorCount); // no GC here: a finalizer must not hide a leak
+        Assert.Equal(baseline, torch.Tensor.TotalCount); // no GC here: a finalizer must not hide a leak
     }
 
     [Fact]
@@ -56,8 +61,8 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         using var dir = new TempDir();
         string path = dir.PathOf("layout.safetensors");
         string[] names = ["b", "a", "high-\U0001F600", "high-\uFB01", "a.b", "B"];
-        using (var scope = TensorScope.Begin())
-            Safetensors.Save(path, names.Select((n, i) => KeyValuePair.Create(n, Tensor.Full([i + 1], i, ScalarType.Int16))),
+        using (var scope = NewDisposeScope())
+            Safetensors.Save(path, names.Select((n, i) => KeyValuePair.Create(n, full(new long[] { i + 1 }, i, ScalarType.Int16))),
                 new Dictionary<string, string> { ["z"] = "1", ["m"] = "2" });
 
         byte[] bytes = File.ReadAllBytes(path);
@@ -95,11 +100,11 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         using var dir = new TempDir();
         string path = dir.PathOf("w.safetensors");
         File.WriteAllText(path, "an older, longer file that is not safetensors at all............");
-        using (var scope = TensorScope.Begin())
-            Safetensors.Save(path, [KeyValuePair.Create("w", Tensor.Ones([3]))], new Dictionary<string, string> { ["format"] = "np" });
+        using (var scope = NewDisposeScope())
+            Safetensors.Save(path, [KeyValuePair.Create("w", ones(3))], new Dictionary<string, string> { ["format"] = "np" });
         using var file = Safetensors.Load(path);
         Assert.Equal("np", Assert.Single(file.Metadata).Value);
-        Assert.Equal([1f, 1f, 1f], file.Tensors["w"].ToArray<float>());
+        Assert.Equal([1f, 1f, 1f], file.Tensors["w"].data<float>().ToArray());
         Assert.Equal([Path.GetFileName(path)], dir.Listing());
     }
 
@@ -108,11 +113,11 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         string path = dir.PathOf("h.safetensors");
-        using (var scope = TensorScope.Begin())
-            Safetensors.Save(path, [KeyValuePair.Create("z", Tensor.Zeros([2, 3], ScalarType.BFloat16)), KeyValuePair.Create("a", Tensor.Zeros([], ScalarType.Bool))]);
+        using (var scope = NewDisposeScope())
+            Safetensors.Save(path, [KeyValuePair.Create("z", zeros(2, 3, ScalarType.BFloat16)), KeyValuePair.Create("a", zeros(Array.Empty<long>(), ScalarType.Bool))]);
         long before = LiveTensors.SettledCount();
         var (metadata, entries) = Safetensors.ReadHeader(path);
-        Assert.Equal(before, LibTorch.LiveTensorCount);
+        Assert.Equal(before, torch.Tensor.TotalCount);
         Assert.Equal("pt", metadata["format"]);
         Assert.Collection(entries,
             e => { Assert.Equal(("a", ScalarType.Bool, 0L, 1L), (e.Name, e.Dtype, e.Begin, e.End)); Assert.Empty(e.Shape); },
@@ -126,32 +131,32 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         string path = dir.PathOf("own.safetensors");
-        using (var scope = TensorScope.Begin()) Safetensors.Save(path, SampleTensors());
+        using (var scope = NewDisposeScope()) Safetensors.Save(path, SampleTensors());
         int count = Safetensors.ReadHeader(path).Entries.Count;
 
         long baseline = LiveTensors.SettledCount();
         var file = Safetensors.Load(path);
-        Assert.Equal(baseline + count, LibTorch.LiveTensorCount);
+        Assert.Equal(baseline + count, torch.Tensor.TotalCount);
         file.Dispose();
-        Assert.Equal(baseline, LibTorch.LiveTensorCount);
+        Assert.Equal(baseline, torch.Tensor.TotalCount);
         Assert.Empty(file.Tensors);
         file.Dispose(); // idempotent
 
         Tensor taken;
-        using (var scope = TensorScope.Begin())
+        using (var scope = NewDisposeScope())
         using (var second = Safetensors.Load(path))
         {
             // Loaded inside a scope, the tensors still belong to the file, not the scope.
-            Assert.Equal(0, scope.Count);
+            Assert.Equal(0, scope.DisposablesCount);
             taken = second.Take("f32");
             Assert.False(second.Tensors.ContainsKey("f32"));
             Assert.Throws<KeyNotFoundException>(() => second.Take("f32"));
         }
-        Assert.False(taken.IsDisposed);
-        Assert.Equal(baseline + 1, LibTorch.LiveTensorCount);
-        Assert.Equal(8, taken.NumberOfElements);
+        Assert.False(taken.IsInvalid);
+        Assert.Equal(baseline + 1, torch.Tensor.TotalCount);
+        Assert.Equal(8L, taken.numel());
         taken.Dispose();
-        Assert.Equal(baseline, LibTorch.LiveTensorCount);
+        Assert.Equal(baseline, torch.Tensor.TotalCount);
         Assert.Throws<ObjectDisposedException>(() => file.Take("f64"));
     }
 
@@ -166,28 +171,29 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         var e = Assert.Throws<SafetensorsFormatException>(() => Safetensors.Load(path));
         Assert.Equal("b", e.TensorName);
         Assert.Contains("not a BOOL value", e.Message);
-        Assert.Equal(baseline, LibTorch.LiveTensorCount); // no GC here: a finalizer must not hide a leak
+        Assert.Equal(baseline, torch.Tensor.TotalCount); // no GC here: a finalizer must not hide a leak
     }
 
     [Fact]
     public void Load_OntoCuda_WhenADeviceIsPresent()
     {
-        if (!Cuda.IsAvailable)
+        if (!cuda.is_available())
         {
             Report("no CUDA device: the GPU load path was not exercised");
             return;
         }
         using var dir = new TempDir();
         string path = dir.PathOf("gpu.safetensors");
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var tensors = SampleTensors();
-        Safetensors.Save(path, tensors.Select(kv => KeyValuePair.Create(kv.Key, kv.Value.To(Device.Cuda()))).ToList());
+        Safetensors.Save(path, tensors.Select(kv => KeyValuePair.Create(kv.Key, kv.Value.to(CUDA))).ToList());
         foreach (int chunk in new[] { Safetensors.DefaultChunkBytes, 8 })
         {
-            using var file = Safetensors.Load(path, Device.Cuda(), chunk);
+            using var file = Safetensors.Load(path, CUDA, chunk);
             foreach (var (name, expected) in tensors)
             {
-                Assert.Equal(Device.Cuda(), file.Tensors[name].Device);
+                Assert.Equal(DeviceType.CUDA, file.Tensors[name].device_type);
+                Assert.Equal(expected.dtype, file.Tensors[name].dtype);
                 Assert.Equal(BytesOf(expected), BytesOf(file.Tensors[name]));
             }
         }
@@ -202,9 +208,9 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         string path = dir.PathOf("keep.safetensors");
         byte[] original = [1, 2, 3, 4, 5];
         File.WriteAllBytes(path, original);
-        using var scope = TensorScope.Begin();
-        var good = Tensor.Ones([2]);
-        var disposed = Tensor.Ones([2]);
+        using var scope = NewDisposeScope();
+        var good = ones(2);
+        var disposed = ones(2);
         disposed.Dispose();
         var half = "a\uD800b"; // a lone surrogate: not encodable as UTF-8
 
@@ -214,12 +220,16 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => Safetensors.Save(path, [KeyValuePair.Create("x", good), KeyValuePair.Create("x", good)]));
         Assert.Throws<ArgumentException>(() => Safetensors.Save(path, [KeyValuePair.Create(half, good)]));
         Assert.Throws<ArgumentException>(() => Safetensors.Save(path, [KeyValuePair.Create("x", (Tensor)null!)]));
+        var complex = zeros(2, ScalarType.ComplexFloat32);
+        Assert.Contains("ComplexFloat32", Assert.Throws<ArgumentException>(() => Safetensors.Save(path, [KeyValuePair.Create("c", complex)])).Message);
+        var complex64 = zeros(2, ScalarType.ComplexFloat64);
+        Assert.Throws<ArgumentException>(() => Safetensors.Save(path, [KeyValuePair.Create("good", good), KeyValuePair.Create("c", complex64)]));
         Assert.Throws<ArgumentException>(() => Safetensors.Save(path, [KeyValuePair.Create("x", good)], new Dictionary<string, string> { [half] = "v" }));
         Assert.Throws<ArgumentException>(() => Safetensors.Save(path, [KeyValuePair.Create("x", good)], new Dictionary<string, string> { ["k"] = null! }));
 
         Assert.Equal(original, File.ReadAllBytes(path));
         Assert.Equal([Path.GetFileName(path)], dir.Listing());
-        Assert.False(good.IsDisposed);
+        Assert.False(good.IsInvalid);
     }
 
     [Theory]
@@ -234,8 +244,8 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
         string path = dir.PathOf("model.safetensors");
         byte[] original = Encoding.UTF8.GetBytes("the previous checkpoint");
         File.WriteAllBytes(path, original);
-        using var scope = TensorScope.Begin();
-        var tensors = new[] { KeyValuePair.Create("a", Tensor.Randn([16, 16])), KeyValuePair.Create("b", Tensor.Randn([64])) };
+        using var scope = NewDisposeScope();
+        var tensors = new[] { KeyValuePair.Create("a", randn(16, 16)), KeyValuePair.Create("b", randn(64)) };
 
         var e = Assert.Throws<IOException>(() =>
             Safetensors.Save(path, tensors, null, chunkBytes: 64, wrapStream: s => new FailingStream(s, failAfter)));

@@ -1,7 +1,8 @@
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.NN;
-using UNet.Segmentation.Torch.Optim;
+using TorchSharp;
+using TorchSharp.Modules;
+using UNet.Segmentation.Tests.Shared;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Training;
 
@@ -10,15 +11,13 @@ public sealed class LossScalerTests : IDisposable
 {
     private readonly Parameter _w = Make([1, 2, 3, 4], [2, 2]);
     private readonly Parameter _b = Make([0.5f, -0.5f], [2]);
-    private readonly Sgd _sgd;
+    private readonly SGD _sgd;
 
-    public LossScalerTests() => _sgd = new Sgd([_w, _b], learningRate: 0.1);
+    public LossScalerTests() => _sgd = torch.optim.SGD([_w, _b], 0.1);
 
-    private static Parameter Make(float[] values, long[] shape)
-    {
-        using var data = Tensor.From<float>(values, shape);
-        return new Parameter(data);
-    }
+    private static Parameter Make(float[] values, long[] shape) => new(tensor(values, shape));
+
+    private IReadOnlyList<Tensor> Parameters => [_w, _b];
 
     private static void AssertValues(float[] expected, Tensor actual)
     {
@@ -34,19 +33,28 @@ public sealed class LossScalerTests : IDisposable
         _b.Dispose();
     }
 
-    /// <summary>Backward of scaler.Scale(Σw² + Σb) on fresh gradients.</summary>
+    /// <summary>Backward of scaler.Scale(Σw² + Σb) on fresh (zeroed) gradients.</summary>
     private void Backward(LossScaler scaler)
     {
-        using var scope = TensorScope.Begin();
-        _sgd.ZeroGrad();
-        var loss = _w.Square().Sum().Add(_b.Sum());
-        scaler.Scale(loss).Backward();
+        using var scope = NewDisposeScope();
+        _sgd.zero_grad();
+        var loss = _w.square().sum().add(_b.sum());
+        scaler.Scale(loss).backward();
     }
 
     private static float[] Values(Tensor t)
     {
-        using var d = t.Detach();
-        return d.ToArray<float>();
+        using var d = t.detach();
+        return d.data<float>().ToArray();
+    }
+
+    /// <summary>Sets one element of <paramref name="parameter"/>'s gradient (the gradient tensor itself, in place).</summary>
+    private static void SetGradient(Parameter parameter, long index, double value)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var grad = parameter.grad ?? throw new InvalidOperationException("no gradient yet");
+        grad.view(-1).select(0, index).fill_(value);
     }
 
     [Fact]
@@ -54,7 +62,7 @@ public sealed class LossScalerTests : IDisposable
     {
         var scaler = new LossScaler(initialScale: 1024);
         Backward(scaler);
-        using (var g = _w.Grad!) AssertValues([2048f, 4096, 6144, 8192], g);
+        using (var g = _w.grad!) AssertValues([2048f, 4096, 6144, 8192], g);
         Assert.True(scaler.Step(_sgd));
         AssertValues([0.8f, 1.6f, 2.4f, 3.2f], _w);   // w − 0.1·2w
         AssertValues([0.4f, -0.6f], _b);
@@ -71,12 +79,36 @@ public sealed class LossScalerTests : IDisposable
         Backward(scaler);
         Assert.True(scaler.Step(_sgd));
         Backward(scaler);
-        using (var g = _b.Grad!) g.Select(0, 1).Fill_(bad);
+        SetGradient(_b, 1, bad);
         float[] w = Values(_w), b = Values(_b);
         Assert.False(scaler.Step(_sgd));
         Assert.Equal(w, Values(_w));
         Assert.Equal(b, Values(_b));
         Assert.Equal((128.0, 0, 1L), (scaler.CurrentScale, scaler.GoodSteps, scaler.SkippedSteps));
+    }
+
+    [Fact]
+    public void ScaleTooLargeForFloat32_OverflowsInBackward_SkipsTheStep_AndBacksOff()
+    {
+        // Nothing injected: the scaled loss and its gradients overflow float32 on their own, as
+        // float16 gradients do under a too-large scale; the scaler must skip and back off.
+        var scaler = new LossScaler(initialScale: 1e38, growthInterval: 5);
+        float[] w = Values(_w), b = Values(_b);
+        Backward(scaler);
+        using (var g = _w.grad!)
+        {
+            Assert.Contains(Values(g), v => float.IsInfinity(v));
+        }
+        Assert.False(scaler.Step(_sgd));
+        Assert.Equal(w, Values(_w));
+        Assert.Equal(b, Values(_b));
+        Assert.Equal((5e37, 0, 1L), (scaler.CurrentScale, scaler.GoodSteps, scaler.SkippedSteps));
+
+        // Backing off until the gradients fit again makes the next steps count.
+        for (int i = 0; i < 64 && scaler.CurrentScale > 1e30; i++) scaler.Update(false);
+        Backward(scaler);
+        Assert.True(scaler.Step(_sgd));
+        AssertValues([0.8f, 1.6f, 2.4f, 3.2f], _w);
     }
 
     [Fact]
@@ -100,9 +132,9 @@ public sealed class LossScalerTests : IDisposable
     {
         var scaler = new LossScaler(initialScale: 4);
         Backward(scaler);
-        Assert.True(scaler.UnscaleAndCheck(_sgd.Parameters));
-        Assert.Throws<InvalidOperationException>(() => scaler.UnscaleAndCheck(_sgd.Parameters));
-        using (var g = _w.Grad!) AssertValues([2f, 4, 6, 8], g);
+        Assert.True(scaler.UnscaleAndCheck(Parameters));
+        Assert.Throws<InvalidOperationException>(() => scaler.UnscaleAndCheck(Parameters));
+        using (var g = _w.grad!) AssertValues([2f, 4, 6, 8], g);
         Assert.True(scaler.Step(_sgd));
         AssertValues([0.8f, 1.6f, 2.4f, 3.2f], _w);
         Assert.True(scaler.UnscaleAndCheck([]));   // no gradients: nothing to check
@@ -114,8 +146,8 @@ public sealed class LossScalerTests : IDisposable
         var scaler = new LossScaler(enabled: false);
         Assert.Equal(1, scaler.CurrentScale);
         Backward(scaler);
-        using (var g = _w.Grad!) g.Select(0, 0).Fill_(double.PositiveInfinity);
-        Assert.True(scaler.UnscaleAndCheck(_sgd.Parameters));
+        SetGradient(_w, 0, double.PositiveInfinity);
+        Assert.True(scaler.UnscaleAndCheck(Parameters));
         scaler.Update(false);
         Assert.Equal(0, scaler.SkippedSteps);
         Backward(scaler);
@@ -126,12 +158,30 @@ public sealed class LossScalerTests : IDisposable
     [Fact]
     public void Scale_ReturnsAFloat32Product()
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var scaler = new LossScaler();
-        var half = Tensor.Scalar(3, ScalarType.Float16);
+        var half = tensor(3.0f).to(ScalarType.Float16);
         var scaled = scaler.Scale(half);
-        Assert.Equal(ScalarType.Float32, scaled.Dtype);
+        Assert.Equal(ScalarType.Float32, scaled.dtype);
         Assert.Equal(3 * 65536.0, scaled.ToDouble());
+    }
+
+    [Fact]
+    public void Step_FreesWhatItMakes()
+    {
+        var scaler = new LossScaler(initialScale: 64);
+        Backward(scaler);
+        Assert.True(scaler.Step(_sgd)); // warm-up: whatever is made once per process
+        long baseline = LiveTensors.SettledCount();
+        for (int i = 0; i < 5; i++)
+        {
+            Backward(scaler);
+            Assert.True(scaler.Step(_sgd));
+        }
+        Backward(scaler);
+        SetGradient(_b, 0, double.NaN);
+        Assert.False(scaler.Step(_sgd));
+        Assert.Equal(baseline, torch.Tensor.TotalCount);
     }
 
     [Fact]

@@ -1,9 +1,9 @@
-using UNet.Segmentation.Torch;
-using UNet.Segmentation.Torch.NN;
-using UNet.Segmentation.Torch.Serialization;
-using UNet.Segmentation.Torch.Tests.Peer;
+using TorchSharp;
+using TorchSharp.Modules;
+using UNet.Segmentation.Tests.Peer;
 using UNet.Segmentation.Training;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Training;
 
@@ -33,8 +33,8 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
     public void LossAndLogitGradient_MatchPyTorch(string name, string loss, bool indices)
     {
         if (!PythonPeer.Require(output)) return;
-        using var scope = TensorScope.Begin();
-        var logits = golden[$"{name}.logits"].Clone().RequiresGrad_();
+        using var scope = NewDisposeScope();
+        var logits = golden[$"{name}.logits"].clone().requires_grad_();
         var labels = indices ? golden[$"{name}.classes"] : golden[$"{name}.labels"];
         var value = loss switch
         {
@@ -42,16 +42,16 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
             "dice" => Losses.SoftDice(logits, labels),
             _ => Losses.Compute(LossKind.DiceCrossEntropy, logits, labels),
         };
-        Assert.Equal(ScalarType.Float32, value.Dtype);
-        Assert.Empty(value.Shape);
-        value.Backward();
+        Assert.Equal(ScalarType.Float32, value.dtype);
+        Assert.Empty(value.shape);
+        value.backward();
         string what = $"{name} {loss} ({(indices ? "class indices" : "one-hot")})";
         // The Dice loss is 1 − dice with dice near 1 in float32: a one-ulp difference in dice
         // (summation order) is one ulp of 1.0 in the loss, however small the loss. With confident
         // logits (loss 6e-3) that is 1.01e-5 relative, so such values may also differ by one ulp of 1.
         AssertClose(golden[$"{name}.{loss}"], value, what + " value", loss == "ce" ? 0 : OneUlpOfOne);
-        var grad = logits.Grad!;
-        Assert.Equal(logits.Dtype, grad.Dtype);
+        var grad = logits.grad!;
+        Assert.Equal(logits.dtype, grad.dtype);
         AssertClose(golden[$"{name}.grad.{loss}"], grad, what + " gradient");
     }
 
@@ -62,7 +62,7 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
     public void DiceCoefficientPerClass_MatchesPyTorch(string name)
     {
         if (!PythonPeer.Require(output)) return;
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var coefficient = Losses.DiceCoefficient(golden[$"{name}.logits"], golden[$"{name}.labels"]);
         AssertClose(golden[$"{name}.dice_coef"], coefficient, $"{name} dice coefficient");
         var metrics = Metrics.Compute(golden[$"{name}.logits"], golden[$"{name}.labels"]);
@@ -77,16 +77,16 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
     public void L2_ValueAndParameterGradients_MatchPyTorch()
     {
         if (!PythonPeer.Require(output)) return;
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         double weightDecay = golden["l2.weight_decay"].ToDouble();
-        var parameters = Enumerable.Range(0, 4).Select(i => new Parameter(golden[$"l2.w{i}"].Clone())).ToList();
+        var parameters = Enumerable.Range(0, 4).Select(i => new Parameter(golden[$"l2.w{i}"].clone())).ToList();
         try
         {
             var l2 = Losses.L2(parameters, weightDecay);
-            l2.Backward();
+            l2.backward();
             AssertClose(golden["l2.value"], l2, "L2 value");
             for (int i = 0; i < parameters.Count; i++)
-                AssertClose(golden[$"l2.grad.w{i}"], parameters[i].Grad!, $"L2 gradient of w{i}");
+                AssertClose(golden[$"l2.grad.w{i}"], parameters[i].grad!, $"L2 gradient of w{i}");
         }
         finally
         {
@@ -96,11 +96,11 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
 
     private void AssertClose(Tensor expected, Tensor actual, string what, double absoluteFloor = 0)
     {
-        Assert.Equal(expected.Shape, actual.Shape);
-        using var scope = TensorScope.Begin();
-        var e = expected.To(ScalarType.Float64);
-        double diff = e.Sub(actual.Detach().To(ScalarType.Float64)).Abs().Max().ToDouble();
-        double scale = e.Abs().Max().ToDouble();
+        Assert.Equal(expected.shape, actual.shape);
+        using var scope = NewDisposeScope();
+        var e = expected.to(ScalarType.Float64);
+        double diff = e.sub(actual.detach().to(ScalarType.Float64)).abs().max().ToDouble();
+        double scale = e.abs().max().ToDouble();
         output.WriteLine($"{what}: max |diff| {diff:E2}, relative {diff / scale:E2}");
         Assert.True(diff <= Math.Max(Tolerance * scale, absoluteFloor), $"{what}: max |diff| {diff:E3} exceeds {Tolerance:E0} × {scale:E3} (floor {absoluteFloor:E2})");
     }

@@ -1,5 +1,6 @@
-using UNet.Segmentation.Torch;
+using TorchSharp;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Training;
 
@@ -9,10 +10,10 @@ public class MetricsTests
     [Fact]
     public void PerfectPrediction_GivesDiceOne_AndNoLoss()
     {
-        using var scope = TensorScope.Begin();
-        LibTorch.ManualSeed(10);
+        using var scope = NewDisposeScope();
+        manual_seed(10);
         var (classes, oneHot) = LossesTests.RandomLabels(2, 2, 10, 10);
-        var m = Metrics.Compute(oneHot.Mul(40.0), classes);
+        var m = Metrics.Compute(oneHot.mul(40.0), classes);
         Assert.Equal([1.0, 1.0], m.HardDicePerClass);
         Assert.Equal([1.0, 1.0], m.IoUPerClass);
         Assert.Equal(1.0, m.HardMeanDice);
@@ -26,10 +27,10 @@ public class MetricsTests
     [Fact]
     public void HardMetrics_FollowTheCounts()
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         // Labels 0 0 1 1, prediction 0 1 1 1 (class 2 absent from both).
-        var labels = Tensor.From(new long[] { 0, 0, 1, 1 }, [1, 1, 4]);
-        var logits = Tensor.From(new float[] { 3, -1, -2, -3, 0, 2, 1, 0, -9, -9, -9, -9 }, [1, 3, 1, 4]);
+        var labels = tensor(new long[] { 0, 0, 1, 1 }, [1, 1, 4]);
+        var logits = tensor(new float[] { 3, -1, -2, -3, 0, 2, 1, 0, -9, -9, -9, -9 }, [1, 3, 1, 4]);
         var m = Metrics.Compute(logits, labels);
         Assert.Equal(2.0 / 3, m.HardDicePerClass[0], 1e-12);
         Assert.Equal(4.0 / 5, m.HardDicePerClass[1], 1e-12);
@@ -44,10 +45,10 @@ public class MetricsTests
     [Fact]
     public void SoftMetrics_EqualTheLosses_AndLabelFormsAgree()
     {
-        using var scope = TensorScope.Begin();
-        LibTorch.ManualSeed(11);
+        using var scope = NewDisposeScope();
+        manual_seed(11);
         var (classes, oneHot) = LossesTests.RandomLabels(3, 2, 12, 9);
-        var logits = Tensor.Randn([3, 2, 12, 9]).RequiresGrad_();
+        var logits = randn(3, 2, 12, 9).requires_grad_();
         var m = Metrics.Compute(logits, oneHot);
         Assert.Equal(Losses.CrossEntropy(logits, oneHot).ToDouble(), m.CrossEntropy, 1e-6);
         Assert.Equal(Losses.SoftDice(logits, oneHot).ToDouble(), m.SoftDiceLoss, 1e-6);
@@ -66,16 +67,16 @@ public class MetricsTests
     [InlineData(new[] { 1, 1, 1, 1 })]
     public void Accumulator_OverSplitBatches_EqualsOneShot(int[] split)
     {
-        using var scope = TensorScope.Begin();
-        LibTorch.ManualSeed(12);
+        using var scope = NewDisposeScope();
+        manual_seed(12);
         var (_, oneHot) = LossesTests.RandomLabels(4, 3, 10, 11);
-        var logits = Tensor.Randn([4, 3, 10, 11]).Add(oneHot.Mul(1.5));
+        var logits = randn(4, 3, 10, 11).add(oneHot.mul(1.5));
         var whole = Metrics.Compute(logits, oneHot);
         var accumulator = new MetricsAccumulator();
         long start = 0;
         foreach (int n in split)
         {
-            var batch = accumulator.Add(logits.Narrow(0, start, n), oneHot.Narrow(0, start, n));
+            var batch = accumulator.Add(logits.narrow(0, start, n), oneHot.narrow(0, start, n));
             Assert.Equal(n, batch.Samples);
             start += n;
         }
@@ -94,11 +95,11 @@ public class MetricsTests
     [Fact]
     public void Accumulator_GuardsItsState()
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
         var accumulator = new MetricsAccumulator();
         Assert.Throws<InvalidOperationException>(() => accumulator.Result());
-        accumulator.Add(Tensor.Zeros([1, 2, 4, 4]), Tensor.Zeros([1, 4, 4], ScalarType.Int64));
-        Assert.Equal("logits", Assert.Throws<ArgumentException>(() => accumulator.Add(Tensor.Zeros([1, 3, 4, 4]), Tensor.Zeros([1, 4, 4], ScalarType.Int64))).ParamName);
+        accumulator.Add(zeros(1, 2, 4, 4), zeros([1, 4, 4], ScalarType.Int64));
+        Assert.Equal("logits", Assert.Throws<ArgumentException>(() => accumulator.Add(zeros(1, 3, 4, 4), zeros([1, 4, 4], ScalarType.Int64))).ParamName);
         Assert.Equal(1, accumulator.Batches);
         accumulator.Reset();
         Assert.Equal((0, 0L, 0), (accumulator.Batches, accumulator.Samples, accumulator.Classes));

@@ -1,7 +1,10 @@
+using System.Reflection;
+using TorchSharp;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Torch;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Training;
 
@@ -33,7 +36,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void Fit_TrainsLogsEvaluatesAndWritesMetrics()
     {
-        LibTorch.ManualSeed(1);
+        manual_seed(1);
         using var model = new UNetModel(Tiny);
         string metricsFile = Path.Combine(_dir, "metrics.jsonl");
         using var trainer = Configure(model).WithSteps(12, 2).WithLogging(logEvery: 3, evaluateEvery: 6, metricsFile).Build();
@@ -53,25 +56,24 @@ public sealed class TrainerTests : IDisposable
     public void ResumedRun_ReachesTheSameWeightsAsAnUnbrokenOne()
     {
         string unbroken = Path.Combine(_dir, "a"), broken = Path.Combine(_dir, "b");
-        LibTorch.ManualSeed(5);
+        manual_seed(5);
         using var a = new UNetModel(Tiny with { DropoutRate = 0.3 });
         using (var t = Configure(a).WithCheckpoints(unbroken, every: 3).Build()) t.Fit(Data, Fold);
 
-        LibTorch.ManualSeed(5);
+        manual_seed(5);
         using (var b = new UNetModel(Tiny with { DropoutRate = 0.3 }))
         using (var t = Configure(b).WithSteps(3, 2).WithCheckpoints(broken, every: 3).Build())
             Assert.Equal(3, t.Fit(Data, Fold).Steps); // "killed" after the checkpoint of step 3
 
-        LibTorch.ManualSeed(99); // a different initialisation: the checkpoint must overwrite it
+        manual_seed(99); // a different initialisation: the checkpoint must overwrite it
         using var c = new UNetModel(Tiny with { DropoutRate = 0.3 });
         using (var t = Configure(c).WithCheckpoints(broken, every: 3).Build())
         {
             var result = t.Fit(Data, Fold);
             Assert.Equal(6, result.Steps);
         }
-        using var scope = TensorScope.Begin();
-        foreach (var ((name, pa), (_, pc)) in a.NamedParameters().Zip(c.NamedParameters()))
-            Assert.True(pa.AllClose(pc, rtol: 0, atol: 1e-6), $"{name} differs after resume");
+        foreach (var ((name, pa), (_, pc)) in a.named_parameters().Zip(c.named_parameters()))
+            Assert.True(pa.allclose(pc, rtol: 0, atol: 1e-6), $"{name} differs after resume");
     }
 
     [Fact]
@@ -109,13 +111,75 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void AFailedOrKilledCheckpointWrite_LosesNothingAlreadySaved()
+    {
+        string dir = Path.Combine(_dir, "e");
+        manual_seed(3);
+        using var model = new UNetModel(Tiny);
+        using (var trainer = Configure(model).WithSteps(3, 2).WithCheckpoints(dir, every: 3).Build())
+            Assert.Equal(3, trainer.Fit(Data, Fold).Steps);
+        string saved = Checkpoints.PathFor(dir, 3);
+        byte[] bytes = File.ReadAllBytes(saved);
+
+        // A save that fails when the finished file is put in place (a folder holds its name).
+        using var adam = torch.optim.Adam(model.parameters(), 1e-3);
+        string blocked = Checkpoints.PathFor(dir, 6);
+        Directory.CreateDirectory(blocked);
+        var failure = Record.Exception(() => Checkpoints.Save(dir, model, adam, new CheckpointState(6, 6, new LossScalerState(1, 0, 0), 0)));
+        Assert.True(failure is IOException or UnauthorizedAccessException, $"expected an I/O failure, got {failure?.GetType().Name ?? "none"}");
+        Assert.Equal(bytes, File.ReadAllBytes(saved));
+        Assert.Empty(Directory.EnumerateFiles(dir, "*.tmp"));
+        Assert.Equal([saved], Checkpoints.List(dir));
+        Directory.Delete(blocked);
+
+        // A process killed while writing leaves at most its temporary file, which is no checkpoint:
+        // the newest complete one stays the one to resume from, and training resumes from it.
+        File.WriteAllBytes(Path.Combine(dir, ".step-00000006.safetensors.0123456789abcdef0123456789abcdef.tmp"), bytes[..(bytes.Length / 2)]);
+        Assert.Equal(saved, Checkpoints.Latest(dir));
+        using var resumed = new UNetModel(Tiny);
+        using (var trainer = Configure(resumed).WithSteps(4, 2).WithCheckpoints(dir, every: 3).Build())
+        {
+            var result = trainer.Fit(Data, Fold);
+            Assert.Equal(4, result.Steps);
+            Assert.Equal([4L], result.History.Select(h => h.Step));
+        }
+        Assert.Equal(bytes, File.ReadAllBytes(saved));
+        Assert.EndsWith("step-00000004.safetensors", Checkpoints.Latest(dir));
+    }
+
+    [Fact]
+    public void KeepFreedMemory_LeavesFreedMemoryReuseOn_AndFalseLeavesTheProcessAsItIs()
+    {
+        Assert.True(new TrainerOptions().KeepFreedMemory); // the default
+        // FreedMemoryReuse decides once per process, and another test may already have turned it
+        // on: put it back to "not tried yet" so this test sees what the trainer itself does.
+        var state = typeof(FreedMemoryReuse).GetField("_state", BindingFlags.NonPublic | BindingFlags.Static)
+            ?? throw new InvalidOperationException("FreedMemoryReuse has no _state field any more: update this test");
+        state.SetValue(null, 0);
+        Assert.False(FreedMemoryReuse.IsEnabled);
+
+        using var model = new UNetModel(Tiny);
+        var options = new TrainerOptions { Data = TinyData, MaxSteps = 1, BatchSize = 1 };
+        using (Trainer.For(model).WithOptions(options with { KeepFreedMemory = false }).Build())
+            Assert.False(FreedMemoryReuse.IsEnabled);
+        using (var trainer = Trainer.For(model).WithOptions(options with { KeepFreedMemory = true }).Build())
+        {
+            Assert.True(trainer.Options.KeepFreedMemory);
+            // glibc's mallopt is there on Linux; UNET_KEEP_FREED_MEMORY=0 keeps the setting off everywhere.
+            bool expected = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(FreedMemoryReuse.EnvironmentVariable) != "0";
+            Assert.Equal(expected, FreedMemoryReuse.IsEnabled);
+        }
+        Assert.Equal(OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(FreedMemoryReuse.EnvironmentVariable) != "0", FreedMemoryReuse.IsEnabled); // process-wide: it stays
+    }
+
+    [Fact]
     public void BFloat16Autocast_TrainsWithFiniteLoss()
     {
         using var model = new UNetModel(Tiny);
         using var trainer = Configure(model).WithSteps(3, 2).WithMixedPrecision(Precision.BFloat16).Build();
         var result = trainer.Fit(Data, Fold);
         Assert.All(result.History, h => Assert.True(double.IsFinite(h.Loss)));
-        Assert.Equal(ScalarType.Float32, model.Parameters()[0].Dtype);
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
     }
 
     [Fact]
@@ -123,11 +187,11 @@ public sealed class TrainerTests : IDisposable
     {
         using var model = new UNetModel(Tiny);
         using var trainer = Configure(model).Build();
-        using var scope = TensorScope.Begin();
-        var before = model.Parameters()[0].Clone();
+        using var scope = NewDisposeScope();
+        var before = model.parameters().First().clone();
         var report = trainer.Benchmark(Data, Fold, warmupSteps: 1, steps: 2);
         Assert.Equal(("train", 2, 1, 2), (report.Mode, report.MeasuredSteps, report.WarmupSteps, report.BatchSize));
         Assert.True(report.Throughput > 0);
-        Assert.False(before.AllClose(model.Parameters()[0], 0, 0)); // the steps really trained
+        Assert.False(before.allclose(model.parameters().First(), 0, 0)); // the steps really trained
     }
 }

@@ -1,9 +1,9 @@
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Tests.Data;
 using UNet.Segmentation.Tests.Imaging;
-using UNet.Segmentation.Torch;
 using UNet.Segmentation.Visualization;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Visualization;
 
@@ -16,9 +16,11 @@ public sealed class OverlaysTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void ImagesAndClasses_MapToTheFilesGreyLevels()
     {
-        using var scope = TensorScope.Begin();
-        Assert.Equal(new byte[] { 0, 128, 255, 255 }, Overlays.ImageToGray(Tensor.From<float>([-1f, 0f, 1f, 3f], [2, 2])));
-        Assert.Equal(new byte[] { 0, 255, 255, 0 }, Overlays.ClassesToGray(Tensor.From<long>([0, 1, 1, 0], [2, 2])));
+        using var scope = NewDisposeScope();
+        Assert.Equal(new byte[] { 0, 128, 255, 255 }, Overlays.ImageToGray(tensor(new[] { -1f, 0f, 1f, 3f }, new long[] { 2, 2 })));
+        Assert.Equal(new byte[] { 0, 255, 255, 0 }, Overlays.ClassesToGray(tensor(new long[] { 0, 1, 1, 0 }, new long[] { 2, 2 })));
+        // Non-contiguous inputs are read in row-major order of their shape.
+        Assert.Equal(new byte[] { 0, 255, 128, 255 }, Overlays.ImageToGray(tensor(new[] { -1f, 0f, 1f, 3f }, new long[] { 2, 2 }).t()));
     }
 
     [Fact]

@@ -32,6 +32,14 @@ public abstract class ConvBlock : nn.Module
     /// <summary>The options the block was built with.</summary>
     protected UNetOptions Options { get; }
 
+    /// <summary>
+    /// Every layer is registered by name in the constructors (<c>conv1</c>, <c>bn1</c>,
+    /// <c>upconv</c>, …), the keys PyTorch uses. TorchSharp would otherwise also register the
+    /// private fields by reflection when the block joins a parent, under their field names
+    /// (<c>_conv1</c>), and every weight would appear twice in the state dict.
+    /// </summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>conv1 → (bn1) → ReLU → conv2 → (bn2) → ReLU (ReLU in place); the intermediates are disposed.</summary>
     protected Tensor Convolve(Tensor x)
     {

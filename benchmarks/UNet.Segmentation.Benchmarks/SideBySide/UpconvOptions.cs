@@ -1,0 +1,40 @@
+using static TorchSharp.torch;
+
+namespace UNet.Segmentation.Benchmarks.SideBySide;
+
+/// <summary>
+/// The arguments of the <c>upconv</c> command: <c>--filters</c> scales the channels of the four
+/// shapes (64, the default, gives the reference's 1024, 512, 256 and 128; 1 gives 16, 8, 4, 2 for
+/// a quick check), <c>--warmup</c> and <c>--steps</c> count untimed and timed passes per shape and
+/// form, <c>--threads</c> and <c>--device</c> as for <c>step</c>.
+/// </summary>
+public sealed record UpconvOptions
+{
+    public int Filters { get; init; } = 64;
+    public int Warmup { get; init; } = 1;
+    public int Steps { get; init; } = 5;
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    public Device Device { get; init; } = CPU;
+
+    /// <summary>Parses <c>--name value</c> pairs; an unknown flag or a bad value throws <see cref="ArgumentException"/> naming it.</summary>
+    public static UpconvOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new UpconvOptions();
+        for (int i = 0; i < args.Count; i += 2)
+        {
+            string flag = args[i];
+            if (i + 1 >= args.Count) throw new ArgumentException($"{flag} needs a value", flag);
+            string v = args[i + 1];
+            o = flag switch
+            {
+                "--filters" => o with { Filters = StepOptions.Positive(flag, v) },
+                "--warmup" => o with { Warmup = StepOptions.NonNegative(flag, v) },
+                "--steps" => o with { Steps = StepOptions.Positive(flag, v) },
+                "--threads" => o with { Threads = StepOptions.Positive(flag, v) },
+                "--device" => o with { Device = StepOptions.ParseDevice(flag, v) },
+                _ => throw new ArgumentException($"unknown flag {flag}", flag),
+            };
+        }
+        return o;
+    }
+}
