@@ -12,9 +12,9 @@ namespace UNet.Segmentation.Tests.Model;
 /// The C# model against tests/peer/unet_peer.py, a plain PyTorch U-Net that loads the C#
 /// model's safetensors file: logits within 1e-4, every parameter's gradient of a fixed loss
 /// within 1e-4 relative for the small variant; for the reference at 572×572, where float32 itself
-/// is not that exact (PyTorch's own float32 gradients are up to 1.1e-3 from float64 in norm),
+/// is not that exact (PyTorch's own float32 gradients are up to 1.7e-3 from float64 in norm),
 /// each gradient within 5e-3 of the float64 gradient in norm (‖g − g64‖ / ‖g64‖) and at most
-/// 1.25× as far from it as PyTorch's own float32 gradient. In the batch-norm variant, run in training mode, the buffers the
+/// 1.25× as far from it as PyTorch's own float32 gradient, plus 1e-4. In the batch-norm variant, run in training mode, the buffers the
 /// forward pass updates (running statistics, batch count) must match PyTorch's too.
 /// </summary>
 public class UNetPeerParityTests(ITestOutputHelper output)
@@ -82,17 +82,18 @@ public class UNetPeerParityTests(ITestOutputHelper output)
                 // as much as ours on libtorch 2.10) can be 1e-2 of the largest element away from
                 // the float64 gradient, and two float32 summation orders cannot agree elementwise.
                 // Even as a whole float32 is not within 1e-4: measured, PyTorch's own float32
-                // gradients are up to 1.1e-3 from float64 in norm (down_blocks.1.conv1.weight; ours
-                // 1.0e-3). So each gradient is measured as a whole against the float64 truth the
+                // gradients are up to 1.7e-3 from float64 in norm (bottleneck.conv2.weight; ours
+                // 1.8e-3). So each gradient is measured as a whole against the float64 truth the
                 // peer computes: ‖g − g64‖ / ‖g64‖ at most 5e-3 (a wrong gradient is off by ~1),
-                // and at most 1.25× PyTorch's own float32 error (never markedly less exact).
+                // and at most 1.25× PyTorch's own float32 error + 1e-4 (never markedly less exact;
+                // the 1e-4 covers the last layers, where both errors are below 1e-4).
                 var truth = peer.Tensors["grad64." + name];
                 double truthNorm = Math.Max(truth.norm().ToDouble(), 1e-30);
                 double ours = g.to(ScalarType.Float64).sub(truth).norm().ToDouble() / truthNorm;
                 double theirs = expected.to(ScalarType.Float64).sub(truth).norm().ToDouble() / truthNorm;
                 output.WriteLine($"{name}: float32 error vs float64 (norm-relative), ours {ours:E2}, PyTorch {theirs:E2}; largest element difference ours vs PyTorch {diff / scale:E2}");
                 Assert.True(ours <= 5e-3, $"gradient of {name}: ours is {ours:E3} (norm-relative) from float64");
-                Assert.True(ours <= 1.25 * theirs + 1e-7, $"gradient of {name}: ours is {ours:E3} from float64, PyTorch's float32 {theirs:E3}");
+                Assert.True(ours <= 1.25 * theirs + 1e-4, $"gradient of {name}: ours is {ours:E3} from float64, PyTorch's float32 {theirs:E3}");
             }
         }
         finally
