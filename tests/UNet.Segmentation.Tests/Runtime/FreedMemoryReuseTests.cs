@@ -44,8 +44,4 @@ public sealed partial class FreedMemoryReuseTests
         var after = mallinfo2();
         Assert.True(after.Fordblks >= Bytes, $"only {after.Fordblks} free bytes kept in the heap after freeing {Bytes}");
     }
-
-    [Fact]
-    public void TheSettingIsDocumentedAsProcessWide_AndNamesItsOptOut() =>
-        Assert.Equal("UNET_KEEP_FREED_MEMORY", FreedMemoryReuse.EnvironmentVariable);
 }
