@@ -39,9 +39,8 @@ public static unsafe class CudnnBenchmark
     private static (nint, nint, nint)? Probe()
     {
         TorchRuntime.EnsureLoaded();
-        string name = OperatingSystem.IsWindows() ? "torch_cpu.dll" : OperatingSystem.IsMacOS() ? "libtorch_cpu.dylib" : "libtorch_cpu.so";
         // TorchSharp has loaded libtorch by now; this finds the loaded copy beside its own library.
-        foreach (var candidate in new[] { Path.Combine(AppContext.BaseDirectory, name), Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", name), Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", name), Library })
+        foreach (var candidate in NativeFiles.Candidates(AppContext.BaseDirectory, "torch_cpu").Append(Library))
         {
             if (!NativeLibrary.TryLoad(candidate, out var lib)) continue;
             if (NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var context)

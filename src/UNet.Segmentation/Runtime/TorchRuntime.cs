@@ -39,7 +39,7 @@ public static class TorchRuntime
     /// <summary>Turns a load failure into one message: what the dynamic loader said about libLibTorchSharp, and what to do.</summary>
     internal static TorchNativeLibraryException Explain(Exception error, string appDirectory)
     {
-        string? library = FindLibTorchSharp(appDirectory);
+        string? library = NativeFiles.Find(appDirectory, "LibTorchSharp");
         if (library is null)
             return new TorchNativeLibraryException(
                 $"TorchSharp's native library (libLibTorchSharp) is not in {appDirectory}: add a backend package to the application — TorchSharp-cpu, TorchSharp-cuda-linux or TorchSharp-cuda-windows (version {TorchSharpVersion}).", error);
@@ -53,15 +53,6 @@ public static class TorchRuntime
     }
 
     private static string TorchSharpVersion => typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?";
-
-    private static string? FindLibTorchSharp(string dir)
-    {
-        string name = OperatingSystem.IsWindows() ? "LibTorchSharp.dll" : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
-        string rid = RuntimeInformation.RuntimeIdentifier;
-        foreach (var candidate in new[] { Path.Combine(dir, name), Path.Combine(dir, "runtimes", rid, "native", name), Path.Combine(dir, "runtimes", "linux-x64", "native", name) })
-            if (File.Exists(candidate)) return candidate;
-        return null;
-    }
 
     private static string? LoaderError(string library)
     {

@@ -5,10 +5,6 @@ namespace UNet.Segmentation.Tests.Runtime;
 /// <summary>A native library that cannot load gives one message naming the cause and the fix.</summary>
 public sealed class TorchRuntimeTests
 {
-    private static string PackagedLibrary() =>
-        Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
-            "torchsharp", typeof(TorchSharp.torch).Assembly.GetName().Version!.ToString(3), "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-
     [Fact]
     public void NoBackendPackage_NamesThePackagesToAdd()
     {
@@ -41,7 +37,7 @@ public sealed class TorchRuntimeTests
         string dir = Directory.CreateTempSubdirectory("unpatched-").FullName;
         try
         {
-            File.Copy(PackagedLibrary(), Path.Combine(dir, "libLibTorchSharp.so"));
+            File.Copy(PackagedNativeLibrary.Path(), Path.Combine(dir, "libLibTorchSharp.so"));
             var e = TorchRuntime.Explain(new TypeInitializationException("TorchSharp.torch", null), dir);
             Assert.Contains(TorchRuntime.GlibcxxVersion, e.Message);
             Assert.Contains("UNetPatchLibTorchSharp=true", e.Message);

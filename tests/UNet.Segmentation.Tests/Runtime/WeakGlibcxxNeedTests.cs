@@ -6,16 +6,6 @@ namespace UNet.Segmentation.Tests.Runtime;
 /// <summary>The build step that lets TorchSharp 0.107's native library load on Debian 12's libstdc++ (docs/torchsharp-on-older-linux.md).</summary>
 public sealed class WeakGlibcxxNeedTests
 {
-    /// <summary>TorchSharp's libLibTorchSharp.so as the NuGet package ships it (never modified: the cache is read only here).</summary>
-    private static string PackagedLibrary()
-    {
-        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string version = typeof(torch).Assembly.GetName().Version!.ToString(3);
-        string path = Path.Combine(cache, "torchsharp", version, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        Assert.True(File.Exists(path), $"TorchSharp's native library is not at {path}");
-        return path;
-    }
-
     private static string ReadElfVersions(string path)
     {
         var start = new ProcessStartInfo("readelf", ["-V", "--wide", path]) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -32,7 +22,7 @@ public sealed class WeakGlibcxxNeedTests
     [Fact]
     public void PackagedLibrary_NeedsTheVersionStrongly_AndThePatchMakesOnlyThatNeedWeak()
     {
-        string original = PackagedLibrary();
+        string original = PackagedNativeLibrary.Path();
         byte[] bytes = File.ReadAllBytes(original);
         Assert.DoesNotContain("WEAK", VersionLine(ReadElfVersions(original), "GLIBCXX_3.4.32"));
 
@@ -61,7 +51,7 @@ public sealed class WeakGlibcxxNeedTests
     [Fact]
     public void AVersionTheLibraryDoesNotNeed_IsReportedAbsent_AndNothingChanges()
     {
-        byte[] bytes = File.ReadAllBytes(PackagedLibrary());
+        byte[] bytes = File.ReadAllBytes(PackagedNativeLibrary.Path());
         byte[] copy = (byte[])bytes.Clone();
         Assert.Equal("absent", ElfVersionNeeds.MarkWeak(copy, "GLIBCXX_9.9.99"));
         Assert.Equal(bytes, copy);
@@ -73,7 +63,7 @@ public sealed class WeakGlibcxxNeedTests
     [InlineData("32-bit")]
     public void FilesThatAreNotA64BitElf_AreRefusedWithInvalidData(string kind)
     {
-        byte[] elf = File.ReadAllBytes(PackagedLibrary());
+        byte[] elf = File.ReadAllBytes(PackagedNativeLibrary.Path());
         byte[] input = kind switch
         {
             "not an ELF file" => "#!/bin/sh\necho hello\n"u8.ToArray().Concat(new byte[64]).ToArray(),
