@@ -1,13 +1,15 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using UNet.Segmentation.Data;
+using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Cli;
 
 /// <summary>
 /// Turns the errors a user can cause (bad flags, bad files, a tensor shape libtorch refuses, a
-/// missing or unloadable native backend) into one line on stderr and exit code 2, without a stack
+/// missing or unloadable native backend or MPI) into one line on stderr and exit code 2 (3 for a
+/// failed collective of a data-parallel job), without a stack
 /// trace. libtorch's errors reach .NET as <see cref="ExternalException"/> whose message carries
 /// the C++ backtrace after its first line; only that first line is shown.
 /// </summary>
@@ -25,10 +27,15 @@ internal static class CliErrors
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is ExternalException or TorchNativeLibraryException)
+        catch (Exception e) when (e is ExternalException or TorchNativeLibraryException or CommunicationLibraryException)
         {
             Console.Error.WriteLine($"error: {FirstLine(e.Message)}");
             return 2;
+        }
+        catch (DistributedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 3;
         }
     }
 

@@ -10,9 +10,17 @@ internal sealed class ConsoleLogger : ILogger
 
     public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
+    private static bool Plain => Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
+
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         if (!IsEnabled(logLevel)) return;
+        if (Plain)
+        {
+            // Piped or launched by mpirun: whole lines, no colour codes, no wrapping at 80 columns.
+            Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} {formatter(state, exception)}");
+            return;
+        }
         string colour = logLevel >= LogLevel.Warning ? "yellow" : "grey";
         AnsiConsole.MarkupLine($"[{colour}]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(formatter(state, exception))}");
     }

@@ -3,5 +3,5 @@ using UNet.Segmentation.Cli;
 
 var root = new RootCommand("U-Net for EM segmentation (after NVIDIA UNet_Medical), on TorchSharp from .NET.");
 root.Subcommands.Add(ShowBatchCommand.Create());
-RunCommand.Configure(root);
+RunCommand.Configure(root, args);
 return root.Parse(args).Invoke();

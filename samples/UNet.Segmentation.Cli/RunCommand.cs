@@ -4,6 +4,7 @@ using Spectre.Console;
 using System.Text.Json;
 using UNet.Segmentation.Benchmarking;
 using UNet.Segmentation.Data;
+using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
@@ -19,20 +20,37 @@ internal static class RunCommand
 {
     private static readonly string[] Modes = ["train", "evaluate", "train_and_evaluate", "predict", "train_and_predict"];
 
-    public static void Configure(RootCommand root)
+    public static void Configure(RootCommand root, IReadOnlyList<string> args)
     {
         var o = new RunOptions();
         foreach (var option in o.All) root.Options.Add(option);
-        root.SetAction(parse => CliErrors.Guard(() => Run(parse, o)));
+        root.SetAction(parse =>
+        {
+            if (parse.GetValue(o.NprocPerNode) is { } n) return CliErrors.Guard(() => Launcher.Run(n, args));
+            // Started by mpirun (or srun --mpi=pmix): this process is one rank of a data-parallel job.
+            MpiWorld? world = null;
+            int code = CliErrors.Guard(() =>
+            {
+                world = MpiWorld.IsLaunchedByMpi() ? MpiWorld.Initialize() : null;
+                if (world is { Size: > 1 }) RankOutput.Install(world.Rank);
+                return Run(parse, o, world);
+            });
+            // A rank that fails ends the job at once instead of leaving the others waiting.
+            if (code != 0 && world is { Size: > 1 }) world.Abort(code);
+            world?.Dispose();
+            return code;
+        });
     }
 
-    private static int Run(ParseResult p, RunOptions o)
+    private static int Run(ParseResult p, RunOptions o, MpiWorld? world)
     {
         string mode = p.GetValue(o.ExecMode)!;
         if (!Modes.Contains(mode)) throw new ArgumentException($"--exec-mode must be one of {string.Join(", ", Modes)} (got '{mode}')");
         int fold = p.GetValue(o.Fold);
         if (fold is < 0 or > 4) throw new ArgumentException($"--fold must lie in 0..4 (got {fold})");
         var device = Devices.Parse(p.GetValue(o.Device)!);
+        // One GPU per rank: a bare "cuda" means the rank's own, by its rank on this machine.
+        if (world is not null && device.type == DeviceType.CUDA && device.index < 0) device = new Device(DeviceType.CUDA, world.LocalRank);
         if (p.GetValue(o.Tf32) && device.type != DeviceType.CUDA) throw new ArgumentException("--tf32 needs --device cuda");
         var dataDir = p.GetValue(o.DataDir);
         if (dataDir is not null && !dataDir.Exists) throw new ArgumentException($"--data-dir {dataDir.FullName} does not exist");
@@ -42,6 +60,7 @@ internal static class RunCommand
         string logDir = p.GetValue(o.LogDir)?.FullName ?? modelDir;
         var clock = Stopwatch.StartNew();
         var summary = new List<(string, string)> { ("mode", mode), ("device", device.ToString()), ("libtorch", $"{torch.__version__} (TorchSharp), {torch.get_num_threads()} threads") };
+        if (world is not null) summary.Add(("data parallel", $"{world.Size} rank(s) over {world.LibraryVersion}; rank 0 evaluates, predicts and writes checkpoints"));
         if (device.type == DeviceType.CUDA)
         {
             // U-Net shapes repeat every step: let cuDNN pick its fastest algorithms once.
@@ -82,6 +101,7 @@ internal static class RunCommand
                 .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))
                 .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, p.GetValue(o.EvaluateEvery), Path.Combine(logDir, "metrics.jsonl"))
                 .WithLogger(new ConsoleLogger());
+            if (world is not null) builder = builder.WithDataParallel(world);
             using var trainer = builder.Build();
             summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}"));
 
@@ -89,23 +109,33 @@ internal static class RunCommand
             {
                 int warmup = p.GetValue(o.WarmupSteps) ?? recipe.WarmupSteps;
                 if (maxSteps <= warmup) throw new ArgumentException($"--max-steps ({maxSteps}) must exceed --warmup-steps ({warmup}) in benchmark mode");
-                var report = mode.StartsWith("train", StringComparison.Ordinal)
+                bool training = mode.StartsWith("train", StringComparison.Ordinal);
+                if (!trainer.IsMainRank && !training) return 0;
+                var report = training
                     ? trainer.Benchmark(data, split, warmup, (int)(maxSteps - warmup))
                     : InferenceBenchmark.Run(model, trainer.Options.BatchSize, warmup, (int)(maxSteps - warmup), precision == Precision.BFloat16, device);
+                if (!trainer.IsMainRank) return 0;
                 Directory.CreateDirectory(logDir);
                 string json = Path.Combine(logDir, $"benchmark-{report.Mode}.json");
                 File.WriteAllText(json, JsonSerializer.Serialize(report.ReferenceNames(), new JsonSerializerOptions { WriteIndented = true }));
                 foreach (var (name, value) in report.ReferenceNames()) summary.Add((name, value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
+                if (trainer.WorldSize > 1) summary.Add(("throughput per rank", $"{report.Throughput / trainer.WorldSize:F3} img/s"));
                 summary.Add(("benchmark", $"{report.MeasuredSteps} steps after {report.WarmupSteps} warm-up, batch {report.BatchSize}; {json}"));
             }
             else if (mode.StartsWith("train", StringComparison.Ordinal))
             {
                 var evaluateFold = mode == "train_and_evaluate" ? split : split with { Validation = [] };
                 var result = trainer.Fit(data, evaluateFold);
+                if (!trainer.IsMainRank)
+                {
+                    Console.WriteLine($"trained {result.Steps} steps; rank 0 writes the checkpoint{(mode == "train" ? "" : " and goes on alone")}");
+                    return 0;
+                }
                 summary.Add(("training", $"{result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min{(result.Completed ? "" : " (cancelled)")}"));
                 if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", c));
                 if (result.FinalEvaluation is { } e) summary.Add(("evaluation", e.Metrics.ToString()));
             }
+            if (!trainer.IsMainRank) return 0; // evaluate and predict: rank 0 alone
             if (mode == "evaluate" && !p.GetValue(o.Benchmark))
                 summary.Add(("evaluation", trainer.Evaluate(data, split.Validation).ToString()));
             if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark))

@@ -26,5 +26,7 @@ internal sealed class RunOptions
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
     public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };
 
-    public IEnumerable<Option> All => [ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
+    public readonly Option<int?> NprocPerNode = new("--nproc-per-node", "--nproc_per_node") { Description = "data-parallel training on this machine: start N ranks through Open MPI's mpirun (many machines: mpirun -np N --hostfile H dotnet unet.dll ...)" };
+
+    public IEnumerable<Option> All => [NprocPerNode, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
 }

@@ -20,14 +20,26 @@ internal static class CliProcess
         return Path.Combine(repo, "samples", "UNet.Segmentation.Cli", "bin", configuration, "net10.0", "unet.dll");
     }
 
-    public static (int ExitCode, string Output) Run(params string[] args)
+    public static (int ExitCode, string Output) Run(params string[] args) => RunWith(null, null, args);
+
+    /// <summary>
+    /// Runs unet.dll, through <paramref name="launcher"/> when given (e.g. "mpirun -np 2": its
+    /// words come before "dotnet unet.dll"), with <paramref name="environment"/> added (a null
+    /// value removes the variable).
+    /// </summary>
+    public static (int ExitCode, string Output) RunWith(string[]? launcher, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         string dll = DllPath();
         if (!File.Exists(dll)) throw new FileNotFoundException($"the sample app is not built: {dll}", dll);
+        var start = new ProcessStartInfo(launcher?[0] ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in launcher?.Skip(1) ?? []) start.ArgumentList.Add(a);
+        if (launcher is not null) start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
         using var p = Process.Start(start)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

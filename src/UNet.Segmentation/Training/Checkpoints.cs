@@ -12,7 +12,20 @@ namespace UNet.Segmentation.Training;
 /// <param name="NextBatch">Index of the next training batch (the data order's state).</param>
 /// <param name="Scaler">The loss scaler's state.</param>
 /// <param name="Seed">The run's seed.</param>
-public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed);
+/// <param name="WorldSize">The number of data-parallel ranks that took the steps (each step saw WorldSize batches).</param>
+public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed, int WorldSize = 1)
+{
+    /// <summary>
+    /// The same number of samples seen in steps of <paramref name="worldSize"/> ranks: step and
+    /// next batch times <see cref="WorldSize"/> / <paramref name="worldSize"/>, rounded down.
+    /// </summary>
+    public CheckpointState AtWorldSize(int worldSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(worldSize, 1);
+        return worldSize == WorldSize ? this
+            : this with { Step = checked(Step * WorldSize) / worldSize, NextBatch = checked(NextBatch * WorldSize) / worldSize, WorldSize = worldSize };
+    }
+}
 
 /// <summary>
 /// Training checkpoints: one safetensors file per save, <c>step-00000500.safetensors</c>, holding
@@ -74,8 +87,8 @@ public static class Checkpoints
             ["scaler_good_steps"] = state.Scaler.GoodSteps.ToString(CultureInfo.InvariantCulture),
             ["scaler_skipped_steps"] = state.Scaler.SkippedSteps.ToString(CultureInfo.InvariantCulture),
             ["seed"] = state.Seed.ToString(CultureInfo.InvariantCulture),
-            // Earlier versions trained data-parallel and recorded the number of processes; one now.
-            [WorldSizeKey] = "1",
+            // The number of data-parallel ranks: Step and NextBatch count each rank's batches.
+            [WorldSizeKey] = state.WorldSize.ToString(CultureInfo.InvariantCulture),
         };
         Safetensors.Save(path, tensors, metadata);
         return path;
@@ -85,9 +98,9 @@ public static class Checkpoints
     /// Restores weights, optimizer and generator state from a checkpoint into a model built with
     /// the same options and an Adam optimizer over its parameters. A checkpoint of another
     /// architecture, or a damaged one, is an <see cref="InvalidDataException"/> naming the file,
-    /// raised before anything is changed. A checkpoint written by a data-parallel run of an earlier
-    /// version (metadata <c>world_size</c> W above 1) resumes at the same number of samples seen:
-    /// its step and next batch come back multiplied by W.
+    /// raised before anything is changed. The state's step and next batch count batches of each of
+    /// <see cref="CheckpointState.WorldSize"/> data-parallel ranks (metadata <c>world_size</c>);
+    /// <see cref="CheckpointState.AtWorldSize"/> converts them for another number of ranks.
     /// </summary>
     public static CheckpointState Restore(string path, UNetModel model, Adam optimizer)
     {
@@ -114,7 +127,7 @@ public static class Checkpoints
         int seed = int.Parse(Meta("seed"), CultureInfo.InvariantCulture);
         int worldSize = file.Metadata.TryGetValue(WorldSizeKey, out var w) ? int.Parse(w, CultureInfo.InvariantCulture) : 1;
         if (worldSize < 1) throw new InvalidDataException($"{path}: {WorldSizeKey} {worldSize} is not a positive number");
-        var state = new CheckpointState(checked(step * worldSize), checked(nextBatch * worldSize), scaler, seed);
+        var state = new CheckpointState(step, nextBatch, scaler, seed, worldSize);
 
         var weights = file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal))).ToDictionary();
         var optimizerState = file.Tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
@@ -145,7 +158,7 @@ public static class Checkpoints
     private const string WorldSizeKey = "world_size";
 
     /// <summary>Adam's per-parameter state, in the order of its parameters.</summary>
-    private static List<Adam.State> AdamStates(Adam optimizer) => optimizer.state_dict().State.Cast<Adam.State>().ToList();
+    internal static List<Adam.State> AdamStates(Adam optimizer) => optimizer.state_dict().State.Cast<Adam.State>().ToList();
 
     /// <summary>
     /// Checks every <c>state.{i}.*</c> key (keys without the <c>optimizer.</c> prefix) against the

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using UNet.Segmentation.Data;
+using UNet.Segmentation.Distributed;
+using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Model;
 using static TorchSharp.torch;
 
@@ -11,6 +13,7 @@ public sealed class TrainerBuilder
     private readonly UNetModel _model;
     private TrainerOptions _options = new();
     private ILogger? _logger;
+    private MpiWorld? _world;
 
     internal TrainerBuilder(UNetModel model) => _model = model ?? throw new ArgumentNullException(nameof(model));
 
@@ -68,6 +71,21 @@ public sealed class TrainerBuilder
     }
 
     /// <summary>
+    /// Makes the trainer one rank of <paramref name="world"/>'s data-parallel job (start it with
+    /// <c>mpirun -np N</c>; see docs/data-parallel.md): rank 0's state is broadcast at the start,
+    /// gradients are averaged over the ranks every step (MPI for CPU tensors, NCCL for CUDA ones),
+    /// each rank reads its own share of the data, <see cref="TrainerOptions.MaxSteps"/> is divided
+    /// by the world size, and rank 0 alone logs, evaluates and writes checkpoints.
+    /// <paramref name="options"/> null: <see cref="DataParallelOptions.FromEnvironment"/>.
+    /// </summary>
+    public TrainerBuilder WithDataParallel(MpiWorld world, DataParallelOptions? options = null)
+    {
+        _world = world ?? throw new ArgumentNullException(nameof(world));
+        var chosen = options ?? DataParallelOptions.FromEnvironment();
+        return Set(o => o with { DataParallel = chosen });
+    }
+
+    /// <summary>
     /// Validates the configuration (every problem listed in one <see cref="ArgumentException"/>)
     /// and makes the trainer (which moves the model to <see cref="TrainerOptions.Device"/>).
     /// </summary>
@@ -80,7 +98,7 @@ public sealed class TrainerBuilder
             problems.Add($"Data.OutputSize {_options.Data.OutputSize} differs from the model's output size {_model.OutputSize(_model.Options.InputSize)}");
         if (_model.Options.Classes != 2) problems.Add($"the ISBI data has 2 classes; the model has {_model.Options.Classes}");
         if (problems.Count > 0) throw new ArgumentException("Invalid trainer configuration: " + string.Join("; ", problems), "options");
-        return new Trainer(_model, _options, _logger);
+        return new Trainer(_model, _options, _logger, _world);
     }
 
     private TrainerBuilder Set(Func<TrainerOptions, TrainerOptions> change)

@@ -69,10 +69,14 @@ public sealed record TrainerOptions
     /// </summary>
     public bool KeepFreedMemory { get; init; } = true;
 
+    /// <summary>The data-parallel settings (timeout, bucket size) used with <see cref="TrainerBuilder.WithDataParallel"/>; null: the defaults.</summary>
+    public UNet.Segmentation.Distributed.DataParallelOptions? DataParallel { get; init; }
+
     /// <summary>Every problem, each naming its option; empty when usable.</summary>
     public IReadOnlyList<string> Validate()
     {
         var p = new List<string>();
+        if (DataParallel is not null) p.AddRange(DataParallel.Validate().Select(d => $"{nameof(DataParallel)}.{d}"));
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) p.Add($"{nameof(LearningRate)} must be a finite positive number (got {LearningRate})");
         if (!(Beta1 is >= 0 and < 1)) p.Add($"{nameof(Beta1)} must lie in [0, 1) (got {Beta1})");
         if (!(Beta2 is >= 0 and < 1)) p.Add($"{nameof(Beta2)} must lie in [0, 1) (got {Beta2})");

@@ -136,7 +136,9 @@ public sealed class CheckpointCompatibilityTests : IDisposable
         using var adam = torch.optim.Adam(model.parameters(), 1e-4, 0.9, 0.999, 1e-7, weight_decay: 0);
         var state = Checkpoints.Restore(path, model, adam);
 
-        Assert.Equal(new CheckpointState(120L * factor, 121L * factor, new LossScalerState(32768, 7, 2), 11), state);
+        Assert.Equal(new CheckpointState(120, 121, new LossScalerState(32768, 7, 2), 11, factor), state);
+        // In one process it continues at the same number of samples seen.
+        Assert.Equal((120L * factor, 121L * factor, 1), (state.AtWorldSize(1).Step, state.AtWorldSize(1).NextBatch, state.AtWorldSize(1).WorldSize));
         foreach (var (name, p) in model.named_parameters())
             Assert.True(p.Equals(written[name]), $"{name} was not restored");
         foreach (var name in OldBuffers(Options))
