@@ -21,9 +21,6 @@ internal sealed unsafe class MpiLibrary
     /// <summary>Open MPI's thread levels (mpi.h).</summary>
     public const int ThreadSingle = 0, ThreadFunneled = 1, ThreadSerialized = 2, ThreadMultiple = 3;
 
-    private static readonly object Gate = new();
-    private static MpiLibrary? _loaded;
-
     private MpiLibrary(nint handle, string path)
     {
         Path = path;
@@ -82,33 +79,18 @@ internal sealed unsafe class MpiLibrary
     public delegate* unmanaged<byte*, int*, int> GetLibraryVersion { get; }
 
     /// <summary>The file names tried, in order, when <see cref="PathVariable"/> is not set.</summary>
-    public static readonly string[] Candidates = ["libmpi.so.40", "libmpi.so", "libmpi.40.dylib", "libmpi.dylib"];
+    public static readonly string[] Candidates = OperatingSystem.IsMacOS() ? ["libmpi.40.dylib", "libmpi.dylib"] : ["libmpi.so.40", "libmpi.so"];
 
     /// <summary>
     /// Loads libmpi once: the file <see cref="PathVariable"/> names, else the first of
     /// <see cref="Candidates"/> the loader finds. A missing or foreign library is a
     /// <see cref="CommunicationLibraryException"/> naming what was tried and how to install Open MPI.
     /// </summary>
-    public static MpiLibrary Load()
-    {
-        lock (Gate)
-        {
-            if (_loaded is not null) return _loaded;
-            string? explicitPath = Environment.GetEnvironmentVariable(PathVariable);
-            var tried = new List<string>();
-            foreach (string candidate in string.IsNullOrWhiteSpace(explicitPath) ? Candidates : [explicitPath])
-            {
-                tried.Add(candidate);
-                // Global symbols: Open MPI's plug-ins (mca_*.so) resolve libmpi's symbols from the process.
-                nint handle = OperatingSystem.IsWindows() ? 0 : DlopenGlobal(candidate);
-                if (handle == 0 && !NativeLibrary.TryLoad(candidate, out handle)) continue;
-                return _loaded = new MpiLibrary(handle, candidate);
-            }
-            throw new CommunicationLibraryException(
-                $"MPI is not available: could not load {string.Join(" or ", tried)}. Install Open MPI (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev), " +
-                $"or set {PathVariable} to the path of its libmpi.so");
-        }
-    }
+    public static MpiLibrary Load() => NativeLibraries.Load(PathVariable, Candidates, candidates =>
+        NativeLibraries.Open(candidates, (handle, path) => new MpiLibrary(handle, path),
+            tried => $"MPI is not available: could not load {tried}. Install Open MPI (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev), or set {PathVariable} to the path of its libmpi.so",
+            // Global symbols: Open MPI's plug-ins (mca_*.so) resolve libmpi's symbols from the process.
+            load: OperatingSystem.IsWindows() ? null : DlopenGlobal));
 
     /// <summary>MPI's text for an error code.</summary>
     public string Describe(int code)

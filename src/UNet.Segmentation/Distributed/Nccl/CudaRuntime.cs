@@ -17,7 +17,6 @@ internal sealed unsafe class CudaRuntime
     /// <summary>The file names tried, in order, when <see cref="PathVariable"/> is not set.</summary>
     public static readonly string[] Candidates = ["libcudart.so.13", "libcudart.so.12", "libcudart.so"];
 
-    private static readonly Dictionary<string, CudaRuntime> Loaded = new(StringComparer.Ordinal);
 
     private CudaRuntime(nint handle, string path)
     {
@@ -47,18 +46,7 @@ internal sealed unsafe class CudaRuntime
     /// the variable. A missing library is a <see cref="CommunicationLibraryException"/> naming what
     /// was tried and where libcudart comes from.
     /// </summary>
-    public static CudaRuntime Load()
-    {
-        string? explicitPath = Environment.GetEnvironmentVariable(PathVariable);
-        string key = string.IsNullOrWhiteSpace(explicitPath) ? "" : explicitPath;
-        lock (Loaded)
-        {
-            if (Loaded.TryGetValue(key, out var runtime)) return runtime;
-            runtime = Open(key.Length == 0 ? Candidates : [key]);
-            Loaded[key] = runtime;
-            return runtime;
-        }
-    }
+    public static CudaRuntime Load() => NativeLibraries.Load(PathVariable, Candidates, Open);
 
     /// <summary>Loads the libcudart at <paramref name="path"/>, not cached (tests load a stand-in this way).</summary>
     public static CudaRuntime Load(string path)
@@ -67,16 +55,11 @@ internal sealed unsafe class CudaRuntime
         return Open([path]);
     }
 
-    private static CudaRuntime Open(IReadOnlyList<string> candidates)
-    {
-        foreach (string candidate in candidates)
-            if (NativeLibrary.TryLoad(candidate, out nint handle))
-                return new CudaRuntime(handle, candidate);
-        throw new CommunicationLibraryException(
-            $"The CUDA runtime is not available: could not load {string.Join(" or ", candidates)}, which selecting the GPU for NCCL needs. " +
+    private static CudaRuntime Open(IReadOnlyList<string> candidates) =>
+        NativeLibraries.Open(candidates, (handle, path) => new CudaRuntime(handle, path), tried =>
+            $"The CUDA runtime is not available: could not load {tried}, which selecting the GPU for NCCL needs. " +
             "libcudart comes with the CUDA toolkit (NVIDIA's CUDA apt repository: cuda-cudart-12-x), the HPC SDK, or the nvidia-cuda-runtime-cu12 pip wheel " +
             $"(its nvidia/cuda_runtime/lib/libcudart.so.12); set {PathVariable} to its path when it is outside the loader's search path");
-    }
 
     /// <summary>The CUDA runtime's text for an error code, with the code, e.g. "invalid device ordinal (cudaError 101)".</summary>
     public string Describe(int code)

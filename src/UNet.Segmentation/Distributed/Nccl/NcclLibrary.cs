@@ -19,7 +19,6 @@ internal sealed unsafe class NcclLibrary
     /// <summary>The file names tried, in order, when <see cref="PathVariable"/> is not set.</summary>
     public static readonly string[] Candidates = ["libnccl.so.2", "libnccl.so"];
 
-    private static readonly Dictionary<string, NcclLibrary> Loaded = new(StringComparer.Ordinal);
 
     private NcclLibrary(nint handle, string path)
     {
@@ -82,18 +81,7 @@ internal sealed unsafe class NcclLibrary
     /// the variable. A missing, incomplete or too old library is a <see cref="CommunicationLibraryException"/>
     /// naming what was tried and where libnccl comes from.
     /// </summary>
-    public static NcclLibrary Load()
-    {
-        string? explicitPath = Environment.GetEnvironmentVariable(PathVariable);
-        string key = string.IsNullOrWhiteSpace(explicitPath) ? "" : explicitPath;
-        lock (Loaded)
-        {
-            if (Loaded.TryGetValue(key, out var library)) return library;
-            library = Open(key.Length == 0 ? Candidates : [key]);
-            Loaded[key] = library;
-            return library;
-        }
-    }
+    public static NcclLibrary Load() => NativeLibraries.Load(PathVariable, Candidates, Open);
 
     /// <summary>Loads the libnccl at <paramref name="path"/>, not cached (tests load a stand-in this way).</summary>
     public static NcclLibrary Load(string path)
@@ -102,14 +90,8 @@ internal sealed unsafe class NcclLibrary
         return Open([path]);
     }
 
-    private static NcclLibrary Open(IReadOnlyList<string> candidates)
-    {
-        foreach (string candidate in candidates)
-            if (NativeLibrary.TryLoad(candidate, out nint handle))
-                return new NcclLibrary(handle, candidate);
-        throw new CommunicationLibraryException(
-            $"NCCL is not available: could not load {string.Join(" or ", candidates)}. {WhereToGetIt}");
-    }
+    private static NcclLibrary Open(IReadOnlyList<string> candidates) =>
+        NativeLibraries.Open(candidates, (handle, path) => new NcclLibrary(handle, path), tried => $"NCCL is not available: could not load {tried}. {WhereToGetIt}");
 
     /// <summary>NCCL's text for a result code, with the code and its name, e.g. "invalid usage (ncclResult 5, ncclInvalidUsage)".</summary>
     public string Describe(NcclResult code)
