@@ -15,12 +15,18 @@ namespace UNet.Segmentation.Data;
 /// </summary>
 public static class Augmentation
 {
-    /// <summary>Augments N×2×S×S image/label pairs (channel 0 image in [−1, 1], channel 1 interior map).</summary>
-    public static Tensor Apply(Tensor pairs, DataOptions options, Random random)
+    /// <summary>
+    /// Augments N×(C+L)×S×S image/label pairs: the first <paramref name="imageChannels"/> channels
+    /// the image in [−1, 1] (brightness shifts them alike), then the label channels (warped with
+    /// the image; <see cref="Preprocessing.Finish"/> makes them hard again).
+    /// </summary>
+    public static Tensor Apply(Tensor pairs, DataOptions options, Random random, int imageChannels = 1)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfLessThan(imageChannels, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(imageChannels, pairs.shape[1]);
         using var scope = NewDisposeScope();
         int n = (int)pairs.shape[0];
         long size = pairs.shape[2];
@@ -49,11 +55,12 @@ public static class Augmentation
         var grid = F.affine_grid(tensor(theta, [n, 2, 3], device: device), [n, pairs.shape[1], size, size], align_corners: true);
         if (options.ElasticSigma > 0) grid = grid.add(ElasticField(n, size, options, random, device));
         var warped = F.grid_sample(pairs, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: true);
-        // Brightness on the image channel only.
-        var shift = cat([tensor(brightness, [n, 1, 1, 1], device: device), zeros([n, 1, 1, 1], ScalarType.Float32, device: device)], 1);
+        // Brightness on the image channels only.
+        long labels = pairs.shape[1] - imageChannels;
+        var shift = cat([tensor(brightness, [n, 1, 1, 1], device: device).expand(n, imageChannels, 1, 1), zeros([n, labels, 1, 1], ScalarType.Float32, device: device)], 1);
         var shifted = warped.add(shift);
-        var image = shifted.narrow(1, 0, 1).clamp(-1, 1);
-        return cat([image, shifted.narrow(1, 1, 1)], 1).MoveToOuterDisposeScope();
+        var image = shifted.narrow(1, 0, imageChannels).clamp(-1, 1);
+        return cat([image, shifted.narrow(1, imageChannels, labels)], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Random displacements (σ pixels) on a coarse grid, interpolated to every pixel, in normalised units: N×S×S×2.</summary>

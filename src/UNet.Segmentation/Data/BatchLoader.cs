@@ -11,12 +11,14 @@ namespace UNet.Segmentation.Data;
 /// (<c>order[rank::worldSize]</c>), and each batch's augmentation draws from its own seeded
 /// <see cref="Random"/>; so a run resumed at batch k sees exactly what it would have seen.
 /// Dispose it (or cancel the token) to stop: queued batches are disposed, nothing leaks. It owns
-/// the preprocessed slices it draws from.
+/// the preprocessed items it draws from (one tensor each, 1×(C+L)×H×W; sizes may differ in
+/// overlap-tile mode, where every sample is a random input-size tile of its item).
 /// </summary>
 public sealed class BatchLoader : IDisposable
 {
-    private readonly Tensor _cache;
+    private readonly IReadOnlyList<Tensor> _items;
     private readonly int[] _slices;
+    private readonly int _imageChannels;
     private readonly DataOptions _options;
     private readonly int _batchSize, _seed, _rank, _worldSize;
     private readonly BlockingCollection<Batch> _queue;
@@ -25,9 +27,11 @@ public sealed class BatchLoader : IDisposable
     private Exception? _failure;
     private bool _disposed;
 
-    internal BatchLoader(Tensor cache, IReadOnlyList<int> slices, int batchSize, DataOptions options, int seed, int rank, int worldSize, long startBatch, CancellationToken cancellation)
+    internal BatchLoader(IReadOnlyList<Tensor> items, IReadOnlyList<int> slices, int batchSize, DataOptions options, int seed, int rank, int worldSize, long startBatch,
+        int imageChannels, CancellationToken cancellation)
     {
-        _cache = cache;
+        _items = items;
+        _imageChannels = imageChannels;
         _slices = slices.ToArray();
         _options = options;
         _batchSize = batchSize;
@@ -128,17 +132,18 @@ public sealed class BatchLoader : IDisposable
         using var scope = NewDisposeScope();
         var slices = SlicesOf(index);
         var random = new Random(Seeds.Mix(_seed, _rank, index));
-        var pairs = _cache.index_select(0, tensor(slices.Select(s => (long)s).ToArray()));
-        if (_options.InputMode == InputMode.OverlapTile)
+        var tiles = new Tensor[slices.Length];
+        for (int i = 0; i < slices.Length; i++)
         {
-            long range = pairs.shape[2] - _options.InputSize;
-            var tiles = new Tensor[slices.Length];
-            for (int i = 0; i < slices.Length; i++)
-                tiles[i] = pairs.narrow(0, i, 1).narrow(2, random.NextInt64(range + 1), _options.InputSize).narrow(3, random.NextInt64(range + 1), _options.InputSize);
-            pairs = cat(tiles, 0);
+            var item = _items[slices[i]];
+            // Overlap-tile mode: a random input-size tile (rows drawn first, then columns).
+            tiles[i] = _options.InputMode != InputMode.OverlapTile ? item
+                : item.narrow(2, random.NextInt64(item.shape[2] - _options.InputSize + 1), _options.InputSize)
+                      .narrow(3, random.NextInt64(item.shape[3] - _options.InputSize + 1), _options.InputSize);
         }
-        if (_options.Augment) pairs = Augmentation.Apply(pairs, _options, random);
-        var (images, labels, classes) = Preprocessing.Finish(pairs, _options);
+        var pairs = cat(tiles, 0);
+        if (_options.Augment) pairs = Augmentation.Apply(pairs, _options, random, _imageChannels);
+        var (images, labels, classes) = Preprocessing.Finish(pairs, _options, _imageChannels);
         return new Batch(index, slices, images, labels, classes);
     }
 
@@ -152,6 +157,6 @@ public sealed class BatchLoader : IDisposable
         while (_queue.TryTake(out var batch)) batch.Dispose();
         _queue.Dispose();
         _stop.Dispose();
-        _cache.Dispose();
+        foreach (var item in _items) item.Dispose();
     }
 }

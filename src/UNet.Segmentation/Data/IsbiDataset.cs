@@ -14,7 +14,7 @@ public sealed record IsbiFileNames(string TrainVolume = "train-volume.tif", stri
 /// 255 interior; the model learns class 0 = membrane, class 1 = interior (one-hot channel 0 =
 /// membrane), as the reference.
 /// </summary>
-public sealed partial class IsbiDataset
+public sealed partial class IsbiDataset : SegmentationData
 {
     private readonly byte[] _trainImages;
     private readonly byte[] _trainLabels;
@@ -33,7 +33,17 @@ public sealed partial class IsbiDataset
     }
 
     /// <summary>Where the data came from: the folder, or "synthetic (seed N)".</summary>
-    public string Source { get; }
+    public override string Source { get; }
+
+    /// <summary>The training slices: <see cref="TrainSlices"/>.</summary>
+    public override int Count => TrainSlices;
+
+    /// <summary>1: the EM slices are grey.</summary>
+    public override int ImageChannels => 1;
+
+    /// <summary>2: membrane (0) and interior (1).</summary>
+    public override int Classes => 2;
+
     /// <summary>Number of training slices.</summary>
     public int TrainSlices { get; }
     /// <summary>Number of test slices (0 when there is no test volume).</summary>
@@ -104,10 +114,6 @@ public sealed partial class IsbiDataset
         long membrane = _trainLabels.AsSpan().Count((byte)0);
         return ((double)sum / _trainImages.Length, (double)membrane / _trainLabels.Length);
     }
-
-    /// <summary>The cross-validation split of the training slices (the reference's by default).</summary>
-    public FoldSplit Fold(int fold, int folds = 5, FoldScheme scheme = FoldScheme.Reference, int seed = 0) =>
-        CrossValidation.Split(fold, folds, TrainSlices, scheme, seed);
 
     private static TiffVolume ReadUInt8(string path)
     {

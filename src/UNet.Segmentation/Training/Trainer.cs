@@ -97,9 +97,9 @@ public sealed class Trainer : IDisposable
     /// checkpoints; the other ranks return an empty history. A rank that hangs makes the
     /// watchdog abort the job after <see cref="DataParallelOptions.Timeout"/>.
     /// </summary>
-    public TrainingResult Fit(IsbiDataset data, FoldSplit fold, bool resume = true, CancellationToken cancellation = default)
+    public TrainingResult Fit(SegmentationData data, FoldSplit fold, bool resume = true, CancellationToken cancellation = default)
     {
-        ArgumentNullException.ThrowIfNull(data);
+        CheckData(data);
         ArgumentNullException.ThrowIfNull(fold);
         var clock = Stopwatch.StartNew();
         long step = 0, nextBatch = 0;
@@ -207,9 +207,9 @@ public sealed class Trainer : IDisposable
     /// Data-parallel: every rank runs it (gradients averaged each step) and the report's batch is
     /// the global one (BatchSize × WorldSize), so its throughput is the job's.
     /// </summary>
-    public BenchmarkReport Benchmark(IsbiDataset data, FoldSplit fold, int warmupSteps, int steps)
+    public BenchmarkReport Benchmark(SegmentationData data, FoldSplit fold, int warmupSteps, int steps)
     {
-        ArgumentNullException.ThrowIfNull(data);
+        CheckData(data);
         ArgumentNullException.ThrowIfNull(fold);
         ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
@@ -229,9 +229,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Metrics of the model on <paramref name="slices"/> (no augmentation, inference mode, evaluation mode).</summary>
-    public SegmentationMetrics Evaluate(IsbiDataset data, IReadOnlyList<int> slices)
+    public SegmentationMetrics Evaluate(SegmentationData data, IReadOnlyList<int> slices)
     {
-        ArgumentNullException.ThrowIfNull(data);
+        CheckData(data);
         bool wasTraining = Model.training;
         Model.eval();
         try
@@ -295,6 +295,15 @@ public sealed class Trainer : IDisposable
         return (loss, logits, labels);
     }
 
+    /// <summary>The data must fit the model: its image channels are the model's input channels, its classes the model's outputs.</summary>
+    private void CheckData(SegmentationData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.ImageChannels != Model.Options.InputChannels || data.Classes != Model.Options.Classes)
+            throw new ArgumentException(
+                $"{data.Source} has {data.ImageChannels}-channel images and {data.Classes} classes; the model takes {Model.Options.InputChannels} channel(s) and predicts {Model.Options.Classes} classes", nameof(data));
+    }
+
     private void SetLearningRate(double lr)
     {
         foreach (var group in _adam.ParamGroups) group.LearningRate = lr;
@@ -304,7 +313,7 @@ public sealed class Trainer : IDisposable
 
     private Tensor OnDevice(Tensor t) => Options.Device.type == DeviceType.CPU ? t : t.to(Options.Device);
 
-    private EvaluationRecord EvaluateAndLog(IsbiDataset data, IReadOnlyList<int> slices, long step, MetricsLog metrics)
+    private EvaluationRecord EvaluateAndLog(SegmentationData data, IReadOnlyList<int> slices, long step, MetricsLog metrics)
     {
         var record = new EvaluationRecord(step, Evaluate(data, slices));
         metrics.Write("eval", new { record.Step, record.Metrics });

@@ -96,7 +96,6 @@ public sealed class TrainerBuilder
             problems.Add($"Data.InputSize {_options.Data.InputSize} differs from the model's input size {_model.Options.InputSize}");
         else if (_options.Data.OutputSize != _model.OutputSize(_model.Options.InputSize))
             problems.Add($"Data.OutputSize {_options.Data.OutputSize} differs from the model's output size {_model.OutputSize(_model.Options.InputSize)}");
-        if (_model.Options.Classes != 2) problems.Add($"the ISBI data has 2 classes; the model has {_model.Options.Classes}");
         if (problems.Count > 0) throw new ArgumentException("Invalid trainer configuration: " + string.Join("; ", problems), "options");
         return new Trainer(_model, _options, _logger, _world);
     }
