@@ -21,7 +21,7 @@ internal static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (e is ArgumentException or IsbiDataException or InvalidDataException or FormatException or JsonException
+        catch (Exception e) when (e is ArgumentException or DataFileException or InvalidDataException or FormatException or JsonException
                                       or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");

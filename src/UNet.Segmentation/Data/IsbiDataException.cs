@@ -1,19 +1,8 @@
 namespace UNet.Segmentation.Data;
 
 /// <summary>A data folder whose files do not form an ISBI-style dataset; the message names the file and what is wrong.</summary>
-public sealed class IsbiDataException : Exception
+public sealed class IsbiDataException : DataFileException
 {
     /// <summary>Creates the exception.</summary>
-    public IsbiDataException(string filePath, string problem, Exception? inner = null)
-        : base($"{filePath}: {problem}", inner)
-    {
-        FilePath = filePath;
-        Problem = problem;
-    }
-
-    /// <summary>The file at fault.</summary>
-    public string FilePath { get; }
-
-    /// <summary>What is wrong with it.</summary>
-    public string Problem { get; }
+    public IsbiDataException(string filePath, string problem, Exception? inner = null) : base(filePath, problem, inner) { }
 }

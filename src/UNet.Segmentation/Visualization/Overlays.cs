@@ -50,6 +50,35 @@ public static class Overlays
     }
 
     /// <summary>
+    /// The colours of classes 1, 2, … in class overlays (class 0, the background, is not tinted);
+    /// past the last colour they repeat.
+    /// </summary>
+    public static readonly IReadOnlyList<(byte R, byte G, byte B)> ClassColours =
+        [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)];
+
+    /// <summary>
+    /// Interleaved RGB: the image (<paramref name="channels"/> 1, grey, or 3, interleaved RGB, 8-bit)
+    /// with each pixel of class k ≥ 1 blended half-way towards <see cref="ClassColours"/>[k − 1].
+    /// </summary>
+    public static byte[] BlendClasses(ReadOnlySpan<byte> image, int channels, ReadOnlySpan<byte> classes)
+    {
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "images are grey (1) or RGB (3)");
+        if (image.Length != classes.Length * channels)
+            throw new ArgumentException($"the image has {image.Length / channels} pixels, the classes {classes.Length}", nameof(classes));
+        var rgb = new byte[classes.Length * 3];
+        for (int i = 0; i < classes.Length; i++)
+        {
+            for (int c = 0; c < 3; c++) rgb[3 * i + c] = image[channels == 1 ? i : 3 * i + c];
+            if (classes[i] == 0) continue;
+            var (r, g, b) = ClassColours[(classes[i] - 1) % ClassColours.Count];
+            rgb[3 * i] = (byte)((rgb[3 * i] + r) / 2);
+            rgb[3 * i + 1] = (byte)((rgb[3 * i + 1] + g) / 2);
+            rgb[3 * i + 2] = (byte)((rgb[3 * i + 2] + b) / 2);
+        }
+        return rgb;
+    }
+
+    /// <summary>
     /// Writes each sample of a batch as three PNGs: <c>{prefix}-{i}-image.png</c> (the network
     /// input), <c>{prefix}-{i}-label.png</c> (0 membrane, 255 interior) and
     /// <c>{prefix}-{i}-overlay.png</c> (the input's centre, where the label lies, with membranes
