@@ -98,7 +98,7 @@ public sealed class BadArgumentsTests : IDisposable
     {
         var (code, output) = CliProcess.Run("--help");
         Assert.Equal(0, code);
-        foreach (var flag in new[] { "--exec-mode", "--data-dir", "--model-dir", "--batch-size", "--max-steps", "--augment", "--amp", "--device", "--checkpoint", "show-batch" })
+        foreach (var flag in new[] { "--exec-mode", "--data-dir", "--model-dir", "--batch-size", "--max-steps", "--augment", "--amp", "--device", "--checkpoint", "show-batch", "score" })
             Assert.Contains(flag, output);
     }
 }

@@ -29,6 +29,16 @@ internal static class CliProcess
     /// </summary>
     public static (int ExitCode, string Output) RunWith(string[]? launcher, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
+        var (code, stdout, stderr) = Start(launcher, environment, args);
+        return (code, stdout + stderr);
+    }
+
+    /// <summary>Runs unet.dll with <paramref name="environment"/> added, keeping stdout and stderr apart.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunSplit(IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
+        Start(null, environment, args);
+
+    private static (int ExitCode, string Stdout, string Stderr) Start(string[]? launcher, IReadOnlyDictionary<string, string?>? environment, string[] args)
+    {
         string dll = DllPath();
         if (!File.Exists(dll)) throw new FileNotFoundException($"the sample app is not built: {dll}", dll);
         var start = new ProcessStartInfo(launcher?[0] ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -45,6 +55,6 @@ internal static class CliProcess
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException("unet ran past 5 minutes"); }
         p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        return (p.ExitCode, stdout.Result, stderr.Result);
     }
 }
