@@ -69,6 +69,15 @@ internal static class RunCommand
             summary.Add(("TF32", p.GetValue(o.Tf32) ? "on" : "off"));
         }
 
+        // Checked before anything runs: a bad --overlap is one line, not a failure after training.
+        var predictorOptions = new PredictorOptions
+        {
+            Input = p.GetValue(o.Tiled) ? PredictionInput.SlidingWindow : PredictionInput.ReferenceResize,
+            TileOverlap = p.GetValue(o.Overlap),
+            FlipTta = p.GetValue(o.Tta),
+            Device = device,
+        };
+        if (predictorOptions.Validate() is { Count: > 0 } bad) throw new ArgumentException(string.Join("; ", bad).Replace(nameof(PredictorOptions.TileOverlap), "--overlap"));
         var data = dataDir is null ? IsbiDataset.Synthetic() : IsbiDataset.Load(dataDir.FullName);
         summary.Add(("data", $"{data.Source}: {data.TrainSlices} training slices of {data.Width}x{data.Height}"));
         var split = data.Fold(fold);
@@ -133,13 +142,21 @@ internal static class RunCommand
                 }
                 summary.Add(("training", $"{result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min{(result.Completed ? "" : " (cancelled)")}"));
                 if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", c));
-                if (result.FinalEvaluation is { } e) summary.Add(("evaluation", e.Metrics.ToString()));
+                if (result.FinalEvaluation is { } e)
+                {
+                    summary.Add(("evaluation", e.Metrics.ToString()));
+                    summary.AddRange(ValidationReport.Write(model, data, split, e.Metrics, predictorOptions with { Precision = precision }, modelDir, result.Steps));
+                }
             }
             if (!trainer.IsMainRank) return 0; // evaluate and predict: rank 0 alone
             if (mode == "evaluate" && !p.GetValue(o.Benchmark))
-                summary.Add(("evaluation", trainer.Evaluate(data, split.Validation).ToString()));
+            {
+                var metrics = trainer.Evaluate(data, split.Validation);
+                summary.Add(("evaluation", metrics.ToString()));
+                summary.AddRange(ValidationReport.Write(model, data, split, metrics, predictorOptions with { Precision = precision }, modelDir, null));
+            }
             if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark))
-                summary.AddRange(Predict(model, data, dataDir, modelDir, device, precision));
+                summary.AddRange(Predict(model, data, dataDir, modelDir, predictorOptions with { Precision = precision }));
         }
         summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));
         var table = new Table().AddColumn("").AddColumn("result");
@@ -148,14 +165,14 @@ internal static class RunCommand
         return 0;
     }
 
-    private static IEnumerable<(string, string)> Predict(UNetModel model, IsbiDataset data, DirectoryInfo? dataDir, string modelDir, Device device, Precision precision)
+    private static IEnumerable<(string, string)> Predict(UNetModel model, IsbiDataset data, DirectoryInfo? dataDir, string modelDir, PredictorOptions options)
     {
         string predictions = Path.Combine(modelDir, "predictions");
         Directory.CreateDirectory(predictions);
         string input = dataDir is not null ? Path.Combine(dataDir.FullName, "test-volume.tif") : Path.Combine(predictions, "synthetic-test-volume.tif");
         if (dataDir is null) Tiff.Write(input, new TiffVolume(data.TestSlices, data.Height, data.Width, data.TestImages.ToArray()));
         if (!File.Exists(input)) throw new ArgumentException($"{input} does not exist: predict needs the test volume");
-        using var predictor = new Predictor(model, new PredictorOptions { Device = device, Precision = precision });
+        using var predictor = new Predictor(model, options);
         PredictionResult result = null!;
         AnsiConsole.Progress().Start(ctx =>
         {

@@ -26,7 +26,10 @@ internal sealed class RunOptions
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
     public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };
 
+    public readonly Option<bool> Tiled = new("--tiled") { Description = "predict with a sliding window (Gaussian-blended input-size tiles at full resolution) instead of the reference's resize" };
+    public readonly Option<double> Overlap = new("--overlap") { Description = "with --tiled: the tiles' overlap, a fraction in [0, 1)", DefaultValueFactory = _ => 0.5 };
+    public readonly Option<bool> Tta = new("--tta") { Description = "flip test-time augmentation: the mean over the four flips" };
     public readonly Option<int?> NprocPerNode = new("--nproc-per-node", "--nproc_per_node") { Description = "data-parallel training on this machine: start N ranks through Open MPI's mpirun (many machines: mpirun -np N --hostfile H dotnet unet.dll ...)" };
 
-    public IEnumerable<Option> All => [NprocPerNode, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
+    public IEnumerable<Option> All => [NprocPerNode, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
 }

@@ -1,0 +1,39 @@
+using UNet.Segmentation.Data;
+using static TorchSharp.torch;
+
+namespace UNet.Segmentation.Inference;
+
+public sealed partial class Predictor
+{
+    /// <summary>
+    /// The interior probability (class 1) of every pixel of <paramref name="data"/>'s training
+    /// slices <paramref name="slices"/>, page after page (slices × height × width, row-major), at
+    /// full resolution with this predictor's options: what the ISBI challenge scores
+    /// (<c>ChallengeScores.Compute</c> against the same slices' labels), e.g. for a fold's
+    /// held-out slices. Slices go <see cref="PredictorOptions.BatchSize"/> at a time.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A slice lies outside the training slices.</exception>
+    /// <exception cref="InvalidOperationException">The model does not take one channel or has fewer than two classes.</exception>
+    public float[] PredictTrainingSlices(IsbiDataset data, IReadOnlyList<int> slices)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(slices);
+        foreach (int s in slices)
+            if (s < 0 || s >= data.TrainSlices) throw new ArgumentOutOfRangeException(nameof(slices), s, $"slice {s} is outside 0..{data.TrainSlices - 1}");
+        CheckGreyTwoClass();
+        int area = data.Height * data.Width;
+        var result = new float[(long)slices.Count * area];
+        var images = data.TrainImages.Span;
+        for (int start = 0; start < slices.Count; start += Options.BatchSize)
+        {
+            int count = Math.Min(Options.BatchSize, slices.Count - start);
+            var chunk = new byte[count * area];
+            for (int i = 0; i < count; i++) images.Slice(slices[start + i] * area, area).CopyTo(chunk.AsSpan(i * area));
+            using var scope = NewDisposeScope();
+            var p = PredictProbabilities(Preprocessing.Images(chunk, count, data.Height, data.Width));
+            CopyOut(p.select(1, 1), result.AsSpan(start * area, count * area));
+        }
+        return result;
+    }
+}
