@@ -92,6 +92,9 @@ internal sealed class TiffReader : IDisposable
     /// <summary>Reads every page as one greyscale volume.</summary>
     public static TiffVolume ReadVolume(string name, byte[] data) => Run(name, data, reader => reader.Volume());
 
+    /// <summary>Reads the first page, greyscale or RGB, 8 or 16 bits, extra samples (alpha) dropped.</summary>
+    public static DecodedImage ReadImage(string name, byte[] data) => Run(name, data, reader => reader.FirstImage());
+
     private static T Run<T>(string name, byte[] data, Func<TiffReader, T> read)
     {
         CheckHeader(name, data);
@@ -273,6 +276,33 @@ internal sealed class TiffReader : IDisposable
             LibTiffSupport.TakeWarnings(); // the directory's, judged on the first pass
             Decode(pages[p], target(p));
         }
+    }
+
+    private DecodedImage FirstImage()
+    {
+        var page = Check(0, colour: true);
+        if (page.PageBytes > FileLength * MaxRatio(page.Info.Compression) + 1024L * page.ChunkCount)
+            throw Fail($"the page declares {page.PageBytes} bytes of pixels, more than a {FileLength}-byte file can hold; the size is forged or the file truncated");
+        var info = page.Info;
+        int spp = page.SamplesPerPixel, channels = page.Rgb ? 3 : 1;
+        long pixels = (long)info.Width * info.Height;
+        if (pixels > ImageFiles.MaxPixels)
+            throw Fail($"the page is {info.Width}x{info.Height}, more than the {ImageFiles.MaxPixels} pixels ImageFiles reads");
+        var raw = new byte[page.PageBytes];
+        Decode(page, raw);
+        var samples = new ushort[pixels * channels];
+        if (info.BitsPerSample == 8)
+        {
+            for (long i = 0; i < pixels; i++)
+                for (int c = 0; c < channels; c++) samples[i * channels + c] = raw[i * spp + c];
+        }
+        else
+        {
+            var words = MemoryMarshal.Cast<byte, ushort>(raw);
+            for (long i = 0; i < pixels; i++)
+                for (int c = 0; c < channels; c++) samples[i * channels + c] = words[(int)(i * spp + c)];
+        }
+        return new DecodedImage(info.Width, info.Height, channels, info.BitsPerSample, samples, ImageFileFormat.Tiff);
     }
 
     /// <summary>Checks the current page against what the reader supports and against the file's size.</summary>
