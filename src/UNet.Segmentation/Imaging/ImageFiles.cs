@@ -15,7 +15,11 @@ namespace UNet.Segmentation.Imaging;
 /// management: gAMA, cHRM, sRGB and iCCP chunks are ignored, so an 8-bit grey value reads back as
 /// stored. 16-bit PNGs are refused: SkiaSharp 2.88 decodes them to 8 bits, losing the low byte.</description></item>
 /// <item><description>JPEG: 8-bit greyscale (1 channel) or colour (3 channels, RGB as SkiaSharp's
-/// libjpeg-turbo converts YCbCr, or CMYK); no colour management, EXIF orientation not applied.</description></item>
+/// libjpeg-turbo converts YCbCr, or CMYK); no colour management, EXIF orientation not applied. A
+/// file cut short (no end-of-image marker) and a declared size its data cannot code (over 512
+/// pixels a byte) are refused; damage inside the compressed data is not detectable (JPEG has no
+/// checksum, and libjpeg-turbo fills a scan that ends early with grey, which SkiaSharp reports as
+/// success).</description></item>
 /// <item><description>TIFF: the first page, 8- or 16-bit unsigned, greyscale (WhiteIsZero inverted as
 /// <see cref="Tiff.Read(string)"/> does) or RGB, with or without alpha (dropped), strips or tiles,
 /// contiguous or planar, uncompressed, PackBits, LZW or Deflate.</description></item>

@@ -50,8 +50,44 @@ internal static class SkiaImageReader
         return Decode(name, data, "PNG", (int)width, (int)height, grey, depth < 8 && colourType == 0 ? depth : 8, ImageFileFormat.Png);
     }
 
-    public static DecodedImage ReadJpeg(string name, byte[] data) =>
-        Decode(name, data, "JPEG", width: 0, height: 0, grey: null, bits: 8, ImageFileFormat.Jpeg);
+    /// <summary>
+    /// The most pixels one byte of a Huffman-coded JPEG can carry: every 8×8 block of the
+    /// full-resolution component codes its DC value in at least one bit, in sequential and
+    /// progressive files alike, so a file of n bytes holds at most 8n blocks, 512n pixels.
+    /// </summary>
+    private const long JpegPixelsPerByte = 512;
+
+    public static DecodedImage ReadJpeg(string name, byte[] data)
+    {
+        ImageFormatException Fail(string problem) => new(name, $"JPEG: {problem}");
+        // libjpeg-turbo fills what is missing with grey and only warns, and SkiaSharp reports that
+        // as success: a file cut short must be recognised here, by its missing end-of-image marker
+        // (FF D9 cannot occur inside entropy-coded data, where every FF byte is followed by 00 or a
+        // restart marker).
+        int scan = FirstScan(data);
+        if (scan < 0) throw Fail("no start-of-scan segment: the file is truncated or damaged");
+        if (data.AsSpan(scan).IndexOf((ReadOnlySpan<byte>)[0xFF, 0xD9]) < 0)
+            throw Fail("no end-of-image marker after the image data: the file is truncated");
+        return Decode(name, data, "JPEG", width: 0, height: 0, grey: null, bits: 8, ImageFileFormat.Jpeg);
+    }
+
+    /// <summary>Where the first scan's data begins (after its SOS segment), walking the marker segments; -1 when there is none.</summary>
+    private static int FirstScan(byte[] data)
+    {
+        int at = 2;
+        while (at + 4 <= data.Length)
+        {
+            if (data[at] != 0xFF) return -1;
+            byte marker = data[at + 1];
+            if (marker == 0xFF) { at++; continue; } // fill byte
+            if (marker is 0xD8 or (>= 0xD0 and <= 0xD7) or 0x01) { at += 2; continue; } // no length
+            int length = BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(at + 2));
+            if (length < 2) return -1;
+            at += 2 + length;
+            if (marker == 0xDA) return at <= data.Length ? at : -1;
+        }
+        return -1;
+    }
 
     /// <summary>
     /// Lets Skia decode, into grey (one byte a pixel) or RGBA (four), and keeps the wanted channels.
@@ -71,6 +107,8 @@ internal static class SkiaImageReader
                 if (width < 1 || height < 1) throw Fail($"the header declares {width}x{height} pixels");
                 if ((long)width * height > ImageFiles.MaxPixels)
                     throw Fail($"the image is {width}x{height}, more than the {ImageFiles.MaxPixels} pixels ImageFiles reads");
+                if ((long)width * height > data.Length * JpegPixelsPerByte + 4096)
+                    throw Fail($"the header declares {width}x{height} pixels, more than {data.Length} bytes of JPEG data can code (at most {JpegPixelsPerByte} pixels a byte); the size is forged or the file truncated");
             }
             else if (info.Width != width || info.Height != height)
             {

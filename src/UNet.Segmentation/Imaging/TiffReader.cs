@@ -87,17 +87,18 @@ internal sealed class TiffReader : IDisposable
 
     /// <summary>Describes every page.</summary>
     public static IReadOnlyList<TiffPageInfo> ReadInfo(string name, byte[] data) =>
-        Run(name, data, reader => reader.Pages(colour: false).Select(p => p.Info).ToList());
+        Run(name, data, MaxPages, reader => reader.Pages(colour: false).Select(p => p.Info).ToList());
 
     /// <summary>Reads every page as one greyscale volume.</summary>
-    public static TiffVolume ReadVolume(string name, byte[] data) => Run(name, data, reader => reader.Volume());
+    public static TiffVolume ReadVolume(string name, byte[] data) => Run(name, data, MaxPages, reader => reader.Volume());
 
     /// <summary>Reads the first page, greyscale or RGB, 8 or 16 bits, extra samples (alpha) dropped.</summary>
-    public static DecodedImage ReadImage(string name, byte[] data) => Run(name, data, reader => reader.FirstImage());
+    public static DecodedImage ReadImage(string name, byte[] data) => Run(name, data, 1, reader => reader.FirstImage());
 
-    private static T Run<T>(string name, byte[] data, Func<TiffReader, T> read)
+    private static T Run<T>(string name, byte[] data, int pages, Func<TiffReader, T> read)
     {
         CheckHeader(name, data);
+        TiffPreflight.Check(name, data, pages);
         using var scope = LibTiffSupport.Enter();
         TiffReader? reader = null;
         try
@@ -106,7 +107,7 @@ internal sealed class TiffReader : IDisposable
             // chopping"), so strips are as the file declares them; '4' refuses BigTIFF.
             var stream = new MemoryStream(data, writable: false);
             var tiff = LibTiff.ClientOpen(name, "rc4", stream, WindowTiffStream.ForReading(stream))
-                ?? throw new TiffFormatException(name, 1, "LibTiff.NET could not open the file", null);
+                ?? throw new TiffFormatException(name, 1, "LibTiff.NET could not read the page's directory" + Warnings(name), null);
             reader = new TiffReader(name, data, tiff) { _page = 1 };
             reader.CheckDirectory();
             return read(reader);
@@ -117,10 +118,7 @@ internal sealed class TiffReader : IDisposable
         }
         catch (LibTiffException e)
         {
-            // The warnings LibTiff.NET gave just before often name the tag behind the error.
-            var before = LibTiffSupport.TakeWarnings().Select(w => WithoutName(w, name)).ToList();
-            string problem = WithoutName(e.Message, name) + (before.Count > 0 ? $" (after: {string.Join("; ", before.Take(3))})" : "");
-            throw new TiffFormatException(name, reader is null ? 1 : reader._page, problem, e);
+            throw new TiffFormatException(name, reader is null ? 1 : reader._page, WithoutName(e.Message, name) + Warnings(name), e);
         }
         catch (Exception e)
         {
@@ -148,6 +146,13 @@ internal sealed class TiffReader : IDisposable
     }
 
     private TiffFormatException Fail(string problem) => new(_name, _page, problem, null);
+
+    /// <summary>The warnings LibTiff.NET gave before an error, which often name the tag behind it, as " (after: ...)".</summary>
+    private static string Warnings(string name)
+    {
+        var before = LibTiffSupport.TakeWarnings().Select(w => WithoutName(w, name)).ToList();
+        return before.Count > 0 ? $" (after: {string.Join("; ", before.Take(3))})" : "";
+    }
 
     /// <summary>LibTiff.NET's message without the file name it often repeats ("name: ..."); ours already names the file.</summary>
     private static string WithoutName(string message, string name) => message.Replace(name + ": ", "", StringComparison.Ordinal);

@@ -16,7 +16,7 @@ public class ImageFilesTests(ITestOutputHelper output)
     /// Writes PNGs into argv[1] and prints, per file, the samples a reader must return: alpha dropped,
     /// palette indices replaced by their colours, values as stored (no gamma, no scaling).
     /// </summary>
-    private const string PngMaker = """
+    internal const string PngMaker = """
         import json, random, struct, sys, zlib
         out = sys.argv[1]
         random.seed(14)
@@ -298,6 +298,42 @@ public class ImageFilesTests(ITestOutputHelper output)
         var je = Assert.Throws<ImageFormatException>(() => ImageFiles.Read(new MemoryStream(jpeg), "empty.jpg"));
         Assert.Equal("empty.jpg", je.FilePath);
         Assert.Contains("JPEG: ", je.Message);
+    }
+
+    [Fact]
+    public void JpegCutAnywhere_IsRefused_NotFilledWithGrey()
+    {
+        // libjpeg-turbo fills a cut scan with grey and SkiaSharp calls that success; the reader must not.
+        var jpeg = SkiaJpeg(64, 40);
+        Assert.Equal((64, 40), (ImageFiles.Read(new MemoryStream(jpeg), "whole.jpg").Width, 40));
+        for (int length = 0; length < jpeg.Length; length++)
+        {
+            var e = Assert.Throws<ImageFormatException>(() => ImageFiles.Read(new MemoryStream(jpeg[..length]), $"cut-{length}.jpg"));
+            Assert.Equal($"cut-{length}.jpg", e.FilePath);
+        }
+    }
+
+    [Fact]
+    public void JpegWhoseSizeItsDataCannotCode_IsRefusedBeforeDecoding()
+    {
+        var jpeg = SkiaJpeg(64, 40);
+        int sof = Enumerable.Range(2, jpeg.Length - 3).First(i => jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0);
+        jpeg[sof + 5] = jpeg[sof + 7] = 0x20; // over 8192 x 8192 from a file of a few kilobytes
+        var e = Assert.Throws<ImageFormatException>(() => ImageFiles.Read(new MemoryStream(jpeg), "forged.jpg"));
+        Assert.Contains("more than", e.Message);
+        Assert.Contains("pixels a byte", e.Message);
+    }
+
+    /// <summary>A baseline colour JPEG encoded by SkiaSharp (what an app using this library already has).</summary>
+    private static unsafe byte[] SkiaJpeg(int width, int height)
+    {
+        var rgba = Enumerable.Range(0, width * height * 4).Select(i => i % 4 == 3 ? (byte)255 : (byte)(i * 7 % 256 ^ i / 256)).ToArray();
+        fixed (byte* pointer = rgba)
+        {
+            using var pixmap = new SkiaSharp.SKPixmap(new SkiaSharp.SKImageInfo(width, height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque), (IntPtr)pointer, width * 4);
+            using var data = pixmap.Encode(new SkiaSharp.SKJpegEncoderOptions(90, SkiaSharp.SKJpegEncoderDownsample.Downsample420, SkiaSharp.SKJpegEncoderAlphaOption.Ignore));
+            return data.ToArray();
+        }
     }
 
     [Fact]

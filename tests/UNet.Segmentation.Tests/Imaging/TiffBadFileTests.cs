@@ -186,9 +186,32 @@ public class TiffBadFileTests
     [Fact]
     public void FewerStripOffsetsThanStrips_IsRejected()
     {
-        // LibTiff.NET would warn, fill the missing offsets with zeros and read the header as pixels.
-        var e = Fails(Gray8(change: p => p.Set(278, TiffBuilder.Long, 1)), "offsets.tif", "StripOffsets tag is malformed");
-        Assert.Contains("expecting 4", e.Message);
+        // LibTiff.NET would warn, fill the missing offsets with zeros and read the header as pixels;
+        // the pre-check refuses the page before (it also keeps LibTiff.NET from allocating tables
+        // as long as a forged height asks).
+        Fails(Gray8(change: p => p.Set(278, TiffBuilder.Long, 1)), "offsets.tif", "StripOffsets has 1 values but the page's size needs 4");
+        Fails(Gray8(change: p => p.Set(278, TiffBuilder.Long, 1).Set(273, TiffBuilder.Long, 8, 14, 20, 26).Set(279, TiffBuilder.Long, 6, 6, 6)), "counts.tif", "StripByteCounts has 3 values but the page's size needs 4");
+        Fails(Gray8(change: p => p.Set(257, TiffBuilder.Long, int.MaxValue).Set(278, TiffBuilder.Long, 1)), "tall.tif", "needs 2147483647");
+    }
+
+    [Fact]
+    public void TagWhoseValuesLiePastTheEnd_IsRejectedBeforeLibTiffAllocatesForIt()
+    {
+        var bytes = Gray8(change: p => p.Set(305, TiffBuilder.Byte, 1, 2, 3, 4, 5)); // Software, 5 bytes: stored past the entries
+        int entry = Enumerable.Range(8, bytes.Length - 12).First(i => bytes[i] == 0x31 && bytes[i + 1] == 0x01 && bytes[i + 2] == 1 && bytes[i + 3] == 0);
+        BitConverter.TryWriteBytes(bytes.AsSpan(entry + 4), 0x3FFF_FFFFu); // a billion values in a 200-byte file
+        Fails(bytes, "count.tif", "tag 305 (SOFTWARE) declares 1073741823 values");
+    }
+
+    [Fact]
+    public void PixelTagThatLibTiffWouldDrop_IsRejected()
+    {
+        // An RGB page whose BitsPerSample has 2 values instead of 3: LibTiff.NET warns and ignores the tag.
+        var page = BuilderPage.Gray(4, 2, 8).Set(258, TiffBuilder.Short, 8, 8).Set(262, TiffBuilder.Short, 2).Set(277, TiffBuilder.Short, 3).Strips(new byte[24], 12, 2);
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("bits.tif"), new TiffBuilder().Add(page).Build());
+        var e = Assert.Throws<TiffFormatException>(() => ImageFiles.Read(dir.File("bits.tif")));
+        Assert.True(e.Message.Contains("BitsPerSample") && e.Page == 1, e.Message);
     }
 
     [Theory]
