@@ -71,6 +71,30 @@ public class TiffLibtiffOracleTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(OurFiles))]
+    public void PillowReadsEveryPageWeWrite(TiffSampleFormat format, TiffCompression compression)
+    {
+        if (!ExternalTools.RequirePil(output)) return;
+        using var dir = new TempDir();
+        var volume = TestVolumes.Make(format, 3, 41, 27, seed: 8);
+        string path = dir.File("ours.tif");
+        Tiff.Write(path, volume, compression);
+        // Pillow's own TIFF plugin and libtiff underneath: every page's samples as little-endian bytes
+        var pillow = ExternalTools.RunOk(ExternalTools.Python, "-c", """
+            import sys
+            from PIL import Image
+            im = Image.open(sys.argv[1]); pages = []
+            for i in range(im.n_frames):
+                im.seek(i); im.load()
+                data = im.tobytes('raw', {'L': 'L', 'I;16': 'I;16', 'F': 'F;32F'}[im.mode])
+                pages.append(data.hex())
+            print(im.n_frames, im.mode, ''.join(pages))
+            """, path).Stdout.Split(' ');
+        Assert.Equal(("3", format switch { TiffSampleFormat.UInt8 => "L", TiffSampleFormat.UInt16 => "I;16", _ => "F" }), (pillow[0], pillow[1]));
+        Assert.Equal(Convert.ToHexString(TestVolumes.RawBytes(volume)).ToLowerInvariant(), pillow[2].Trim());
+    }
+
+    [Theory]
+    [MemberData(nameof(OurFiles))]
     public void TiffinfoAndTiffdump_SeeTheTagsWeWrote(TiffSampleFormat format, TiffCompression compression)
     {
         if (!ExternalTools.Require(output, "tiffinfo", "tiffdump")) return;
