@@ -120,10 +120,11 @@ internal sealed class TiffReader : IDisposable
         {
             throw new TiffFormatException(name, reader is null ? 1 : reader._page, WithoutName(e.Message, name) + Warnings(name), e);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // LibTiff.NET is not hardened against damaged input: what it throws while parsing these
             // bytes (an index out of range, a null reference, an overflow) is a property of the bytes.
+            // Running out of memory is not (TiffPreflight bounds what LibTiff.NET allocates).
             throw new TiffFormatException(name, reader is null ? 1 : reader._page,
                 $"LibTiff.NET failed on damaged data ({e.GetType().Name}: {e.Message})", e);
         }

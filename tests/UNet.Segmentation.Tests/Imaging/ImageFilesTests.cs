@@ -114,6 +114,37 @@ public class ImageFilesTests(ITestOutputHelper output)
         Assert.Contains("16-bit PNGs are not supported", e.Message);
     }
 
+    /// <summary>
+    /// Why 16-bit PNGs are refused, pinned so that a SkiaSharp that decodes them exactly is noticed:
+    /// 2.88.9 refuses a 16-bit target and hands an 8-bit or half-float one only the high bytes.
+    /// </summary>
+    [Fact]
+    public unsafe void SkiaSharp_Decodes16BitPngsThrough8Bits()
+    {
+        if (!Ready(output)) return;
+        using var dir = new TempDir();
+        var expected = MakePngs(dir.Path)["grey16"].GetProperty("samples").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        using var data = SkiaSharp.SKData.CreateCopy(File.ReadAllBytes(dir.File("grey16.png")));
+        using var codec = SkiaSharp.SKCodec.Create(data);
+        Assert.Equal(SkiaSharp.SKColorType.Gray8, codec.Info.ColorType); // what Skia says the file holds
+        var wide = new SkiaSharp.SKImageInfo(5, 4, SkiaSharp.SKColorType.Rgba16161616, SkiaSharp.SKAlphaType.Unpremul);
+        var pixels = new byte[wide.BytesSize];
+        fixed (byte* p = pixels)
+            Assert.Equal(SkiaSharp.SKCodecResult.InvalidConversion, codec.GetPixels(wide, (IntPtr)p));
+        var half = new SkiaSharp.SKImageInfo(5, 4, SkiaSharp.SKColorType.RgbaF16, SkiaSharp.SKAlphaType.Unpremul);
+        pixels = new byte[half.BytesSize];
+        fixed (byte* p = pixels)
+            Assert.Equal(SkiaSharp.SKCodecResult.Success, codec.GetPixels(half, (IntPtr)p));
+        var reds = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(pixels).ToArray().Where((_, i) => i % 4 == 0).ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.Equal(expected[i] >> 8, (int)Math.Round((double)reds[i] * 255)); // the high byte, no more
+        var narrow = new SkiaSharp.SKImageInfo(5, 4, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque);
+        pixels = new byte[narrow.BytesSize];
+        fixed (byte* p = pixels)
+            Assert.Equal(SkiaSharp.SKCodecResult.Success, codec.GetPixels(narrow, (IntPtr)p));
+        Assert.Equal(expected.Select(v => (byte)(v >> 8)), pixels);
+    }
+
     [Fact]
     public void PillowPngs_WithItsFilters_ReadAsPillowDecodesThem()
     {
