@@ -20,9 +20,10 @@ internal sealed class LibTiffException(string message) : Exception(message);
 /// (<c>Tiff.SetErrorHandler</c>), so <see cref="Enter"/> installs <see cref="Handler"/> there (again,
 /// should someone have replaced it) and marks the calling thread as inside one of our calls. On such
 /// a thread an error throws <see cref="LibTiffException"/> out of LibTiff.NET at once and a warning
-/// is kept for the reader (<see cref="TakeWarnings"/>), which decides what it means; on every other thread both go to the handler that was installed before ours, so other
-/// users of LibTiff.NET in the process see what they saw before. LibTiff.NET runs a call on the
-/// caller's thread, so the per-thread mark is exact.
+/// is kept for the reader (<see cref="TakeWarnings"/>), which decides what it means; on every other
+/// thread both go to the handler that was installed before ours, so other users of LibTiff.NET in
+/// the process see what they saw before. LibTiff.NET runs a call on the caller's thread, so the
+/// per-thread mark is exact.
 /// </remarks>
 internal static class LibTiffSupport
 {
