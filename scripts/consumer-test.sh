@@ -3,9 +3,13 @@
 # copies tests/consumer to a temporary folder outside the source tree, restores it from that
 # feed (UNet.Segmentation) and nuget.org (TorchSharp-cpu, the backend an app picks), builds and
 # runs it, and checks:
-#   - the package holds buildTransitive/UNet.Segmentation.targets and depends on the managed
-#     TorchSharp package only (no backend, no native code of ours);
-#   - the output line "consumer: ok 34512258 parameters 572->388 <loss>" and exit code 0;
+#   - the package holds buildTransitive/UNet.Segmentation.targets, carries no native code of its
+#     own, and depends on exactly: TorchSharp 0.107.0 (managed, no backend),
+#     Microsoft.Extensions.Logging.Abstractions, BitMiracle.LibTiff.NET 2.4.660, SkiaSharp 2.88.9
+#     and SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9;
+#   - the lines "consumer: images ok" (a TIFF and a PNG written and read back, so LibTiff.NET and
+#     the native libSkiaSharp.so load in a consumer) and
+#     "consumer: ok 34512258 parameters 572->388 <loss>", and exit code 0;
 #   - UNet.Segmentation restored as a package from the local feed, no project reference.
 # Any stale copy of the same version in the NuGet cache is removed first. Ends with
 # "consumer-test: passed" or "consumer-test: FAILED (<why>)". KEEP_CONSUMER=1 keeps the folder.
@@ -29,11 +33,22 @@ listing=$(python3 -m zipfile -l "$package") || fail "listing the package"
 for f in buildTransitive/UNet.Segmentation.targets buildTransitive/WeakGlibcxxNeed.cs lib/net10.0/UNet.Segmentation.dll; do
   grep -q "$f" <<<"$listing" || fail "the package holds no $f"
 done
-grep -q 'runtimes/' <<<"$listing" && fail "the package carries native runtimes; the app's backend package brings them"
+grep -q 'runtimes/' <<<"$listing" && fail "the package carries native runtimes; they come from packages it depends on (SkiaSharp's native assets) or the app adds (the TorchSharp backend)"
 nuspec=$(python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith(".nuspec")][0]).decode())' "$package") \
   || fail "reading the nuspec"
-grep -q 'id="TorchSharp" version="0.107.0"' <<<"$nuspec" || fail "the package does not depend on TorchSharp 0.107.0"
-grep -qi 'id="TorchSharp-cpu"\|id="libtorch' <<<"$nuspec" && fail "the package depends on a backend package"
+# The exact set of dependencies (ids and versions), in every target framework group.
+dependencies=$(grep -o '<dependency id="[^"]*" version="[^"]*"' <<<"$nuspec" | sed 's/<dependency id="\([^"]*\)" version="\([^"]*\)"/\1 \2/' | sort -u)
+expected=$(printf '%s\n' \
+  "BitMiracle.LibTiff.NET 2.4.660" \
+  "Microsoft.Extensions.Logging.Abstractions 10.0.14" \
+  "SkiaSharp 2.88.9" \
+  "SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9" \
+  "TorchSharp 0.107.0" | sort)
+[ "$dependencies" = "$expected" ] || fail "the package depends on
+$dependencies
+instead of exactly
+$expected"
+echo "consumer-test: dependencies $(tr '\n' ';' <<<"$dependencies")"
 
 app="$work/consumer"
 mkdir -p "$app"
@@ -54,6 +69,8 @@ grep -q "\"source\": \"$feed" "$cache/unet.segmentation/$version/.nupkg.metadata
 code=$?
 cat "$work/run.log"
 [ "$code" -eq 0 ] || fail "the consumer exited with $code"
+grep -qx 'consumer: images ok' "$work/run.log" || fail "the consumer did not write and read back its images"
+[ -f "$out/runtimes/linux-x64/native/libSkiaSharp.so" ] || fail "the consumer's output has no runtimes/linux-x64/native/libSkiaSharp.so"
 line=$(tail -n 1 "$work/run.log")
 [[ "$line" =~ ^consumer:\ ok\ 34512258\ parameters\ 572-\>388\ [0-9.]+$ ]] || fail "unexpected output: $line"
 echo "consumer-test: passed"

@@ -78,15 +78,15 @@ internal static class RunCommand
             Device = device,
         };
         if (predictorOptions.Validate() is { Count: > 0 } bad) throw new ArgumentException(string.Join("; ", bad).Replace(nameof(PredictorOptions.TileOverlap), "--overlap"));
-        var data = dataDir is null ? IsbiDataset.Synthetic() : IsbiDataset.Load(dataDir.FullName);
-        summary.Add(("data", $"{data.Source}: {data.TrainSlices} training slices of {data.Width}x{data.Height}"));
+        var data = DataChoice.Load(dataDir, p.GetValue(o.Classes));
+        summary.Add(("data", DataChoice.Describe(data)));
         var split = data.Fold(fold);
 
         UNetModel model;
         if (mode.StartsWith("train", StringComparison.Ordinal))
         {
             torch.manual_seed(p.GetValue(o.Seed));
-            model = new UNetModel(UNetOptions.Reference with { BaseFilters = p.GetValue(o.Filters) ?? recipe.Filters });
+            model = new UNetModel(UNetOptions.Reference with { BaseFilters = p.GetValue(o.Filters) ?? recipe.Filters, InputChannels = data.ImageChannels, Classes = data.Classes });
         }
         else
         {
@@ -104,6 +104,8 @@ internal static class RunCommand
                 .WithWeightDecay(p.GetValue(o.WeightDecay))
                 .WithSteps(maxSteps, p.GetValue(o.BatchSize) ?? recipe.BatchSize)
                 .WithSeed(p.GetValue(o.Seed))
+                // Your own images may have any size: training draws tiles of them, prediction slides a window.
+                .WithData(data is FolderDataset ? DataOptions.Reference with { InputMode = InputMode.OverlapTile } : DataOptions.Reference)
                 .WithAugmentation(p.GetValue(o.Augment) || dataDir is null)
                 .WithMixedPrecision(precision)
                 .OnDevice(device)
@@ -156,32 +158,17 @@ internal static class RunCommand
                 summary.AddRange(ValidationReport.Write(model, data, split, metrics, predictorOptions with { Precision = precision }, modelDir, null));
             }
             if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark))
-                summary.AddRange(Predict(model, data, dataDir, modelDir, predictorOptions with { Precision = precision }));
+                summary.AddRange(data is FolderDataset folder
+                    // Images of any size: always the sliding window.
+                    ? Predictions.Folder(model, folder, modelDir, predictorOptions with { Precision = precision, Input = PredictionInput.SlidingWindow })
+                    : Predictions.IsbiVolume(model, (IsbiDataset)data, dataDir, modelDir, predictorOptions with { Precision = precision }));
         }
         summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));
         var table = new Table().AddColumn("").AddColumn("result");
         foreach (var (k, v) in summary) table.AddRow(Markup.Escape(k), Markup.Escape(v));
+        // Piped (logs, CI): no wrapping at 80 columns inside paths and metric lines.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 240);
         AnsiConsole.Write(table);
         return 0;
-    }
-
-    private static IEnumerable<(string, string)> Predict(UNetModel model, IsbiDataset data, DirectoryInfo? dataDir, string modelDir, PredictorOptions options)
-    {
-        string predictions = Path.Combine(modelDir, "predictions");
-        Directory.CreateDirectory(predictions);
-        string input = dataDir is not null ? Path.Combine(dataDir.FullName, "test-volume.tif") : Path.Combine(predictions, "synthetic-test-volume.tif");
-        if (dataDir is null) Tiff.Write(input, new TiffVolume(data.TestSlices, data.Height, data.Width, data.TestImages.ToArray()));
-        if (!File.Exists(input)) throw new ArgumentException($"{input} does not exist: predict needs the test volume");
-        using var predictor = new Predictor(model, options);
-        PredictionResult result = null!;
-        AnsiConsole.Progress().Start(ctx =>
-        {
-            var task = ctx.AddTask("predicting test slices", maxValue: data.TestSlices > 0 ? data.TestSlices : 1);
-            result = predictor.PredictVolume(input, Path.Combine(predictions, "test-probabilities.tif"), Path.Combine(predictions, "test-masks.tif"),
-                Path.Combine(predictions, "overlays"), new Progress<int>(done => task.Value = done));
-            task.Value = task.MaxValue;
-        });
-        return [("prediction", $"{result.PageCount} pages of {result.Width}x{result.Height} in {result.Elapsed.TotalSeconds:F1} s, interior {result.InteriorFraction:P1}"),
-                ("probabilities", result.ProbabilitiesPath), ("masks", result.MasksPath ?? "-"), ("overlays", $"{result.OverlayPaths.Count} PNGs in {Path.Combine(predictions, "overlays")}")];
     }
 }

@@ -29,7 +29,8 @@ internal sealed class RunOptions
     public readonly Option<bool> Tiled = new("--tiled") { Description = "predict with a sliding window (Gaussian-blended input-size tiles at full resolution) instead of the reference's resize" };
     public readonly Option<double> Overlap = new("--overlap") { Description = "with --tiled: the tiles' overlap, a fraction in [0, 1)", DefaultValueFactory = _ => 0.5 };
     public readonly Option<bool> Tta = new("--tta") { Description = "flip test-time augmentation: the mean over the four flips" };
+    public readonly Option<int> Classes = new("--classes") { Description = "classes in the masks of a folder dataset (images/ and masks/), checked against them", DefaultValueFactory = _ => 2 };
     public readonly Option<int?> NprocPerNode = new("--nproc-per-node", "--nproc_per_node") { Description = "data-parallel training on this machine: start N ranks through Open MPI's mpirun (many machines: mpirun -np N --hostfile H dotnet unet.dll ...)" };
 
-    public IEnumerable<Option> All => [NprocPerNode, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
+    public IEnumerable<Option> All => [NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
 }

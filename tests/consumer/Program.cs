@@ -1,14 +1,18 @@
 // The package consumer test: everything below comes from the UNet.Segmentation package and the
 // TorchSharp-cpu backend. Builds the reference U-Net, checks its size, trains one step on a
-// synthetic EM slice, saves, reloads and predicts, then prints
+// synthetic EM slice, saves, reloads and predicts; writes the prediction as a TIFF (LibTiff.NET)
+// and a PNG (SkiaSharp, whose native library comes through the package's dependencies) and reads
+// both back; then prints "consumer: images ok" and
 // "consumer: ok <parameters> parameters 572-><output> <loss>".
 using UNet.Segmentation.Data;
+using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Training;
 
 var data = IsbiDataset.Synthetic(new SyntheticEmOptions { Slices = 6, Size = 512 });
 string file = Path.Combine(Path.GetTempPath(), $"unet-consumer-{Environment.ProcessId}.safetensors");
+string tiff = Path.ChangeExtension(file, ".tif"), png = Path.ChangeExtension(file, ".png");
 try
 {
     double loss;
@@ -32,10 +36,22 @@ try
     float[] interior = predictor.PredictSlice(data.TrainImages.Span[..(512 * 512)], 512, 512);
     if (interior.Length != 512 * 512 || interior.Any(p => !(p >= 0f && p <= 1f)))
         throw new InvalidOperationException("the prediction is not one probability in [0, 1] per pixel");
+
+    byte[] mask = interior.Select(p => p >= 0.5f ? (byte)255 : (byte)0).ToArray();
+    Tiff.Write(tiff, new TiffVolume(1, 512, 512, interior), TiffCompression.Deflate);
+    Png.WriteGray(png, mask, 512, 512);
+    if (!Tiff.Read(tiff).GetFloat32().SequenceEqual(interior))
+        throw new InvalidOperationException("the probabilities TIFF did not read back as written");
+    var image = ImageFiles.Read(png);
+    if (image.Format != ImageFileFormat.Png || !image.Samples.SequenceEqual(mask.Select(v => (ushort)v)))
+        throw new InvalidOperationException("the mask PNG did not read back as written");
+    Console.WriteLine("consumer: images ok");
     Console.WriteLine($"consumer: ok {parameters} parameters 572->{output} {loss:F4}");
     return 0;
 }
 finally
 {
     File.Delete(file);
+    File.Delete(tiff);
+    File.Delete(png);
 }

@@ -8,7 +8,7 @@ namespace UNet.Segmentation.Data;
 /// (slices or image files) of <see cref="ImageChannels"/> channels with masks of
 /// <see cref="Classes"/> classes, cross-validation folds over the items, augmented training
 /// batches and plain evaluation batches. <see cref="IsbiDataset"/> holds the ISBI 2012 volumes;
-/// <c>FolderDataset</c> a folder of images and masks.
+/// <see cref="FolderDataset"/> a folder of images and masks.
 /// </summary>
 public abstract class SegmentationData
 {

@@ -10,7 +10,7 @@ internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// The reference implementations the codecs are checked against: libtiff's command-line tools
+/// The reference implementations our image files are checked against: libtiff's command-line tools
 /// (Debian libtiff-tools) and Pillow (Debian python3-pil, run by /usr/bin/python3). A test that
 /// needs one starts with <c>if (!ExternalTools.Require(output, ...)) return;</c>: when it is missing,
 /// the test prints why and ends, unless <c>UNET_REQUIRE_ORACLES=1</c> (set in CI) makes it fail.

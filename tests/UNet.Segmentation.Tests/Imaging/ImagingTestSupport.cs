@@ -26,7 +26,7 @@ internal sealed class TempDir : IDisposable
     }
 }
 
-/// <summary>Small volumes with gradients, runs, noise and (for floats) special values, so that every codec path is exercised.</summary>
+/// <summary>Small volumes with gradients, runs, noise and (for floats) special values, so that every compression path is exercised.</summary>
 internal static class TestVolumes
 {
     public static TiffVolume Make(TiffSampleFormat format, int pages, int height, int width, int seed = 1)

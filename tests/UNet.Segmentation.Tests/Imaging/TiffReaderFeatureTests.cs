@@ -36,12 +36,25 @@ public class TiffReaderFeatureTests
     }
 
     [Fact]
-    public void ShortStripsAndMissingPhotometric_AndMissingByteCountsWhenUncompressed_AreAccepted()
+    public void ShortLastStripAndMissingPhotometric_AreAccepted()
     {
         var pixels = Ramp(35, 3);
         var page = BuilderPage.Gray(5, 7, 8, rowsPerStrip: 3).Remove(262).Strips(pixels, 5, 3);
-        page.AutoByteCounts = false;
         Assert.Equal(pixels, Read(new TiffBuilder().Add(page).Build()).GetUInt8());
+    }
+
+    [Fact]
+    public void MissingByteCounts_AreDerivedForOneUncompressedStrip_AndRefusedOtherwise()
+    {
+        var pixels = Ramp(35, 3);
+        var one = BuilderPage.Gray(5, 7, 8).Strips(pixels, 5, 7);
+        one.AutoByteCounts = false;
+        Assert.Equal(pixels, Read(new TiffBuilder().Add(one).Build()).GetUInt8());
+
+        var several = BuilderPage.Gray(5, 7, 8, rowsPerStrip: 3).Strips(pixels, 5, 3);
+        several.AutoByteCounts = false; // libtiff's rule too: several strips need their sizes
+        var e = Assert.Throws<TiffFormatException>(() => Read(new TiffBuilder().Add(several).Build()));
+        Assert.Contains("StripByteCounts", e.Message);
     }
 
     [Fact]

@@ -94,6 +94,30 @@ public class TiffRoundTripTests
     }
 
     [Fact]
+    public void WritingToAStream_StartsAtItsPosition_IgnoresWhatFollows_AndEndsAtTheTiffsEnd()
+    {
+        var volume = TestVolumes.Make(TiffSampleFormat.UInt16, 3, 11, 13);
+        var stream = new MemoryStream();
+        stream.Write(Enumerable.Repeat((byte)0xEE, 5000).ToArray()); // more than the TIFF will need
+        stream.Position = 7;
+        Tiff.Write(stream, volume, TiffCompression.Lzw);
+        long end = stream.Position;
+        Assert.True(end > 7 && end < 5000, $"ended at {end}");
+        TestVolumes.AssertSame(volume, Tiff.Read(new MemoryStream(stream.ToArray()[7..(int)end]), "window.tif"));
+        Assert.Equal(0xEE, stream.ToArray()[6]); // nothing before the position was touched
+    }
+
+    [Fact]
+    public void WritingToAStream_NeedsItReadableWritableAndSeekable()
+    {
+        var volume = TestVolumes.Make(TiffSampleFormat.UInt8, 1, 2, 2);
+        using var dir = new TempDir();
+        using var writeOnly = new FileStream(dir.File("w.tif"), FileMode.Create, FileAccess.Write);
+        Assert.Equal("stream", Assert.Throws<ArgumentException>(() => Tiff.Write(writeOnly, volume)).ParamName);
+        Assert.Equal("stream", Assert.Throws<ArgumentException>(() => Tiff.Write(new MemoryStream(new byte[10], writable: false), volume)).ParamName);
+    }
+
+    [Fact]
     public void Overwriting_ReplacesTheFile()
     {
         using var dir = new TempDir();

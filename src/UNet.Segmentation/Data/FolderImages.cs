@@ -1,0 +1,72 @@
+using UNet.Segmentation.Imaging;
+
+namespace UNet.Segmentation.Data;
+
+/// <summary>
+/// Images and masks of a <see cref="FolderDataset"/> as the pipeline wants them: images scaled
+/// to [−1, 1] channel by channel (8-bit x/127.5 − 1, 16-bit x/32767.5 − 1, the reference's
+/// scaling), masks as class indices checked against the number of classes.
+/// </summary>
+internal static class FolderImages
+{
+    /// <summary>An image scaled to [−1, 1], channels first (C×H×W).</summary>
+    public sealed record Image(int Width, int Height, int Channels, float[] Samples);
+
+    /// <summary>A mask's class index per pixel, row-major.</summary>
+    public sealed record Mask(int Width, int Height, byte[] Classes);
+
+    public static Image ReadImage(string path)
+    {
+        var d = Decode(path); // grey or RGB: the decoder drops alpha
+        double half = ((1 << d.BitsPerSample) - 1) / 2.0;
+        int area = d.Width * d.Height;
+        var samples = new float[area * d.Channels];
+        // Interleaved (pixel-major) samples to channels first.
+        for (int p = 0; p < area; p++)
+            for (int c = 0; c < d.Channels; c++)
+                samples[c * area + p] = (float)(d.Samples[p * d.Channels + c] / half - 1.0);
+        return new Image(d.Width, d.Height, d.Channels, samples);
+    }
+
+    /// <summary>
+    /// The class indices of a grey mask (an RGB mask whose three channels are equal counts as grey).
+    /// Values must lie in 0..classes−1; for two classes a mask of only 0 and 255 is read as 0 and 1.
+    /// </summary>
+    public static Mask ReadMask(string path, int classes)
+    {
+        var d = Decode(path);
+        int area = d.Width * d.Height;
+        var values = new int[area];
+        for (int p = 0; p < area; p++)
+        {
+            int v = d.Samples[p * d.Channels];
+            for (int c = 1; c < d.Channels; c++)
+                if (d.Samples[p * d.Channels + c] != v)
+                    throw new DataFileException(path, $"is a colour mask (pixel x={p % d.Width}, y={p / d.Width} differs between channels); masks hold one class index per pixel");
+            values[p] = v;
+        }
+        bool binary255 = classes == 2 && values.All(v => v is 0 or 255);
+        var result = new byte[area];
+        for (int p = 0; p < area; p++)
+        {
+            int v = binary255 ? values[p] / 255 : values[p];
+            if (v >= classes)
+                throw new DataFileException(path, $"has the value {values[p]} at x={p % d.Width}, y={p / d.Width}, outside the {classes} classes 0..{classes - 1}" +
+                    (classes == 2 ? " (two-class masks may also be 0/255)" : ""));
+            result[p] = (byte)v;
+        }
+        return new Mask(d.Width, d.Height, result);
+    }
+
+    private static DecodedImage Decode(string path)
+    {
+        try
+        {
+            return ImageFiles.Read(path);
+        }
+        catch (ImageFormatException e)
+        {
+            throw new DataFileException(path, e.Message, e);
+        }
+    }
+}
