@@ -90,7 +90,7 @@ public sealed class FolderDataset : SegmentationData
             var mask = FolderImages.ReadMask(masks[stem], classes);
             if (mask.Width != image.Width || mask.Height != image.Height)
                 throw new DataFileException(masks[stem], $"is {mask.Width}x{mask.Height} but its image {images[stem]} is {image.Width}x{image.Height}");
-            items.Add(new FolderItem(images[stem], image.Height, image.Width, image.Samples, mask.Classes));
+            items.Add(new FolderItem(images[stem], image, mask.Classes));
         }
         var testDir = Path.Combine(directory, "test");
         var tests = Directory.Exists(testDir) ? Files(testDir, ImageExtensions).Values.Order(StringComparer.Ordinal).ToList() : [];
@@ -101,9 +101,8 @@ public sealed class FolderDataset : SegmentationData
     protected override Tensor PrepareItem(int item, DataOptions options)
     {
         var i = _items[item];
-        var image = tensor(i.Image, [1, ImageChannels, i.Height, i.Width]);
         var classes = tensor(i.Mask, [1, i.Height, i.Width]).to(ScalarType.Int64);
-        return Preprocessing.Prepare(image, Preprocessing.LabelChannels(classes, Classes), options);
+        return Preprocessing.Prepare(i.Image.ToTensor(), Preprocessing.LabelChannels(classes, Classes), options);
     }
 
     /// <inheritdoc/>
@@ -130,6 +129,10 @@ public sealed class FolderDataset : SegmentationData
         return found;
     }
 
-    /// <summary>An item in memory: the image scaled to [−1, 1] (C×H×W) and the mask's class indices (H×W).</summary>
-    private sealed record FolderItem(string ImagePath, int Height, int Width, float[] Image, byte[] Mask);
+    /// <summary>An item in memory: the image (C×H×W) and the mask's class indices (H×W).</summary>
+    private sealed record FolderItem(string ImagePath, FolderImages.Image Image, byte[] Mask)
+    {
+        public int Height => Image.Height;
+        public int Width => Image.Width;
+    }
 }

@@ -1,16 +1,40 @@
+using TorchSharp;
 using UNet.Segmentation.Imaging;
+using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Data;
 
 /// <summary>
-/// Images and masks of a <see cref="FolderDataset"/> as the pipeline wants them: images scaled
-/// to [−1, 1] channel by channel (8-bit x/127.5 − 1, 16-bit x/32767.5 − 1, the reference's
-/// scaling), masks as class indices checked against the number of classes.
+/// Images and masks of a <see cref="FolderDataset"/> as the pipeline wants them: images as their
+/// stored values, channels first, with the divisor that scales them to [−1, 1] (8-bit x/127.5 − 1,
+/// 16-bit x/32767.5 − 1, the reference's scaling, applied by <see cref="Image.ToTensor"/> with the
+/// same tensor operations as <see cref="Preprocessing.Images"/>, so an 8-bit image gives the very
+/// values an ISBI slice does); masks as class indices checked against the number of classes.
 /// </summary>
 internal static class FolderImages
 {
-    /// <summary>An image scaled to [−1, 1], channels first (C×H×W).</summary>
-    public sealed record Image(int Width, int Height, int Channels, float[] Samples);
+    /// <summary>An image's stored values, channels first (C×H×W), and (2^bits − 1)/2.</summary>
+    public sealed record Image(int Width, int Height, int Channels, float[] Samples, double Half)
+    {
+        /// <summary>1×C×H×W float32 in [−1, 1]: x / Half − 1 (owned by the current dispose scope).</summary>
+        public Tensor ToTensor()
+        {
+            using var scope = NewDisposeScope();
+            return tensor(Samples, [1, Channels, Height, Width]).div(Half).sub(1.0).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>The image as interleaved 8-bit samples (16-bit ones scaled down), for pictures.</summary>
+        public byte[] ToBytes()
+        {
+            int area = Width * Height;
+            var bytes = new byte[area * Channels];
+            double scale = 127.5 / Half;
+            for (int p = 0; p < area; p++)
+                for (int c = 0; c < Channels; c++)
+                    bytes[p * Channels + c] = (byte)Math.Clamp(Math.Round(Samples[c * area + p] * scale), 0, 255);
+            return bytes;
+        }
+    }
 
     /// <summary>A mask's class index per pixel, row-major.</summary>
     public sealed record Mask(int Width, int Height, byte[] Classes);
@@ -24,8 +48,8 @@ internal static class FolderImages
         // Interleaved (pixel-major) samples to channels first.
         for (int p = 0; p < area; p++)
             for (int c = 0; c < d.Channels; c++)
-                samples[c * area + p] = (float)(d.Samples[p * d.Channels + c] / half - 1.0);
-        return new Image(d.Width, d.Height, d.Channels, samples);
+                samples[c * area + p] = d.Samples[p * d.Channels + c];
+        return new Image(d.Width, d.Height, d.Channels, samples, half);
     }
 
     /// <summary>

@@ -33,7 +33,7 @@ public sealed partial class Predictor
         var mask = new byte[area];
         using (var scope = NewDisposeScope())
         {
-            var p = PredictProbabilities(tensor(image.Samples, [1, image.Channels, image.Height, image.Width]));
+            var p = PredictProbabilities(image.ToTensor());
             CopyOut(p, probabilities);
             CopyOut(p.argmax(1).to(ScalarType.Byte), mask);
         }
@@ -43,23 +43,12 @@ public sealed partial class Predictor
         string overlayPath = Path.Combine(outputDirectory, $"{stem}-overlay.png");
         string probabilitiesPath = Path.Combine(outputDirectory, $"{stem}-probabilities.tif");
         Png.WriteGray(maskPath, mask, image.Width, image.Height);
-        Png.WriteRgb(overlayPath, Overlays.BlendClasses(Display(image), image.Channels, mask), image.Width, image.Height);
+        Png.WriteRgb(overlayPath, Overlays.BlendClasses(image.ToBytes(), image.Channels, mask), image.Width, image.Height);
         Tiff.Write(probabilitiesPath, new TiffVolume(classes, image.Height, image.Width, probabilities));
         var share = new double[classes];
         foreach (byte m in mask) share[m]++;
         return new ImageFilePrediction(inputImage, image.Height, image.Width, maskPath, overlayPath, probabilitiesPath,
             share.Select(s => s / area).ToArray(), watch.Elapsed);
-    }
-
-    /// <summary>The scaled image back to interleaved 8-bit samples for the overlay.</summary>
-    private static byte[] Display(FolderImages.Image image)
-    {
-        int area = image.Width * image.Height;
-        var bytes = new byte[area * image.Channels];
-        for (int p = 0; p < area; p++)
-            for (int c = 0; c < image.Channels; c++)
-                bytes[p * image.Channels + c] = (byte)Math.Clamp(Math.Round((image.Samples[c * area + p] + 1) * 127.5), 0, 255);
-        return bytes;
     }
 }
 
