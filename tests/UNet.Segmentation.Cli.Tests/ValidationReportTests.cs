@@ -22,11 +22,25 @@ public sealed class ValidationReportTests : IDisposable
         Assert.Equal(6, root.GetProperty("validation_items").GetArrayLength());
         Assert.Equal(2, root.GetProperty("hard_dice_per_class").GetArrayLength());
         Assert.InRange(root.GetProperty("dice").GetDouble(), 0, 1);
+        Assert.InRange(root.GetProperty("map_dice").GetDouble(), 1e-6, 1);
+        Assert.Matches(@"map Dice +│ \d\.\d{4} \(the 512² maps at t 0\.5", output);
         double vRand = root.GetProperty("v_rand").GetDouble(), vInfo = root.GetProperty("v_info").GetDouble();
         Assert.InRange(vRand, 1e-6, 1);
         Assert.InRange(vInfo, 1e-6, 1);
         Assert.Equal("SlidingWindow", root.GetProperty("predictor").GetProperty("input").GetString());
         Assert.Equal(0.25, root.GetProperty("predictor").GetProperty("overlap").GetDouble());
+
+        // The map Dice, recounted here from the written maps: mean over membrane and interior of 2|A∩B| / (|A| + |B|) at t 0.5.
+        var p = UNet.Segmentation.Imaging.Tiff.Read(root.GetProperty("validation_probabilities").GetString()!).GetFloat32();
+        var l = UNet.Segmentation.Imaging.Tiff.Read(root.GetProperty("validation_labels").GetString()!).GetUInt8();
+        double Dice(Func<int, bool> predicted, Func<int, bool> actual)
+        {
+            long both = 0, a = 0, b = 0;
+            for (int i = 0; i < l.Length; i++) { if (predicted(i)) a++; if (actual(i)) b++; if (predicted(i) && actual(i)) both++; }
+            return 2.0 * both / (a + b);
+        }
+        double expected = (Dice(i => p[i] > 0.5f, i => l[i] > 127) + Dice(i => !(p[i] > 0.5f), i => l[i] <= 127)) / 2;
+        Assert.Equal(expected, root.GetProperty("map_dice").GetDouble(), 12);
 
         var (scoreCode, scored) = CliProcess.Run("score", "--prediction", root.GetProperty("validation_probabilities").GetString()!,
             "--labels", root.GetProperty("validation_labels").GetString()!);
