@@ -71,4 +71,16 @@ public sealed class FolderDataCliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("error: --classes must lie in 2..256 (got 1)", output.Trim());
     }
+
+    [Fact]
+    public void AFolderOfNeitherLayout_AndMoreClassesThanTheIsbiData_AreOneLineEach()
+    {
+        string empty = Directory.CreateDirectory(Path.Combine(_dir, "empty")).FullName;
+        var (code, output) = CliProcess.Run(Run("train", empty, 2));
+        Assert.Equal(2, code);
+        Assert.Equal($"error: --data-dir {empty} holds neither images/ and masks/ (your own data) nor train-volume.tif and train-labels.tif (the ISBI layout)", output.Trim());
+        (code, output) = CliProcess.Run("--exec-mode", "train", "--classes", "3", "--max-steps", "1", "--model-dir", Path.Combine(_dir, "model"));
+        Assert.Equal(2, code);
+        Assert.Equal("error: --classes 3: the ISBI data (and the synthetic default) has 2 classes; give a --data-dir with images/ and masks/ for more", output.Trim());
+    }
 }
