@@ -3,11 +3,13 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Tests.Shared;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Data;
 
 /// <summary>Your own data: folders of images and masks made by the test, read, checked, batched and predicted.</summary>
+[Collection("LiveTensors")]
 public sealed class FolderDatasetTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("folder-data-").FullName;
@@ -148,6 +150,23 @@ public sealed class FolderDatasetTests : IDisposable
         Directory.CreateDirectory(d9);
         var e9 = Assert.Throws<DataFileException>(() => FolderDataset.Load(d9));
         Assert.Contains("needs images/ and masks/", e9.Message);
+    }
+
+    [Fact]
+    public void LoadingBatchingEvaluatingAndPredictingAFolderLeaveNoTensorBehind()
+    {
+        WriteFolder(_dir, 3, [(70, 90), (50, 60)], rgb: true);
+        var data = FolderDataset.Load(_dir, classes: 3);
+        manual_seed(1);
+        using var model = new UNetModel(UNetOptions.Reference with { BaseFilters = 2, Depth = 1, InputSize = 92, InputChannels = 3, Classes = 3 });
+        using var predictor = new Predictor(model, PredictorOptions.Tiled);
+        predictor.PredictImageFile(data.TestFiles[0], Path.Combine(_dir, "warm")); // first call may create lasting state
+        long baseline = LiveTensors.SettledCount();
+        using (var loader = data.TrainingBatches([0, 1], 2, Tiles with { Augment = true }, seed: 1))
+            for (int i = 0; i < 3; i++) loader.Take().Dispose();
+        foreach (var batch in data.EvaluationBatches([0, 1], 4, Tiles)) batch.Dispose();
+        predictor.PredictImageFile(data.TestFiles[0], Path.Combine(_dir, "out"));
+        Assert.Equal(baseline, LiveTensors.SettledCount());
     }
 
     [Fact]
