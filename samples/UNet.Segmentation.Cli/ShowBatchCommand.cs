@@ -30,7 +30,7 @@ internal static class ShowBatchCommand
             var plain = dataset.EvaluationBatches(augmented.Slices, size).Single();
             using (plain)
             {
-                var files = Overlays.WriteBatch(plain, dir, "plain").Concat(Overlays.WriteBatch(augmented, dir, "augmented")).ToList();
+                var files = BatchPictures.WriteBatch(plain, dir, "plain").Concat(BatchPictures.WriteBatch(augmented, dir, "augmented")).ToList();
                 Console.WriteLine($"{dataset.Source}: slices {string.Join(", ", augmented.Slices)} of fold {split.Fold}");
                 foreach (var f in files) Console.WriteLine(f);
             }

@@ -17,10 +17,10 @@ public sealed class OverlaysTests(ITestOutputHelper output) : IDisposable
     public void ImagesAndClasses_MapToTheFilesGreyLevels()
     {
         using var scope = NewDisposeScope();
-        Assert.Equal(new byte[] { 0, 128, 255, 255 }, Overlays.ImageToGray(tensor(new[] { -1f, 0f, 1f, 3f }, new long[] { 2, 2 })));
-        Assert.Equal(new byte[] { 0, 255, 255, 0 }, Overlays.ClassesToGray(tensor(new long[] { 0, 1, 1, 0 }, new long[] { 2, 2 })));
+        Assert.Equal(new byte[] { 0, 128, 255, 255 }, BatchPictures.ImageToGray(tensor(new[] { -1f, 0f, 1f, 3f }, new long[] { 2, 2 })));
+        Assert.Equal(new byte[] { 0, 255, 255, 0 }, BatchPictures.ClassesToGray(tensor(new long[] { 0, 1, 1, 0 }, new long[] { 2, 2 })));
         // Non-contiguous inputs are read in row-major order of their shape.
-        Assert.Equal(new byte[] { 0, 255, 128, 255 }, Overlays.ImageToGray(tensor(new[] { -1f, 0f, 1f, 3f }, new long[] { 2, 2 }).t()));
+        Assert.Equal(new byte[] { 0, 255, 128, 255 }, BatchPictures.ImageToGray(tensor(new[] { -1f, 0f, 1f, 3f }, new long[] { 2, 2 }).t()));
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class OverlaysTests(ITestOutputHelper output) : IDisposable
         IsbiDatasetTests.WriteFolder(data, pages: 2, size: 64);
         var options = DataOptions.Reference with { InputSize = 100, OutputSize = 60 };
         using var batch = IsbiDataset.Load(data).EvaluationBatches([1], 1, options).Single();
-        var files = Overlays.WriteBatch(batch, Path.Combine(_dir, "png"), "plain");
+        var files = BatchPictures.WriteBatch(batch, Path.Combine(_dir, "png"), "plain");
         Assert.Equal(3, files.Count);
         if (!ExternalTools.RequirePil(output)) return;
         foreach (var (file, mode, size) in files.Zip(new[] { ("L", 100), ("L", 60), ("RGB", 60) }, (f, m) => (f, m.Item1, m.Item2)))

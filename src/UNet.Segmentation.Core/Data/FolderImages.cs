@@ -1,14 +1,12 @@
-using TorchSharp;
 using UNet.Segmentation.Imaging;
-using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Data;
 
 /// <summary>
-/// Images and masks of a <see cref="FolderDataset"/> as the pipeline wants them: images as their
+/// Images and masks of a <c>FolderDataset</c> as the pipeline wants them: images as their
 /// stored values, channels first, with the divisor that scales them to [−1, 1] (8-bit x/127.5 − 1,
-/// 16-bit x/32767.5 − 1, the reference's scaling, applied by <see cref="Image.ToTensor"/> with the
-/// same tensor operations as <see cref="Preprocessing.Images"/>, so an 8-bit image gives the very
+/// 16-bit x/32767.5 − 1, the reference's scaling, applied by <c>FolderImageTensors.ToTensor</c> with the
+/// same tensor operations as <c>Preprocessing.Images</c>, so an 8-bit image gives the very
 /// values an ISBI slice does); masks as class indices checked against the number of classes.
 /// </summary>
 internal static class FolderImages
@@ -16,11 +14,13 @@ internal static class FolderImages
     /// <summary>An image's stored values, channels first (C×H×W), and (2^bits − 1)/2.</summary>
     public sealed record Image(int Width, int Height, int Channels, float[] Samples, double Half)
     {
-        /// <summary>1×C×H×W float32 in [−1, 1]: x / Half − 1 (owned by the current dispose scope).</summary>
-        public Tensor ToTensor()
+        /// <summary>C×H×W float32 in [−1, 1]: x / Half − 1 in float32, as the tensor path computes it (<c>FolderImageTensors.ToTensor</c>).</summary>
+        public float[] ToNetworkInput()
         {
-            using var scope = NewDisposeScope();
-            return tensor(Samples, [1, Channels, Height, Width]).div(Half).sub(1.0).MoveToOuterDisposeScope();
+            var result = new float[Samples.Length];
+            float half = (float)Half;
+            for (int i = 0; i < result.Length; i++) result[i] = Samples[i] / half - 1f;
+            return result;
         }
 
         /// <summary>The image as interleaved 8-bit samples (16-bit ones scaled down), for pictures.</summary>

@@ -1,32 +1,10 @@
-using UNet.Segmentation.Data;
-using UNet.Segmentation.Imaging;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace UNet.Segmentation.Visualization;
 
-/// <summary>Pictures of images, labels and predictions as 8-bit pixels and PNG files.</summary>
+/// <summary>Pictures of images, labels and predictions as 8-bit RGB pixels (the tensor side: <c>BatchPictures</c> in UNet.Segmentation).</summary>
 public static class Overlays
 {
     /// <summary>The colour of membrane (class 0) pixels in overlays.</summary>
     public static readonly (byte R, byte G, byte B) MembraneColour = (255, 40, 40);
-
-    /// <summary>A [−1, 1] image plane (H×W, any leading size-1 dimensions) as 8-bit grey: (x + 1)·127.5.</summary>
-    public static byte[] ImageToGray(Tensor image)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        using var scope = NewDisposeScope();
-        var bytes = image.add(1.0).mul(127.5).round().clamp(0, 255).to(ScalarType.Byte).contiguous();
-        return bytes.data<byte>().ToArray();
-    }
-
-    /// <summary>A class-index plane as 8-bit grey in the files' convention: class 0 (membrane) → 0, class 1 (interior) → 255.</summary>
-    public static byte[] ClassesToGray(Tensor classes)
-    {
-        ArgumentNullException.ThrowIfNull(classes);
-        using var scope = NewDisposeScope();
-        return classes.gt(0).to(ScalarType.Byte).mul(255L).contiguous().data<byte>().ToArray();
-    }
 
     /// <summary>
     /// Interleaved RGB: the grey image with membrane pixels blended half-way towards
@@ -76,35 +54,5 @@ public static class Overlays
             rgb[3 * i + 2] = (byte)((rgb[3 * i + 2] + b) / 2);
         }
         return rgb;
-    }
-
-    /// <summary>
-    /// Writes each sample of a batch as three PNGs: <c>{prefix}-{i}-image.png</c> (the network
-    /// input), <c>{prefix}-{i}-label.png</c> (0 membrane, 255 interior) and
-    /// <c>{prefix}-{i}-overlay.png</c> (the input's centre, where the label lies, with membranes
-    /// tinted). Returns the paths written.
-    /// </summary>
-    public static IReadOnlyList<string> WriteBatch(Batch batch, string directory, string prefix)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        Directory.CreateDirectory(directory);
-        var written = new List<string>();
-        using var scope = NewDisposeScope();
-        long n = batch.Images.shape[0], size = batch.Images.shape[2], outSize = batch.Classes.shape[1];
-        long offset = (size - outSize) / 2;
-        for (long i = 0; i < n; i++)
-        {
-            var image = batch.Images.select(0, i).select(0, 0);
-            var classes = batch.Classes.select(0, i);
-            string Path(string kind) => System.IO.Path.Combine(directory, $"{prefix}-{i}-{kind}.png");
-            Png.WriteGray(Path("image"), ImageToGray(image), (int)size, (int)size);
-            var labelGray = ClassesToGray(classes);
-            Png.WriteGray(Path("label"), labelGray, (int)outSize, (int)outSize);
-            var centre = ImageToGray(image.narrow(0, offset, outSize).narrow(1, offset, outSize));
-            Png.WriteRgb(Path("overlay"), Blend(centre, labelGray), (int)outSize, (int)outSize);
-            written.AddRange([Path("image"), Path("label"), Path("overlay")]);
-        }
-        return written;
     }
 }
