@@ -1,5 +1,4 @@
 using UNet.Segmentation.Data;
-using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Inference;
 
@@ -10,13 +9,13 @@ public sealed partial class Predictor
     /// slices <paramref name="slices"/>, page after page (slices × height × width, row-major), at
     /// full resolution with this predictor's options: what the ISBI challenge scores
     /// (<c>ChallengeScores.Compute</c> against the same slices' labels), e.g. for a fold's
-    /// held-out slices. Slices go <see cref="PredictorOptions.BatchSize"/> at a time.
+    /// held-out slices. Slices go <see cref="PredictionOptions.BatchSize"/> at a time.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A slice lies outside the training slices.</exception>
     /// <exception cref="InvalidOperationException">The model does not take one channel or has fewer than two classes.</exception>
     public float[] PredictTrainingSlices(IsbiDataset data, IReadOnlyList<int> slices)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(slices);
         foreach (int s in slices)
@@ -30,9 +29,8 @@ public sealed partial class Predictor
             int count = Math.Min(Options.BatchSize, slices.Count - start);
             var chunk = new byte[count * area];
             for (int i = 0; i < count; i++) images.Slice(slices[start + i] * area, area).CopyTo(chunk.AsSpan(i * area));
-            using var scope = NewDisposeScope();
-            var p = PredictProbabilities(Preprocessing.Images(chunk, count, data.Height, data.Width));
-            CopyOut(p.select(1, 1), result.AsSpan(start * area, count * area));
+            var p = PredictProbabilities(FloatImages.FromGrayBytes(chunk, count, data.Height, data.Width));
+            for (int i = 0; i < count; i++) p.Plane(i, 1).CopyTo(result.AsSpan((start + i) * area, area));
         }
         return result;
     }

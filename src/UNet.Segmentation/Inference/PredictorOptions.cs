@@ -6,28 +6,13 @@ using static TorchSharp.torch;
 namespace UNet.Segmentation.Inference;
 
 /// <summary>How a <see cref="Predictor"/> predicts. The defaults reproduce NVIDIA UNet_Medical's predict path.</summary>
-public sealed record PredictorOptions
+public sealed record PredictorOptions : PredictionOptions
 {
     /// <summary>The reference's way of predicting: <see cref="PredictionInput.ReferenceResize"/>, batches of 4, no test-time augmentation.</summary>
     public static PredictorOptions Reference { get; } = new();
 
     /// <summary>Full-resolution overlap-tile prediction with nnU-Net's blending: <see cref="PredictionInput.SlidingWindow"/>, overlap 0.5, Gaussian weights.</summary>
     public static PredictorOptions Tiled { get; } = new() { Input = PredictionInput.SlidingWindow };
-
-    /// <summary>How images become network inputs (resize, as the reference, or sliding window).</summary>
-    public PredictionInput Input { get; init; } = PredictionInput.ReferenceResize;
-
-    /// <summary>Sliding window: the fraction of an output tile shared with its neighbour, in [0, 1); the stride is ⌊S_out·(1 − overlap)⌋ (at least 1).</summary>
-    public double TileOverlap { get; init; } = 0.5;
-
-    /// <summary>Sliding window: weight each tile's probabilities by a Gaussian (σ = 1/8 of the tile, peak 1) and divide by the summed weights, as nnU-Net; false weighs every pixel of a tile equally.</summary>
-    public bool GaussianBlending { get; init; } = true;
-
-    /// <summary>Test-time augmentation: average the probabilities over the four flip combinations (none, horizontal, vertical, both), each flipped back (4× the work).</summary>
-    public bool FlipTta { get; init; }
-
-    /// <summary>Network inputs (tiles, or resized images) per forward pass.</summary>
-    public int BatchSize { get; init; } = 4;
 
     /// <summary>Where the model runs; null keeps the model where it is. When set, the model is moved there.</summary>
     public Device? Device { get; init; }
@@ -58,13 +43,10 @@ public sealed record PredictorOptions
     /// </summary>
     public bool KeepFreedMemory { get; init; } = true;
 
-    /// <summary>Every problem with these options, each beginning with the option's name; empty when they are usable.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> Validate()
     {
-        var problems = new List<string>();
-        if (!Enum.IsDefined(Input)) problems.Add($"{nameof(Input)} {Input} is not a known prediction input");
-        if (!(TileOverlap >= 0 && TileOverlap < 1)) problems.Add($"{nameof(TileOverlap)} must lie in [0, 1) (got {TileOverlap})");
-        if (BatchSize < 1) problems.Add($"{nameof(BatchSize)} must be at least 1 (got {BatchSize})");
+        var problems = new List<string>(base.Validate());
         if (MemoryFormat is { } f && !Enum.IsDefined(f)) problems.Add($"{nameof(MemoryFormat)} {f} is not a known memory format");
         if (Device is { } d && (!Enum.IsDefined(d.type) || d.index < -1)) problems.Add($"{nameof(Device)} {d} is not a device");
         if (!Enum.IsDefined(Precision)) problems.Add($"{nameof(Precision)} {Precision} is not a known precision");
@@ -76,9 +58,7 @@ public sealed record PredictorOptions
     /// <summary>Returns these options, or throws an <see cref="ArgumentException"/> whose parameter name is the first bad option and whose message lists every problem.</summary>
     public PredictorOptions EnsureValid()
     {
-        var problems = Validate();
-        if (problems.Count == 0) return this;
-        string first = problems[0].Split(' ')[0];
-        throw new ArgumentException("Invalid predictor options: " + string.Join("; ", problems), first);
+        ThrowIfInvalid();
+        return this;
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
 using static TorchSharp.torch;
 
@@ -59,6 +60,38 @@ internal static class InferenceTestSupport
         using var scope = NewDisposeScope();
         Assert.Equal(a.shape, b.shape);
         return a.to(ScalarType.Float64).sub(b.to(ScalarType.Float64)).abs().max().item<double>();
+    }
+
+    /// <summary>N×C×H×W float32 values of a tensor as the array pipeline's images.</summary>
+    public static FloatImages ToArrays(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var shape = x.shape;
+        var values = x.to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        return new FloatImages(values, (int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
+    }
+
+    /// <summary>The array pipeline's images as a tensor (owned by the current dispose scope).</summary>
+    public static Tensor ToTensor(FloatImages x) => tensor(x.Data, [x.Count, x.Channels, x.Height, x.Width]);
+
+    /// <summary>A tile function on tensors as the array pipeline's network, recording each call's batch shape.</summary>
+    public sealed class TensorNetwork(Func<Tensor, Tensor> run, int inputSize, int outputSize, int classes, int channels = 1) : ISegmentationNetwork
+    {
+        public List<long[]> Calls { get; } = [];
+        public int InputChannels => channels;
+        public int Classes => classes;
+        public int InputSize => inputSize;
+        public int OutputSize => outputSize;
+
+        public void Probabilities(ReadOnlySpan<float> inputs, int count, Span<float> probabilities)
+        {
+            using var scope = NewDisposeScope();
+            var batch = tensor(inputs.ToArray(), [count, channels, inputSize, inputSize]);
+            Calls.Add(batch.shape);
+            var p = run(batch).to(ScalarType.Float32).contiguous();
+            Assert.Equal(new long[] { count, classes, outputSize, outputSize }, p.shape);
+            p.data<float>().CopyTo(probabilities);
+        }
     }
 
     /// <summary>Collects progress reports synchronously (Progress&lt;T&gt; posts them asynchronously).</summary>

@@ -41,31 +41,50 @@ public class SlidingWindowTests
     {
         using var scope = NewDisposeScope();
         var x = Images(2, h, w);
-        var padded = SlidingWindow.MirrorPad(x, top, bottom, left, right);
-        Assert.Equal(0, MaxAbsDiff(MirrorPadManaged(x, top, bottom, left, right), padded));
+        var padded = SlidingWindow.MirrorPad(ToArrays(x), top, bottom, left, right);
+        Assert.Equal(0, MaxAbsDiff(LibtorchMirrorPad(x, top, bottom, left, right), ToTensor(padded)));
+        Assert.Equal(0, MaxAbsDiff(MirrorPadManaged(x, top, bottom, left, right), ToTensor(padded)));
+    }
+
+    /// <summary>The oracle: libtorch's reflect padding (replicate for a single row or column), applied as often as the depth needs.</summary>
+    private static Tensor LibtorchMirrorPad(Tensor x, long top, long bottom, long left, long right)
+    {
+        foreach (var (dim, before0, after0) in new[] { (3, left, right), (2, top, bottom) })
+        {
+            long before = before0, after = after0;
+            while (before > 0 || after > 0)
+            {
+                long size = x.shape[dim];
+                bool single = size == 1;
+                long b = single ? before : Math.Min(before, size - 1), a = single ? after : Math.Min(after, size - 1);
+                long[] pads = dim == 3 ? [b, a, 0, 0] : [0, 0, b, a];
+                x = F.pad(x, pads, single ? TorchSharp.PaddingModes.Replicate : TorchSharp.PaddingModes.Reflect);
+                before -= b;
+                after -= a;
+            }
+        }
+        return x;
     }
 
     [Fact]
     public void GaussianWeights_PeakAtOneInTheCentre_AreFlipSymmetric_AndHaveSigmaOneEighth()
     {
         using var scope = NewDisposeScope();
-        var g = GaussianWeights.Create(33);
-        Assert.Equal(new long[] { 1, 1, 33, 33 }, g.shape);
+        var g = tensor(GaussianWeights.Create(33), [1, 1, 33, 33]);
         Assert.Equal(1.0, g.max().item<float>(), 6);
         Assert.Equal(1.0, g.select(2, 16).select(2, 16).item<float>(), 6);
         Assert.Equal(Math.Exp(-16 / (2 * Math.Pow(33 / 8.0, 2))), g.select(2, 16).select(2, 20).item<float>(), 6);
         Assert.True(g.min().item<float>() > 0);
         foreach (long[] dims in new[] { new long[] { 2 }, [3], [2, 3] })
             Assert.Equal(0, MaxAbsDiff(g, g.flip(dims)));
-        var even = GaussianWeights.Create(20);
+        var even = tensor(GaussianWeights.Create(20), [1, 1, 20, 20]);
         Assert.Equal(0, MaxAbsDiff(even, even.flip(2, 3)));
         Assert.Equal(1.0, even.max().item<float>(), 6);
     }
 
     /// <summary>A "network" whose output pixel depends only on the input pixel at the same place: tiling must then give exactly the pointwise map.</summary>
-    private static Func<Tensor, Tensor> Pointwise(int margin, List<long[]> calls) => batch =>
+    private static Func<Tensor, Tensor> Pointwise(int margin) => batch =>
     {
-        calls.Add(batch.shape);
         long s = batch.shape[2] - 2 * margin;
         var centre = batch.narrow(2, margin, s).narrow(3, margin, s);
         var p = centre.mul(3.0).sigmoid();
@@ -92,8 +111,9 @@ public class SlidingWindowTests
     {
         using var scope = NewDisposeScope();
         var x = Images(2, h, w);
-        var calls = new List<long[]>();
-        var tiled = SlidingWindow.Predict(x, Pointwise(7, calls), tileInput: 34, tileOutput: 20, overlap, gaussian, batchSize: 3);
+        var network = new TensorNetwork(Pointwise(7), inputSize: 34, outputSize: 20, classes: 2);
+        var tiled = ToTensor(SlidingWindow.Predict(ToArrays(x), network, overlap, gaussian, batchSize: 3));
+        var calls = network.Calls;
         var p = x.mul(3.0).sigmoid();
         Assert.True(MaxAbsDiff(cat([1.0 - p, p], 1), tiled) < 1e-6);
         Assert.All(calls, shape => Assert.Equal(new long[] { 1, 34, 34 }, shape[1..]));
@@ -111,18 +131,27 @@ public class SlidingWindowTests
     {
         using var scope = NewDisposeScope();
         var x = Images(1, h, w);
-        var tiled = SlidingWindow.Predict(x, Mean3x3(4), tileInput: 28, tileOutput: 20, overlap);
+        var tiled = ToTensor(SlidingWindow.Predict(ToArrays(x), new TensorNetwork(Mean3x3(4), inputSize: 28, outputSize: 20, classes: 1), overlap));
         var expected = F.avg_pool2d(MirrorPadManaged(x, 1, 1, 1, 1), [3, 3], stride: [1, 1]);
         Assert.True(MaxAbsDiff(expected, tiled) < 1e-6);
     }
 
     [Fact]
-    public void Predict_RejectsOddMarginsAndWrongTileOutputs()
+    public void Predict_RejectsOddMarginsAndOtherChannelCounts()
     {
-        using var scope = NewDisposeScope();
-        var x = Images(1, 10, 10);
-        Assert.Throws<ArgumentException>(() => SlidingWindow.Predict(x, b => b, tileInput: 21, tileOutput: 20));
-        var e = Assert.Throws<InvalidOperationException>(() => SlidingWindow.Predict(x, b => b, tileInput: 24, tileOutput: 20));
-        Assert.Contains("expected [1, classes, 20, 20]", e.Message);
+        var x = ToArrays(Images(1, 10, 10));
+        var odd = Assert.Throws<ArgumentException>(() => SlidingWindow.Predict(x, new TensorNetwork(b => b, inputSize: 21, outputSize: 20, classes: 1)));
+        Assert.Contains("even margin", odd.Message);
+        var channels = Assert.Throws<ArgumentException>(() => SlidingWindow.Predict(x, new TensorNetwork(b => b, inputSize: 24, outputSize: 20, classes: 1, channels: 3)));
+        Assert.Equal("images", channels.ParamName);
     }
+
+    [Theory]
+    [InlineData(3, 4, 3)]
+    [InlineData(4, 4, 2)]   // dcb|abcd|cba: one past the end reads c
+    [InlineData(-1, 5, 1)]
+    [InlineData(9, 5, 1)]   // period 2·(5 − 1) = 8
+    [InlineData(-7, 1, 0)]  // a single pixel repeats
+    public void MirrorIndex_ReflectsWithoutRepeatingTheEdge(long position, int size, int expected) =>
+        Assert.Equal(expected, SlidingWindow.MirrorIndex(position, size));
 }

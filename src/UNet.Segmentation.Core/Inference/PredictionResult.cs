@@ -1,6 +1,6 @@
 namespace UNet.Segmentation.Inference;
 
-/// <summary>What <see cref="Predictor.PredictVolume"/> read and wrote.</summary>
+/// <summary>What <c>PredictVolume</c> read and wrote.</summary>
 public sealed record PredictionResult
 {
     /// <summary>The input TIFF.</summary>

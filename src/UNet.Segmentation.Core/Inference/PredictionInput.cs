@@ -1,6 +1,6 @@
 namespace UNet.Segmentation.Inference;
 
-/// <summary>How a <see cref="Predictor"/> turns an image of any size into network inputs.</summary>
+/// <summary>How a predictor turns an image of any size into network inputs.</summary>
 public enum PredictionInput
 {
     /// <summary>
@@ -15,7 +15,7 @@ public enum PredictionInput
     /// <summary>
     /// The paper's overlap-tile strategy at full resolution: the image is mirror-padded by the
     /// margin, cut into input tiles whose output tiles overlap by
-    /// <see cref="PredictorOptions.TileOverlap"/>, and the tiles' soft-maxes are blended
+    /// <see cref="PredictionOptions.TileOverlap"/>, and the tiles' soft-maxes are blended
     /// (Gaussian-weighted by default). Any H×W ≥ 1 works.
     /// </summary>
     SlidingWindow,

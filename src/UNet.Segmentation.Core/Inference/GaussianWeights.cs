@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace UNet.Segmentation.Inference;
 
 /// <summary>nnU-Net's blending weights for sliding-window prediction: a separable Gaussian over the output tile.</summary>
@@ -12,13 +10,13 @@ public static class GaussianWeights
     public const float MinimumWeight = 1e-8f;
 
     /// <summary>
-    /// A 1×1×<paramref name="size"/>×<paramref name="size"/> float32 map exp(−d²/(2σ²)), d the distance
-    /// to the tile's centre ((size − 1)/2, so the map is symmetric under flips), σ =
+    /// A <paramref name="size"/>×<paramref name="size"/> row-major float32 map exp(−d²/(2σ²)), d the
+    /// distance to the tile's centre ((size − 1)/2, so the map is symmetric under flips), σ =
     /// <paramref name="sigmaFraction"/>·size, scaled so the largest weight is 1 and raised to at
     /// least <see cref="MinimumWeight"/> (for σ = size/8: about e^−8 ≈ 3·10⁻⁴ at the edge
     /// midpoints, e^−16 ≈ 10⁻⁷ at the corners).
     /// </summary>
-    public static Tensor Create(int size, double sigmaFraction = DefaultSigmaFraction, Device? device = null)
+    public static float[] Create(int size, double sigmaFraction = DefaultSigmaFraction)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         if (!(sigmaFraction > 0) || double.IsInfinity(sigmaFraction))
@@ -31,6 +29,6 @@ public static class GaussianWeights
         for (int y = 0; y < size; y++)
             for (int x = 0; x < size; x++)
                 map[y * size + x] = (float)Math.Max(line[y] * line[x] / (peak * peak), MinimumWeight);
-        return tensor(map, [1, 1, size, size], device: device);
+        return map;
     }
 }

@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
-using static TorchSharp.torch;
 using UNet.Segmentation.Visualization;
 
 namespace UNet.Segmentation.Inference;
 
-public sealed partial class Predictor
+public abstract partial class SegmentationPredictor<TOptions>
 {
     /// <summary>
     /// Segments every page of a multi-page 8-bit greyscale TIFF and writes:
@@ -21,7 +20,7 @@ public sealed partial class Predictor
     /// <c>{input name}-{page:D4}.png</c>, the slice with predicted membranes tinted
     /// (<see cref="Overlays.Blend"/>).</item>
     /// </list>
-    /// Pages go through <see cref="PredictProbabilities"/> <see cref="PredictorOptions.BatchSize"/> at a
+    /// Pages go through <see cref="PredictProbabilities"/> <see cref="PredictionOptions.BatchSize"/> at a
     /// time; <paramref name="progress"/> hears the number of pages done after each page. Files are
     /// written atomically, folders created as needed.
     /// </summary>
@@ -29,11 +28,11 @@ public sealed partial class Predictor
     /// <exception cref="TiffFormatException">The input is damaged, not a TIFF, or unsupported (the message names the file).</exception>
     /// <exception cref="InvalidDataException">The input's pages are not 8-bit (the message names the file).</exception>
     /// <exception cref="ArgumentException">A path is empty, or two of the files are the same.</exception>
-    /// <exception cref="InvalidOperationException">The model does not take one channel or has fewer than two classes.</exception>
+    /// <exception cref="InvalidOperationException">The network does not take one channel or has fewer than two classes.</exception>
     public PredictionResult PredictVolume(string inputTiff, string outputProbabilitiesTiff, string? outputMasksTiff = null,
         string? overlayDirectory = null, IProgress<int>? progress = null)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckPaths(inputTiff, outputProbabilitiesTiff, outputMasksTiff, overlayDirectory);
         CheckGreyTwoClass();
         var watch = Stopwatch.StartNew();
@@ -48,14 +47,16 @@ public sealed partial class Predictor
         for (int start = 0; start < pages; start += Options.BatchSize)
         {
             int count = Math.Min(Options.BatchSize, pages - start);
-            using (var scope = NewDisposeScope())
+            var p = PredictProbabilities(FloatImages.FromGrayBytes(slices.AsSpan(start * area, count * area), count, height, width));
+            for (int i = 0; i < count; i++)
             {
-                var images = Preprocessing.Images(slices.AsSpan(start * area, count * area), count, height, width);
-                var p = PredictProbabilities(images);
-                var interior = p.select(1, 1);
-                CopyOut(interior, probabilities.AsSpan(start * area, count * area));
-                var isInterior = Model.Options.Classes == 2 ? interior.ge(0.5) : p.argmax(1).eq(1);
-                CopyOut(isInterior.to(ScalarType.Byte).mul(255L), masks.AsSpan(start * area, count * area));
+                var interior = p.Plane(i, 1);
+                interior.CopyTo(probabilities.AsSpan((start + i) * area, area));
+                var mask = masks.AsSpan((start + i) * area, area);
+                if (p.Channels == 2)
+                    for (int j = 0; j < area; j++) mask[j] = interior[j] >= 0.5f ? (byte)255 : (byte)0;
+                else
+                    for (int j = 0; j < area; j++) mask[j] = ArgMax(p, i, j) == 1 ? (byte)255 : (byte)0;
             }
             for (int page = start; page < start + count; page++) progress?.Report(page + 1);
         }
@@ -95,6 +96,57 @@ public sealed partial class Predictor
         };
     }
 
+    /// <summary>
+    /// Segments one image file (PNG, TIFF or JPEG, grey or RGB like the training images, any size)
+    /// and writes, into <paramref name="outputDirectory"/>, for the file's name without extension N:
+    /// <list type="bullet">
+    /// <item><c>N-mask.png</c>: 8-bit grey, the predicted class index per pixel (the most probable class);</item>
+    /// <item><c>N-overlay.png</c>: the image with classes 1, 2, … tinted (<see cref="Overlays.BlendClasses"/>);</item>
+    /// <item><c>N-probabilities.tif</c>: one float32 page per class, the class's probability per pixel.</item>
+    /// </list>
+    /// Files are written atomically and the folder made as needed.
+    /// </summary>
+    /// <exception cref="DataFileException">The image cannot be read, or its channels differ from the network's (the message names the file).</exception>
+    public ImageFilePrediction PredictImageFile(string inputImage, string outputDirectory)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputImage);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
+        var watch = Stopwatch.StartNew();
+        var image = FolderImages.ReadImage(inputImage);
+        if (image.Channels != Network.InputChannels)
+            throw new DataFileException(inputImage, $"has {image.Channels} channel(s); the model takes {Network.InputChannels}");
+        int classes = Network.Classes, area = image.Width * image.Height;
+        var p = PredictProbabilities(new FloatImages(image.ToNetworkInput(), 1, image.Channels, image.Height, image.Width));
+        var mask = new byte[area];
+        for (int j = 0; j < area; j++) mask[j] = (byte)ArgMax(p, 0, j);
+        Directory.CreateDirectory(outputDirectory);
+        string stem = Path.GetFileNameWithoutExtension(inputImage);
+        string maskPath = Path.Combine(outputDirectory, $"{stem}-mask.png");
+        string overlayPath = Path.Combine(outputDirectory, $"{stem}-overlay.png");
+        string probabilitiesPath = Path.Combine(outputDirectory, $"{stem}-probabilities.tif");
+        Png.WriteGray(maskPath, mask, image.Width, image.Height);
+        Png.WriteRgb(overlayPath, Overlays.BlendClasses(image.ToBytes(), image.Channels, mask), image.Width, image.Height);
+        Tiff.Write(probabilitiesPath, new TiffVolume(classes, image.Height, image.Width, p.Data));
+        var share = new double[classes];
+        foreach (byte m in mask) share[m]++;
+        return new ImageFilePrediction(inputImage, image.Height, image.Width, maskPath, overlayPath, probabilitiesPath,
+            share.Select(s => s / area).ToArray(), watch.Elapsed);
+    }
+
+    /// <summary>The most probable class of pixel <paramref name="pixel"/> of image <paramref name="index"/> (the first on ties, as argmax).</summary>
+    private static int ArgMax(FloatImages probabilities, int index, int pixel)
+    {
+        int best = 0;
+        float top = probabilities.Plane(index, 0)[pixel];
+        for (int k = 1; k < probabilities.Channels; k++)
+        {
+            float v = probabilities.Plane(index, k)[pixel];
+            if (v > top) (best, top) = (k, v);
+        }
+        return best;
+    }
+
     private static void CheckPaths(string inputTiff, string outputProbabilitiesTiff, string? outputMasksTiff, string? overlayDirectory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(inputTiff);
@@ -115,3 +167,15 @@ public sealed partial class Predictor
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
     }
 }
+
+/// <summary>What <c>PredictImageFile</c> wrote.</summary>
+/// <param name="InputPath">The image predicted.</param>
+/// <param name="Height">Its height.</param>
+/// <param name="Width">Its width.</param>
+/// <param name="MaskPath">The class-index PNG.</param>
+/// <param name="OverlayPath">The colour overlay PNG.</param>
+/// <param name="ProbabilitiesPath">The float32 TIFF, one page per class.</param>
+/// <param name="ClassShares">The share of pixels predicted as each class.</param>
+/// <param name="Elapsed">The time taken, reading and writing included.</param>
+public sealed record ImageFilePrediction(string InputPath, int Height, int Width, string MaskPath, string OverlayPath, string ProbabilitiesPath,
+    IReadOnlyList<double> ClassShares, TimeSpan Elapsed);
