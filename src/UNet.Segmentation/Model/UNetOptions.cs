@@ -1,3 +1,4 @@
+using UNet.Segmentation.Inference;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -121,43 +122,13 @@ public sealed record UNetOptions
     public bool IsValidInputSize(int inputSize) => TryOutputSize(inputSize, out _);
 
     /// <summary>The valid input sizes in [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public IEnumerable<int> ValidInputSizes(int min = 1, int max = 1024)
-    {
-        for (int s = Math.Max(1, min); s <= max; s++)
-            if (TryOutputSize(s, out _)) yield return s;
-    }
+    public IEnumerable<int> ValidInputSizes(int min = 1, int max = 1024) =>
+        UNetGeometry.ValidInputSizes(Depth, Padding == ConvPadding.Valid, min, max);
 
-    private IEnumerable<int> NearestValidInputSizes(int size)
-    {
-        int? below = null, above = null;
-        for (int s = size - 1; s >= 1 && below is null && s > size - 4096; s--) if (TryOutputSize(s, out _)) below = s;
-        for (int s = size + 1; above is null && s < size + 4096; s++) if (TryOutputSize(s, out _)) above = s;
-        return new[] { below, above }.Where(v => v.HasValue).Select(v => v!.Value);
-    }
+    private IEnumerable<int> NearestValidInputSizes(int size) => UNetGeometry.NearestValidInputSizes(size, Depth, Padding == ConvPadding.Valid);
 
-    /// <summary>Walks the size through the network: each level's two 3×3 convs, the pooling (needs an even size), the bottleneck, and each doubling with its two convs.</summary>
-    private bool TryOutputSize(int inputSize, out int output)
-    {
-        output = 0;
-        if (inputSize < 1 || Depth < 1 || Depth > 8) return false;
-        int loss = Padding == ConvPadding.Valid ? 4 : 0;
-        long s = inputSize;
-        for (int level = 0; level < Depth; level++)
-        {
-            s -= loss;
-            if (s < 2 || s % 2 != 0) return false;
-            s /= 2;
-        }
-        s -= loss;
-        if (s < 1) return false;
-        for (int level = 0; level < Depth; level++)
-        {
-            s = 2 * s - loss;
-            if (s < 1) return false;
-        }
-        output = (int)s;
-        return true;
-    }
+    private bool TryOutputSize(int inputSize, out int output) =>
+        UNetGeometry.TryOutputSize(inputSize, Depth, Padding == ConvPadding.Valid, out output);
 }
 
 /// <summary>Options that cannot build a model, with every problem listed.</summary>

@@ -1,0 +1,81 @@
+using Microsoft.ML.OnnxRuntime;
+using UNet.Segmentation.Inference;
+
+namespace UNet.Segmentation.Onnx;
+
+/// <summary>
+/// Segments images with a U-Net exported to ONNX (UNet.Segmentation's <c>OnnxExport</c>, or
+/// <c>unet export</c>) on ONNX Runtime: the same options, pipeline and outputs as the TorchSharp
+/// <c>Predictor</c> (<see cref="SegmentationPredictor{TOptions}"/>: slices, TIFF volumes, image
+/// files), with no libtorch. Not safe for concurrent use; one predictor per thread.
+/// </summary>
+/// <example><code>
+/// using var predictor = OnnxPredictor.Load("unet.onnx", OnnxPredictorOptions.Tiled with { Threads = 2 });
+/// predictor.PredictVolume("test-volume.tif", "test-probabilities.tif", "test-masks.tif");
+/// </code></example>
+public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
+{
+    private readonly InferenceSession _session;
+    private readonly OnnxNetwork _network;
+
+    private OnnxPredictor(string path, InferenceSession session, OnnxModelInfo info, OnnxPredictorOptions options) : base(options)
+    {
+        Path = path;
+        _session = session;
+        Info = info;
+        _network = new OnnxNetwork(path, session, info);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> in an ONNX Runtime session and checks that it is a U-Net we
+    /// exported (metadata, input and outputs).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="OnnxModelException">The file is not an ONNX model, is damaged, is not ours, or ONNX Runtime refuses it (the message names the file).</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static OnnxPredictor Load(string path, OnnxPredictorOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var checkedOptions = (options ?? new OnnxPredictorOptions()).EnsureValid();
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist", path);
+        var session = OnnxSessions.Open(path, checkedOptions);
+        try
+        {
+            var info = OnnxModelInfo.FromMetadata(path, session.ModelMetadata.CustomMetadataMap);
+            OnnxSessions.CheckSignature(path, session, info);
+            return new OnnxPredictor(path, session, info, checkedOptions);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The ONNX file.</summary>
+    public string Path { get; }
+
+    /// <summary>What the file says of the network.</summary>
+    public OnnxModelInfo Info { get; }
+
+    /// <inheritdoc/>
+    protected override ISegmentationNetwork Network => _network;
+
+    /// <summary>
+    /// The network's soft-max for inputs N×C×H×W of any valid height and width (not only the
+    /// tile size): the outputs are N×K×H'×W' with H', W' the network's output sizes.
+    /// </summary>
+    /// <exception cref="ArgumentException">The channels differ from the network's, or a side does not fit it (the message lists the nearest valid sizes).</exception>
+    public FloatImages RunNetwork(FloatImages inputs)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ArgumentNullException.ThrowIfNull(inputs);
+        return _network.Run(inputs);
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _session.Dispose();
+    }
+}
