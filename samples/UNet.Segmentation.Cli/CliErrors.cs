@@ -22,7 +22,8 @@ internal static class CliErrors
             return action();
         }
         catch (Exception e) when (e is ArgumentException or DataFileException or InvalidDataException or FormatException or JsonException
-                                      or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+                                      or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
+                                      or Onnx.OnnxModelException or NotSupportedException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
