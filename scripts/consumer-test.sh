@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# The package consumer test: packs UNet.Segmentation into a fresh local feed (artifacts/feed),
-# copies tests/consumer to a temporary folder outside the source tree, restores it from that
-# feed (UNet.Segmentation) and nuget.org (TorchSharp-cpu, the backend an app picks), builds and
-# runs it, and checks:
-#   - the package holds buildTransitive/UNet.Segmentation.targets, carries no native code of its
-#     own, and depends on exactly: TorchSharp 0.107.0 (managed, no backend),
-#     Microsoft.Extensions.Logging.Abstractions, BitMiracle.LibTiff.NET 2.4.660, SkiaSharp 2.88.9
-#     and SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9;
+# The package consumer test: packs UNet.Segmentation, UNet.Segmentation.Core and
+# UNet.Segmentation.Onnx into a fresh local feed (artifacts/feed), copies tests/consumer and
+# tests/consumer-onnx to a temporary folder outside the source tree, restores them from that
+# feed and nuget.org (TorchSharp-cpu, the backend an app picks; ONNX Runtime), builds and runs
+# them, and checks:
+#   - no package carries native code of its own; UNet.Segmentation holds
+#     buildTransitive/UNet.Segmentation.targets and depends on exactly UNet.Segmentation.Core,
+#     TorchSharp 0.107.0 (managed, no backend), Microsoft.Extensions.Logging.Abstractions and
+#     Google.Protobuf; UNet.Segmentation.Core on exactly BitMiracle.LibTiff.NET 2.4.660,
+#     SkiaSharp 2.88.9 and SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9;
+#     UNet.Segmentation.Onnx on exactly UNet.Segmentation.Core and Microsoft.ML.OnnxRuntime 1.31.1;
 #   - the lines "consumer: images ok" (a TIFF and a PNG written and read back, so LibTiff.NET and
 #     the native libSkiaSharp.so load in a consumer) and
 #     "consumer: ok 34512258 parameters 572->388 <loss>", and exit code 0;
-#   - UNet.Segmentation restored as a package from the local feed, no project reference.
+#   - UNet.Segmentation restored as a package from the local feed, no project reference;
+#   - the ONNX consumer (UNet.Segmentation.Onnx alone: no TorchSharp package in its
+#     project.assets.json, no libtorch in its output) predicts the slice the first consumer
+#     exported to ONNX within 1e-4 of TorchSharp, and the ISBI 2012 test volume when ISBI2012_DIR
+#     is set (a printed reason otherwise): "onnx-consumer: ok <pages> pages <difference>".
 # Any stale copy of the same version in the NuGet cache is removed first. Ends with
 # "consumer-test: passed" or "consumer-test: FAILED (<why>)". KEEP_CONSUMER=1 keeps the folder.
 set -uo pipefail
@@ -24,31 +31,47 @@ fail() { echo "consumer-test: FAILED ($*)"; exit 1; }
 
 version=$(dotnet msbuild src/UNet.Segmentation/UNet.Segmentation.csproj -getProperty:Version -nologo) || fail "reading the version"
 rm -rf "$feed" && mkdir -p "$feed"
-dotnet pack src/UNet.Segmentation/UNet.Segmentation.csproj -c "$configuration" -o "$feed" -nologo -v quiet || fail "dotnet pack"
-ls "$feed"
-package="$feed/UNet.Segmentation.$version.nupkg"
-# Listings go to variables first: `grep -q` stops reading early, and under pipefail the
-# writer's broken pipe would fail the check.
-listing=$(python3 -m zipfile -l "$package") || fail "listing the package"
-for f in buildTransitive/UNet.Segmentation.targets buildTransitive/WeakGlibcxxNeed.cs lib/net10.0/UNet.Segmentation.dll; do
-  grep -q "$f" <<<"$listing" || fail "the package holds no $f"
+for project in UNet.Segmentation.Core UNet.Segmentation UNet.Segmentation.Onnx; do
+  dotnet pack "src/$project/$project.csproj" -c "$configuration" -o "$feed" -nologo -v quiet || fail "dotnet pack $project"
 done
-grep -q 'runtimes/' <<<"$listing" && fail "the package carries native runtimes; they come from packages it depends on (SkiaSharp's native assets) or the app adds (the TorchSharp backend)"
-nuspec=$(python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith(".nuspec")][0]).decode())' "$package") \
-  || fail "reading the nuspec"
-# The exact set of dependencies (ids and versions), in every target framework group.
-dependencies=$(grep -o '<dependency id="[^"]*" version="[^"]*"' <<<"$nuspec" | sed 's/<dependency id="\([^"]*\)" version="\([^"]*\)"/\1 \2/' | sort -u)
-expected=$(printf '%s\n' \
-  "BitMiracle.LibTiff.NET 2.4.660" \
-  "Microsoft.Extensions.Logging.Abstractions 10.0.14" \
-  "SkiaSharp 2.88.9" \
-  "SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9" \
-  "TorchSharp 0.107.0" | sort)
-[ "$dependencies" = "$expected" ] || fail "the package depends on
+ls "$feed"
+
+# check_package ID FILES... -- DEPENDENCIES...: the files it must hold, no native runtimes, and
+# exactly these dependencies (ids and versions, in every target framework group).
+check_package() {
+  local id=$1; shift
+  local package="$feed/$id.$version.nupkg" listing nuspec dependencies expected files=() deps=()
+  while [ "$1" != "--" ]; do files+=("$1"); shift; done; shift
+  deps=("$@")
+  # Listings go to variables first: `grep -q` stops reading early, and under pipefail the
+  # writer's broken pipe would fail the check.
+  listing=$(python3 -m zipfile -l "$package") || fail "listing $id"
+  for f in "lib/net10.0/$id.dll" "${files[@]}"; do
+    grep -q "$f" <<<"$listing" || fail "$id holds no $f"
+  done
+  grep -q 'runtimes/' <<<"$listing" && fail "$id carries native runtimes; they come from packages it depends on or the app adds"
+  nuspec=$(python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith(".nuspec")][0]).decode())' "$package") \
+    || fail "reading the nuspec of $id"
+  dependencies=$(grep -o '<dependency id="[^"]*" version="[^"]*"' <<<"$nuspec" | sed 's/<dependency id="\([^"]*\)" version="\([^"]*\)"/\1 \2/' | sort -u)
+  expected=$(printf '%s\n' "${deps[@]}" | sort)
+  [ "$dependencies" = "$expected" ] || fail "$id depends on
 $dependencies
 instead of exactly
 $expected"
-echo "consumer-test: dependencies $(tr '\n' ';' <<<"$dependencies")"
+  echo "consumer-test: $id depends on $(tr '\n' ';' <<<"$dependencies")"
+}
+check_package UNet.Segmentation buildTransitive/UNet.Segmentation.targets buildTransitive/WeakGlibcxxNeed.cs -- \
+  "Google.Protobuf 3.36.2" \
+  "Microsoft.Extensions.Logging.Abstractions 10.0.14" \
+  "TorchSharp 0.107.0" \
+  "UNet.Segmentation.Core $version"
+check_package UNet.Segmentation.Core -- \
+  "BitMiracle.LibTiff.NET 2.4.660" \
+  "SkiaSharp 2.88.9" \
+  "SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9"
+check_package UNet.Segmentation.Onnx -- \
+  "Microsoft.ML.OnnxRuntime 1.31.1" \
+  "UNet.Segmentation.Core $version"
 
 app="$work/consumer"
 mkdir -p "$app"
@@ -57,7 +80,7 @@ dotnet nuget update source local --source "$feed" --configfile "$app/nuget.confi
 grep -q ProjectReference "$app"/*.csproj && fail "the consumer has a project reference"
 
 cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
-rm -rf "$cache/unet.segmentation/$version"
+rm -rf "$cache/unet.segmentation/$version" "$cache/unet.segmentation.core/$version" "$cache/unet.segmentation.onnx/$version"
 dotnet build "$app" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" || fail "dotnet build of the consumer"
 out="$app/bin/Release/net10.0"
 assets="$app/obj/project.assets.json"
@@ -65,7 +88,8 @@ grep -q "\"UNet.Segmentation/$version\": {" "$assets" || fail "UNet.Segmentation
 grep -q '"type": "project"' "$assets" && fail "project.assets.json has a project reference"
 grep -q "\"source\": \"$feed" "$cache/unet.segmentation/$version/.nupkg.metadata" 2>/dev/null || fail "UNet.Segmentation was not restored from $feed"
 
-(cd "$work" && LD_LIBRARY_PATH= dotnet "$out/UNet.Segmentation.Consumer.dll") >"$work/run.log" 2>&1
+shared="$work/shared"
+(cd "$work" && LD_LIBRARY_PATH= dotnet "$out/UNet.Segmentation.Consumer.dll" "$shared") >"$work/run.log" 2>&1
 code=$?
 cat "$work/run.log"
 [ "$code" -eq 0 ] || fail "the consumer exited with $code"
@@ -73,4 +97,32 @@ grep -qx 'consumer: images ok' "$work/run.log" || fail "the consumer did not wri
 [ -f "$out/runtimes/linux-x64/native/libSkiaSharp.so" ] || fail "the consumer's output has no runtimes/linux-x64/native/libSkiaSharp.so"
 line=$(tail -n 1 "$work/run.log")
 [[ "$line" =~ ^consumer:\ ok\ 34512258\ parameters\ 572-\>388\ [0-9.]+$ ]] || fail "unexpected output: $line"
+grep -q '^consumer: exported ' "$work/run.log" || fail "the consumer did not export its model to ONNX"
+
+# The ONNX consumer: UNet.Segmentation.Onnx alone.
+onnx_app="$work/consumer-onnx"
+mkdir -p "$onnx_app"
+cp tests/consumer-onnx/*.csproj tests/consumer-onnx/*.cs tests/consumer-onnx/nuget.config tests/consumer-onnx/Directory.Build.* "$onnx_app/"
+dotnet nuget update source local --source "$feed" --configfile "$onnx_app/nuget.config" >/dev/null || fail "nuget.config of the ONNX consumer"
+dotnet build "$onnx_app" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" || fail "dotnet build of the ONNX consumer"
+onnx_assets="$onnx_app/obj/project.assets.json"
+grep -q "\"UNet.Segmentation.Onnx/$version\": {" "$onnx_assets" || fail "UNet.Segmentation.Onnx $version not restored"
+grep -qi '"torchsharp' "$onnx_assets" && fail "TorchSharp is in the ONNX consumer's dependency graph"
+grep -q '"UNet.Segmentation/' "$onnx_assets" && fail "the TorchSharp library is in the ONNX consumer's dependency graph"
+onnx_out="$onnx_app/bin/Release/net10.0"
+ls "$onnx_out" | grep -qi 'torch' && fail "the ONNX consumer's output holds libtorch or TorchSharp files"
+volume=()
+if [ -n "${ISBI2012_DIR:-}" ] && [ -f "$ISBI2012_DIR/test-volume.tif" ]; then
+  volume=("$ISBI2012_DIR/test-volume.tif")
+else
+  echo "consumer-test: ISBI2012_DIR is unset: the ONNX consumer predicts the exported slice only"
+fi
+(cd "$work" && LD_LIBRARY_PATH= dotnet "$onnx_out/UNet.Segmentation.Onnx.Consumer.dll" "$shared/unet.onnx" "$shared/slice.tif" \
+  "$shared/torch-probabilities.tif" "$work/onnx-out" "${volume[@]}") >"$work/onnx.log" 2>&1
+code=$?
+cat "$work/onnx.log"
+[ "$code" -eq 0 ] || fail "the ONNX consumer exited with $code"
+line=$(tail -n 1 "$work/onnx.log")
+pages=0; [ ${#volume[@]} -eq 1 ] && pages=30
+[[ "$line" =~ ^onnx-consumer:\ ok\ $pages\ pages\ [0-9.E+-]+$ ]] || fail "unexpected ONNX consumer output: $line"
 echo "consumer-test: passed"

@@ -2,7 +2,10 @@ using BenchmarkDotNet.Running;
 using UNet.Segmentation.Benchmarks.SideBySide;
 
 // "step" and "conv-rate" are the worker commands of benchmarks/side-by-side/run.py, "upconv" the
-// up-convolution comparison (StepCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
+// up-convolution comparison (StepCommand), "engines" TorchSharp against ONNX Runtime
+// (EnginesCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
+if (args.Length > 0 && args[0] == "engines")
+    return EnginesCommand.Run(args[1..]);
 if (args.Length > 0 && StepCommand.Commands.Contains(args[0]))
     return StepCommand.Run(args[0], args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -3,8 +3,11 @@
 // synthetic EM slice, saves, reloads and predicts; writes the prediction as a TIFF (LibTiff.NET)
 // and a PNG (SkiaSharp, whose native library comes through the package's dependencies) and reads
 // both back; then prints "consumer: images ok" and
-// "consumer: ok <parameters> parameters 572-><output> <loss>".
+// "consumer: ok <parameters> parameters 572-><output> <loss>". Given a folder (args[0]), it also
+// exports the model to ONNX there (unet.onnx) with the slice (slice.tif) and its probabilities
+// (torch-probabilities.tif), for the ONNX consumer to predict with ONNX Runtime alone.
 using UNet.Segmentation.Data;
+using UNet.Segmentation.Export;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
@@ -46,6 +49,14 @@ try
     if (image.Format != ImageFileFormat.Png || !image.Samples.SequenceEqual(mask.Select(v => (ushort)v)))
         throw new InvalidOperationException("the mask PNG did not read back as written");
     Console.WriteLine("consumer: images ok");
+    if (args.Length == 1)
+    {
+        Directory.CreateDirectory(args[0]);
+        var written = OnnxExport.Save(reloaded, Path.Combine(args[0], "unet.onnx"));
+        Tiff.Write(Path.Combine(args[0], "slice.tif"), new TiffVolume(1, 512, 512, data.TrainImages.Span[..(512 * 512)].ToArray()));
+        Tiff.Write(Path.Combine(args[0], "torch-probabilities.tif"), new TiffVolume(1, 512, 512, interior));
+        Console.WriteLine($"consumer: exported {written.Path}");
+    }
     Console.WriteLine($"consumer: ok {parameters} parameters 572->{output} {loss:F4}");
     return 0;
 }
