@@ -5,8 +5,8 @@
 # runs it, and checks:
 #   - the package holds buildTransitive/UNet.Segmentation.targets, carries no native code of its
 #     own, and depends on exactly: TorchSharp 0.107.0 (managed, no backend),
-#     Microsoft.Extensions.Logging.Abstractions, BitMiracle.LibTiff.NET 2.4.660, SkiaSharp 2.88.9
-#     and SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9;
+#     Microsoft.Extensions.Logging.Abstractions, BitMiracle.LibTiff.NET 2.4.660, SkiaSharp 2.88.9,
+#     SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9 and Google.Protobuf 3.36.2 (ONNX export);
 #   - the lines "consumer: images ok" (a TIFF and a PNG written and read back, so LibTiff.NET and
 #     the native libSkiaSharp.so load in a consumer) and
 #     "consumer: ok 34512258 parameters 572->388 <loss>", and exit code 0;
@@ -40,6 +40,7 @@ nuspec=$(python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z
 dependencies=$(grep -o '<dependency id="[^"]*" version="[^"]*"' <<<"$nuspec" | sed 's/<dependency id="\([^"]*\)" version="\([^"]*\)"/\1 \2/' | sort -u)
 expected=$(printf '%s\n' \
   "BitMiracle.LibTiff.NET 2.4.660" \
+  "Google.Protobuf 3.36.2" \
   "Microsoft.Extensions.Logging.Abstractions 10.0.14" \
   "SkiaSharp 2.88.9" \
   "SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9" \
