@@ -5,5 +5,6 @@ var root = new RootCommand("U-Net for EM segmentation (after NVIDIA UNet_Medical
 root.Subcommands.Add(ShowBatchCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 RunCommand.Configure(root, args);
 return root.Parse(args).Invoke();

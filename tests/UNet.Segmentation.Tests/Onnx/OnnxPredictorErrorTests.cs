@@ -95,7 +95,7 @@ public sealed class OnnxPredictorErrorTests : IDisposable
     {
         using var predictor = OnnxPredictor.Load(Exported());
         string png = Path.Combine(_dir, "colour.png");
-        Imaging.Png.WriteRgb(png, new byte[20 * 20 * 3], 20, 20);
+        UNet.Segmentation.Imaging.Png.WriteRgb(png, new byte[20 * 20 * 3], 20, 20);
         var e = Assert.Throws<DataFileException>(() => predictor.PredictImageFile(png, Path.Combine(_dir, "out")));
         Assert.Contains(png, e.Message);
         Assert.False(Directory.Exists(Path.Combine(_dir, "out")), "nothing written for a refused image");
