@@ -85,7 +85,7 @@ public sealed class OnnxPredictorErrorTests : IDisposable
         Assert.Equal("[2, 2, 52, 68]", ok.ToString());
         var e = Assert.Throws<ArgumentException>(() => predictor.RunNetwork(FloatImages.Zeros(1, 1, 90, 92)));
         Assert.Contains("input height 90 does not fit", e.Message);
-        Assert.Contains("nearest valid sizes: 84, 92", e.Message);
+        Assert.Contains("nearest valid sizes: 88, 92", e.Message); // depth 2, valid: sides ≡ 0 (mod 4)
         var channels = Assert.Throws<ArgumentException>(() => predictor.RunNetwork(FloatImages.Zeros(1, 3, 92, 92)));
         Assert.Contains("1 channel(s)", channels.Message);
     }
