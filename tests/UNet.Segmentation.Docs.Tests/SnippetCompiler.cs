@@ -78,7 +78,7 @@ public static partial class SnippetCompiler
         return $"{where}: {d.Severity.ToString().ToLowerInvariant()} {d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
-    /// <summary>.NET's own assemblies, UNet.Segmentation, TorchSharp and Microsoft.Extensions.*, from the test's trusted platform assemblies.</summary>
+    /// <summary>.NET's own assemblies, UNet.Segmentation (with .Core and .Onnx), TorchSharp, ONNX Runtime's managed API and Microsoft.Extensions.*, from the test's trusted platform assemblies.</summary>
     private static IReadOnlyList<MetadataReference> LoadReferences()
     {
         string runtime = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
@@ -87,10 +87,10 @@ public static partial class SnippetCompiler
         {
             string name = Path.GetFileName(p);
             return string.Equals(Path.GetDirectoryName(p), runtime, StringComparison.Ordinal)
-                   || name is "UNet.Segmentation.dll" or "TorchSharp.dll"
+                   || name is "UNet.Segmentation.dll" or "UNet.Segmentation.Core.dll" or "UNet.Segmentation.Onnx.dll" or "TorchSharp.dll" or "Microsoft.ML.OnnxRuntime.dll"
                    || name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal);
         }).ToList();
-        foreach (string required in new[] { "UNet.Segmentation.dll", "TorchSharp.dll", "System.Runtime.dll" })
+        foreach (string required in new[] { "UNet.Segmentation.dll", "UNet.Segmentation.Core.dll", "UNet.Segmentation.Onnx.dll", "TorchSharp.dll", "System.Runtime.dll" })
             if (!chosen.Any(p => Path.GetFileName(p) == required))
                 throw new InvalidOperationException($"{required} is not among the test's assemblies ({Assembly.GetExecutingAssembly().Location})");
         return chosen.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();
