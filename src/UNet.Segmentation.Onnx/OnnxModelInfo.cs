@@ -17,19 +17,19 @@ namespace UNet.Segmentation.Onnx;
 public sealed record OnnxModelInfo(int InputChannels, int Classes, int Depth, bool ValidPadding, int InputSize, string OptionsJson)
 {
     /// <summary>The metadata key of the U-Net's options JSON (the same key the safetensors checkpoints use).</summary>
-    public const string OptionsKey = "unet_options";
+    public const string OptionsKey = UNetOnnxFormat.OptionsKey;
 
     /// <summary>The metadata key of the export format's version.</summary>
-    public const string FormatKey = "unet_onnx_format";
+    public const string FormatKey = UNetOnnxFormat.FormatKey;
 
     /// <summary>The input's name.</summary>
-    public const string InputName = "image";
+    public const string InputName = UNetOnnxFormat.InputName;
 
     /// <summary>The soft-max output's name.</summary>
-    public const string ProbabilitiesName = "probabilities";
+    public const string ProbabilitiesName = UNetOnnxFormat.ProbabilitiesName;
 
     /// <summary>The logits output's name.</summary>
-    public const string LogitsName = "logits";
+    public const string LogitsName = UNetOnnxFormat.LogitsName;
 
     /// <summary>S_out for <see cref="InputSize"/>.</summary>
     public int OutputSize => UNetGeometry.TryOutputSize(InputSize, Depth, ValidPadding, out int output) ? output : 0;
@@ -43,8 +43,8 @@ public sealed record OnnxModelInfo(int InputChannels, int Classes, int Depth, bo
         ArgumentNullException.ThrowIfNull(metadata);
         if (!metadata.TryGetValue(FormatKey, out var format) || !metadata.TryGetValue(OptionsKey, out var json))
             throw new OnnxModelException(path, $"has no '{FormatKey}' and '{OptionsKey}' metadata: it is not a U-Net exported by UNet.Segmentation (unet export --checkpoint C --onnx F)");
-        if (format != "1")
-            throw new OnnxModelException(path, $"is export format {format}; this version reads format 1");
+        if (format != UNetOnnxFormat.FormatVersion)
+            throw new OnnxModelException(path, $"is export format {format}; this version reads format {UNetOnnxFormat.FormatVersion}");
         try
         {
             using var document = JsonDocument.Parse(json);

@@ -2,6 +2,7 @@ using System.Reflection;
 using Google.Protobuf;
 using UNet.Segmentation.Export.Onnx;
 using UNet.Segmentation.Imaging;
+using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
 using static TorchSharp.torch;
 
@@ -20,11 +21,11 @@ namespace UNet.Segmentation.Export;
 public static class OnnxExport
 {
     /// <summary>The graph's input: float32 N×C×H×W.</summary>
-    public const string InputName = "image";
+    public const string InputName = UNetOnnxFormat.InputName;
     /// <summary>The first output: class probabilities (softmax over axis 1), float32 N×classes×H'×W'.</summary>
-    public const string ProbabilitiesName = "probabilities";
+    public const string ProbabilitiesName = UNetOnnxFormat.ProbabilitiesName;
     /// <summary>The second output: the logits the probabilities are the softmax of.</summary>
-    public const string LogitsName = "logits";
+    public const string LogitsName = UNetOnnxFormat.LogitsName;
     /// <summary>The symbolic batch dimension of the input and outputs.</summary>
     public const string BatchDimension = "batch";
     /// <summary>The symbolic input height.</summary>
@@ -36,11 +37,11 @@ public static class OnnxExport
     /// <summary>The symbolic output width.</summary>
     public const string OutputWidthDimension = "output_width";
     /// <summary>The metadata key holding <see cref="UNetOptions.ToJson"/> (the same key as checkpoints use).</summary>
-    public const string OptionsMetadataKey = UNetModel.OptionsMetadataKey;
+    public const string OptionsMetadataKey = UNetOnnxFormat.OptionsKey;
     /// <summary>The metadata key holding <see cref="FormatVersion"/>.</summary>
-    public const string FormatMetadataKey = "unet_onnx_format";
+    public const string FormatMetadataKey = UNetOnnxFormat.FormatKey;
     /// <summary>The version of this graph layout (names, outputs, metadata); a reader checks it.</summary>
-    public const string FormatVersion = "1";
+    public const string FormatVersion = UNetOnnxFormat.FormatVersion;
     /// <summary>The producer name written into the file.</summary>
     public const string ProducerName = "UNet.Segmentation";
     /// <summary>The default operator set.</summary>
