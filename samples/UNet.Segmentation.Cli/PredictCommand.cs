@@ -86,14 +86,7 @@ internal static class PredictCommand
 
     /// <summary>A TIFF given to a grey two-class model is a volume (every page a slice), as the ISBI files.</summary>
     private static bool IsVolume<T>(string file, SegmentationPredictor<T> predictor) where T : PredictionOptions =>
-        Path.GetExtension(file).ToLowerInvariant() is ".tif" or ".tiff" && predictor.Info() is (1, >= 2);
-
-    private static (int Channels, int Classes) Info<T>(this SegmentationPredictor<T> predictor) where T : PredictionOptions => predictor switch
-    {
-        OnnxPredictor o => (o.Info.InputChannels, o.Info.Classes),
-        Predictor t => (t.Model.Options.InputChannels, t.Model.Options.Classes),
-        _ => (0, 0),
-    };
+        Path.GetExtension(file).ToLowerInvariant() is ".tif" or ".tiff" && predictor is { InputChannels: 1, Classes: >= 2 };
 
     private static List<string> Inputs(string path)
     {

@@ -26,6 +26,12 @@ public abstract partial class SegmentationPredictor<TOptions> : IDisposable wher
     /// <summary>Whether <see cref="Dispose()"/> has run.</summary>
     protected bool IsDisposed { get; private set; }
 
+    /// <summary>The network's input channels C.</summary>
+    public int InputChannels => Network.InputChannels;
+
+    /// <summary>The network's classes K.</summary>
+    public int Classes => Network.Classes;
+
     /// <summary>The network's input size S_in (572 for the reference): the tile, or the padded resized image.</summary>
     public int InputSize => Network.InputSize;
 
