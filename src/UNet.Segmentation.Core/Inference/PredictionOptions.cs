@@ -32,12 +32,10 @@ public abstract record PredictionOptions
         return problems;
     }
 
-    /// <summary>Throws an <see cref="ArgumentException"/> whose parameter name is the first bad option and whose message lists every problem, if there are any.</summary>
+    /// <summary>Throws an <see cref="OptionsValidationException"/> whose parameter name is the first bad option and whose message lists every problem, if there are any.</summary>
     protected void ThrowIfInvalid()
     {
         var problems = Validate();
-        if (problems.Count == 0) return;
-        string first = problems[0].Split(' ')[0];
-        throw new ArgumentException("Invalid predictor options: " + string.Join("; ", problems), first);
+        OptionsValidationException.ThrowIfAny(problems, "predictor options", problems.Count > 0 ? problems[0].Split(' ')[0] : null);
     }
 }

@@ -70,10 +70,17 @@ public sealed record DataOptions
         return p;
     }
 
-    /// <summary>Throws <see cref="ArgumentException"/> listing every problem, if any.</summary>
+    /// <summary>These options with <see cref="InputSize"/> and <see cref="OutputSize"/> taken from <paramref name="model"/>: the trainer and the evaluator call it, so a user never states the sizes twice.</summary>
+    public DataOptions ForModel(Model.UNetModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return this with { InputSize = model.Options.InputSize, OutputSize = model.OutputSize(model.Options.InputSize) };
+    }
+
+    /// <summary>Throws an <see cref="OptionsValidationException"/> listing every problem, if any.</summary>
     public DataOptions EnsureValid()
     {
-        var p = Validate();
-        return p.Count == 0 ? this : throw new ArgumentException("Invalid data options: " + string.Join("; ", p), "options");
+        OptionsValidationException.ThrowIfAny(Validate(), "data options", "options");
+        return this;
     }
 }

@@ -132,12 +132,9 @@ public sealed record UNetOptions
 }
 
 /// <summary>Options that cannot build a model, with every problem listed.</summary>
-public sealed class UNetOptionsException : ArgumentException
+public sealed class UNetOptionsException : OptionsValidationException
 {
     /// <summary>Creates the exception from the problems.</summary>
     public UNetOptionsException(IReadOnlyList<string> problems)
-        : base("Invalid U-Net options: " + string.Join("; ", problems), "options") => Problems = problems;
-
-    /// <summary>Each problem, naming its option.</summary>
-    public IReadOnlyList<string> Problems { get; }
+        : base("U-Net options", problems, "options") { }
 }

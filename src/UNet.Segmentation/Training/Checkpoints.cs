@@ -4,6 +4,7 @@ using UNet.Segmentation.Model;
 using UNet.Segmentation.Serialization;
 using static TorchSharp.torch;
 using Adam = TorchSharp.Modules.Adam;
+using OptimizerHelper = TorchSharp.Modules.OptimizerHelper;
 
 namespace UNet.Segmentation.Training;
 
@@ -15,6 +16,9 @@ namespace UNet.Segmentation.Training;
 /// <param name="WorldSize">The number of data-parallel ranks that took the steps (each step saw WorldSize batches).</param>
 public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed, int WorldSize = 1)
 {
+    /// <summary>After <see cref="Checkpoints.Restore"/>: true when the optimizer's state was in the checkpoint and was loaded.</summary>
+    public bool OptimizerRestored { get; init; } = true;
+
     /// <summary>
     /// The same number of samples seen in steps of <paramref name="worldSize"/> ranks: step and
     /// next batch times <see cref="WorldSize"/> / <paramref name="worldSize"/>, rounded down.
@@ -33,6 +37,10 @@ public sealed record CheckpointState(long Step, long NextBatch, LossScalerState 
 /// them), Adam's state under <c>optimizer.state.{i}.exp_avg</c>, <c>optimizer.state.{i}.exp_avg_sq</c>
 /// and <c>optimizer.state.{i}.step</c> (int64 scalar) for the i-th parameter in the optimizer's
 /// order, the CPU generator under <c>rng.cpu</c>, and the options and run state in the metadata.
+/// Another TorchSharp optimizer's state is TorchSharp's own binary form of it, kept as the uint8
+/// tensor <c>optimizer.torchsharp</c>, with the optimizer's type in the metadata <c>optimizer</c>;
+/// one that TorchSharp cannot save leaves no state (metadata <c>optimizer_state</c> = <c>none</c>),
+/// and resuming from it starts the optimizer afresh (see docs/training-loop.md).
 /// Files are written atomically (temp file, flush, rename): a kill at any moment leaves the
 /// previous checkpoint intact.
 /// </summary>
@@ -57,29 +65,35 @@ public static class Checkpoints
     /// <summary>The newest checkpoint in a folder, or null.</summary>
     public static string? Latest(string directory) => List(directory).LastOrDefault();
 
-    /// <summary>Writes a checkpoint atomically and returns its path.</summary>
-    public static string Save(string directory, UNetModel model, Adam optimizer, CheckpointState state)
+    /// <summary>Writes the checkpoint of <paramref name="state"/>'s step into <paramref name="directory"/> atomically and returns its path.</summary>
+    public static string Save(string directory, UNetModel model, OptimizerHelper optimizer, CheckpointState state)
     {
+        ArgumentNullException.ThrowIfNull(state);
+        Directory.CreateDirectory(directory);
+        return SaveAs(PathFor(directory, state.Step), model, optimizer, state);
+    }
+
+    /// <summary>
+    /// Writes a checkpoint to <paramref name="path"/> atomically (any name: not listed by
+    /// <see cref="List"/> unless it is a step file) with <paramref name="extraMetadata"/> added,
+    /// and returns the path.
+    /// </summary>
+    public static string SaveAs(string path, UNetModel model, OptimizerHelper optimizer, CheckpointState state, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(state);
-        Directory.CreateDirectory(directory);
-        string path = PathFor(directory, state.Step);
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } parent) Directory.CreateDirectory(parent);
         using var scope = NewDisposeScope();
         var tensors = new List<KeyValuePair<string, Tensor>>();
         foreach (var (name, t) in model.state_dict()) tensors.Add(KeyValuePair.Create(name, t.contiguous()));
-        var states = AdamStates(optimizer);
-        for (int i = 0; i < states.Count; i++)
-        {
-            var s = states[i];
-            tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.exp_avg", s.exp_avg.contiguous()));
-            tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.exp_avg_sq", s.exp_avg_sq.contiguous()));
-            if (s.max_exp_avg_sq is { } max) tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.max_exp_avg_sq", max.contiguous()));
-            tensors.Add(KeyValuePair.Create($"{OptimizerPrefix}state.{i}.step", tensor(s.step, ScalarType.Int64)));
-        }
+        string optimizerState = OptimizerStates.Add(optimizer, tensors);
         tensors.Add(KeyValuePair.Create(RngKey, get_rng_state()));
         var metadata = new Dictionary<string, string>
         {
+            [OptimizerStates.TypeKey] = OptimizerStates.TypeName(optimizer),
+            [OptimizerStates.StateKey] = optimizerState,
             [UNetModel.OptionsMetadataKey] = model.Options.ToJson(),
             ["step"] = state.Step.ToString(CultureInfo.InvariantCulture),
             ["next_batch"] = state.NextBatch.ToString(CultureInfo.InvariantCulture),
@@ -90,19 +104,22 @@ public static class Checkpoints
             // The number of data-parallel ranks: Step and NextBatch count each rank's batches.
             [WorldSizeKey] = state.WorldSize.ToString(CultureInfo.InvariantCulture),
         };
+        foreach (var (key, value) in extraMetadata ?? new Dictionary<string, string>())
+            if (!metadata.TryAdd(key, value)) throw new ArgumentException($"metadata key '{key}' is the checkpoint's own", nameof(extraMetadata));
         Safetensors.Save(path, tensors, metadata);
         return path;
     }
 
     /// <summary>
     /// Restores weights, optimizer and generator state from a checkpoint into a model built with
-    /// the same options and an Adam optimizer over its parameters. A checkpoint of another
+    /// the same options and an optimizer of the same type over its parameters (a checkpoint
+    /// without optimizer state leaves the optimizer as it is: <see cref="CheckpointState.OptimizerRestored"/> false). A checkpoint of another
     /// architecture, or a damaged one, is an <see cref="InvalidDataException"/> naming the file,
     /// raised before anything is changed. The state's step and next batch count batches of each of
     /// <see cref="CheckpointState.WorldSize"/> data-parallel ranks (metadata <c>world_size</c>);
     /// <see cref="CheckpointState.AtWorldSize"/> converts them for another number of ranks.
     /// </summary>
-    public static CheckpointState Restore(string path, UNetModel model, Adam optimizer)
+    public static CheckpointState Restore(string path, UNetModel model, OptimizerHelper optimizer)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -128,24 +145,31 @@ public static class Checkpoints
         int worldSize = file.Metadata.TryGetValue(WorldSizeKey, out var w) ? int.Parse(w, CultureInfo.InvariantCulture) : 1;
         if (worldSize < 1) throw new InvalidDataException($"{path}: {WorldSizeKey} {worldSize} is not a positive number");
         var state = new CheckpointState(step, nextBatch, scaler, seed, worldSize);
+        var written = OptimizerStates.Describe(file.Metadata);
 
         var weights = file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal))).ToDictionary();
         var optimizerState = file.Tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value);
         if (!file.Tensors.TryGetValue(RngKey, out var rng)) throw new InvalidDataException($"{path} holds no generator state ({RngKey})");
+        bool restored;
         try
         {
-            var states = AdamStates(optimizer);
-            CheckOptimizerState(states, optimizerState);
+            restored = OptimizerStates.Check(path, written, optimizer, optimizerState);
+            if (restored && optimizer is Adam adam) CheckOptimizerState(AdamStates(adam), optimizerState);
             StateDicts.LoadInto(model, weights);
-            LoadOptimizerState(states, optimizerState);
+            if (restored && optimizer is Adam a) LoadOptimizerState(AdamStates(a), optimizerState);
+            else if (restored) OptimizerStates.Load(optimizer, optimizerState);
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
         }
         catch (StateDictMismatchException e)
         {
             throw new InvalidDataException($"{path} does not fit this model and optimizer: {e.Message}", e);
         }
         set_rng_state(rng);
-        return state;
+        return state with { OptimizerRestored = restored };
     }
 
     /// <summary>Deletes all but the newest <paramref name="keepLast"/> checkpoints.</summary>

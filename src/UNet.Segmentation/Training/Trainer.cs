@@ -7,10 +7,11 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Model;
-using UNet.Segmentation.Model.Precision;
 using UNet.Segmentation.Runtime;
 using static TorchSharp.torch;
+using UNet.Segmentation.Training.Callbacks;
 using Adam = TorchSharp.Modules.Adam;
+using OptimizerHelper = TorchSharp.Modules.OptimizerHelper;
 using Parameter = TorchSharp.Modules.Parameter;
 
 namespace UNet.Segmentation.Training;
@@ -29,36 +30,55 @@ public sealed class Trainer : IDisposable
 {
     private readonly ILogger _logger;
     private readonly IReadOnlyList<Parameter> _parameters;
-    private readonly Adam _adam;
+    private readonly OptimizerHelper _optimizer;
+    private readonly LossFunction _loss;
     private readonly LossScaler _scaler;
     private readonly DataParallel? _parallel;
+    private readonly IReadOnlyList<ITrainingCallback> _callbacks;
 
-    internal Trainer(UNetModel model, TrainerOptions options, ILogger? logger, MpiWorld? world = null)
+    internal Trainer(UNetModel model, TrainerOptions options, TrainerParts parts)
     {
         Model = model;
         Options = options;
-        _logger = logger ?? NullLogger.Instance;
+        _logger = parts.Logger ?? NullLogger.Instance;
         if (options.KeepFreedMemory) FreedMemoryReuse.Enable();
         // Move first: the optimizer's state is made beside the parameters it is given.
         if (options.Device.type != DeviceType.CPU) model.to(options.Device);
         _parameters = model.parameters().ToList();
-        // The coupled L2 term is part of the loss (Losses.L2), so Adam itself decays nothing.
-        _adam = torch.optim.Adam(_parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, weight_decay: 0);
+        // The coupled L2 term is part of the loss (Losses.L2), so the default Adam itself decays nothing.
+        _optimizer = parts.Optimizer?.Invoke(_parameters)
+            ?? torch.optim.Adam(_parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, weight_decay: 0);
+        if (_optimizer is null) throw new ArgumentException("the optimizer factory returned null", nameof(parts));
+        (_loss, LossName) = parts.Loss is { } own ? (own, parts.LossName ?? "custom") : (BuiltInLoss(options.Loss), options.Loss.ToString());
         _scaler = new LossScaler(enabled: options.Precision == Precision.Float16);
-        if (world is not null)
+        Evaluator = new Evaluator(model, new EvaluatorOptions { BatchSize = options.BatchSize, Precision = options.Precision, Device = options.Device, Data = options.Data });
+        if (parts.World is not null)
         {
             try
             {
-                _parallel = new DataParallel(world, options.DataParallel ?? new DataParallelOptions(), options.Device, _logger);
+                _parallel = new DataParallel(parts.World, options.DataParallel ?? new DataParallelOptions(), options.Device, _logger);
             }
             catch
             {
-                _adam.Dispose();
+                _optimizer.Dispose();
                 throw;
             }
             _logger.LogInformation("rank {Rank}: world size {WorldSize} over {Engine}", Rank, WorldSize, _parallel.Engine);
         }
+        _callbacks = [.. BuiltInCallbacks(options, _logger), .. parts.Callbacks];
     }
+
+    /// <summary>The optimizer (Adam with the reference's settings unless <see cref="TrainerBuilder.WithOptimizer"/> chose another).</summary>
+    public OptimizerHelper Optimizer => _optimizer;
+
+    /// <summary>The training loss's name: a <see cref="LossKind"/>, or the name given with a loss of your own.</summary>
+    public string LossName { get; }
+
+    /// <summary>The evaluator the fit's evaluations use (same batch size, precision, device and preprocessing).</summary>
+    public Evaluator Evaluator { get; }
+
+    /// <summary>The callbacks of every fit, the built-in ones first.</summary>
+    public IReadOnlyList<ITrainingCallback> Callbacks => _callbacks;
 
     /// <summary>This process's data-parallel rank (0 without data parallelism).</summary>
     public int Rank => _parallel?.Rank ?? 0;
@@ -89,115 +109,83 @@ public sealed class Trainer : IDisposable
     /// Trains on <paramref name="fold"/>'s training slices up to <see cref="TrainerOptions.MaxSteps"/>,
     /// resuming from the newest checkpoint when <paramref name="resume"/> and one exists (weights,
     /// optimizer state, generator, loss scale and data position, so the run continues exactly as
-    /// an unbroken one), and evaluates on its validation slices at the end. Cancelling writes a
-    /// checkpoint (when a folder is set) and returns the partial result. Data-parallel: every
-    /// rank calls it with the same arguments; rank 0 alone reads the checkpoint folder (its
-    /// weights, optimizer state, position and loss scale are broadcast; a checkpoint of another
+    /// an unbroken one), and evaluates on its validation slices at the end. Every step, evaluation
+    /// and checkpoint goes through the callbacks (<see cref="TrainerBuilder.WithCallback"/>; the
+    /// logging, metrics file, evaluation schedule and checkpoints are built-in ones). Cancelling,
+    /// a callback's <see cref="TrainingContext.RequestStop"/> or a callback's exception ends the
+    /// fit after the current step with the checkpoint of that step written (when a folder is set);
+    /// the exception is then rethrown. Data-parallel: every rank calls it with the same arguments;
+    /// rank 0 alone reads the checkpoint folder (its state is broadcast; a checkpoint of another
     /// world size resumes at the same number of samples seen), logs, evaluates and writes
-    /// checkpoints; the other ranks return an empty history. A rank that hangs makes the
-    /// watchdog abort the job after <see cref="DataParallelOptions.Timeout"/>.
+    /// checkpoints; every rank stops at the same step; the other ranks return an empty history. A
+    /// rank that hangs makes the watchdog abort the job after <see cref="DataParallelOptions.Timeout"/>.
     /// </summary>
     public TrainingResult Fit(SegmentationData data, FoldSplit fold, bool resume = true, CancellationToken cancellation = default)
     {
-        CheckData(data);
+        Evaluator.CheckFits(Model, data);
         ArgumentNullException.ThrowIfNull(fold);
         var clock = Stopwatch.StartNew();
-        long step = 0, nextBatch = 0;
-        string? lastCheckpoint = null;
-        long savedAt = -1;
-        string? dir = Options.CheckpointDirectory;
-        bool resumed = false;
-        if (IsMainRank && resume && dir is not null && Checkpoints.Latest(dir) is { } latest)
-        {
-            var saved = Checkpoints.Restore(latest, Model, _adam);
-            var state = saved.AtWorldSize(WorldSize);
-            (step, nextBatch) = (state.Step, state.NextBatch);
-            _scaler.Restore(state.Scaler);
-            lastCheckpoint = latest;
-            savedAt = saved.WorldSize == WorldSize ? step : -1;
-            resumed = true;
-            if (saved.WorldSize == WorldSize) _logger.LogInformation("Resumed from {Checkpoint} at step {Step}", latest, step);
-            else _logger.LogInformation("Resumed from {Checkpoint} at step {Step} (written by {Ranks} rank(s); now {WorldSize})", latest, step, saved.WorldSize, WorldSize);
-        }
-        else
-        {
-            manual_seed(Options.Seed);
-        }
-        if (_parallel is not null) (step, nextBatch) = SynchronizeStart(step, nextBatch, resumed);
-        long maxSteps = StepsPerRank;
-        var history = new List<StepRecord>();
-        var evaluations = new List<EvaluationRecord>();
-        using var metrics = new MetricsLog(IsMainRank ? Options.MetricsFile : null);
+        var callbacks = new CallbackList(_callbacks, IsMainRank);
+        var context = new TrainingContext(this, data, fold, callbacks, cancellation);
+        long nextBatch = Start(context, resume);
         using var loader = data.TrainingBatches(fold.Training, Options.BatchSize, Options.Data, Options.Seed, Rank, WorldSize, nextBatch, cancellation);
-        Model.train();
-        var window = Stopwatch.StartNew();
-        long windowStart = step;
+        context.NextBatch = () => loader.NextBatch;
+        callbacks.FitStart(context);
+        var log = new LogWindow(context.Step, Options.BatchSize * WorldSize);
         bool cancelled = false;
-        while (step < maxSteps)
+        Model.train();
+        while (context.Step < context.MaxSteps && callbacks.Failure is null && context.StopReason is null)
         {
-            Batch batch;
-            try
-            {
-                batch = loader.Take(cancellation);
-            }
-            catch (OperationCanceledException)
-            {
-                cancelled = true;
-                break;
-            }
+            var stepClock = Stopwatch.StartNew();
+            // Data-parallel ranks leave together (below), so only a single process stops waiting for a batch.
+            if (Take(loader, _parallel is null ? cancellation : CancellationToken.None) is not { } batch) { cancelled = true; break; }
             using (batch)
             using (var scope = NewDisposeScope())
             {
-                double lr = Options.Schedule?.At(step) ?? Options.LearningRate;
-                SetLearningRate(lr);
-                if (_parallel is not null) _parallel.Step = step + 1;
+                double lr = SetLearningRate(context.Step);
+                if (_parallel is not null) _parallel.Step = context.Step + 1;
                 var (loss, logits, labels) = TrainStep(batch, out bool applied);
-                step++;
-                if (Options.LogEvery > 0 && step % Options.LogEvery == 0)
-                {
-                    double seconds = Math.Max(window.Elapsed.TotalSeconds, 1e-9);
-                    double lossValue = loss.item<float>(), dice;
-                    using (no_grad()) dice = 1 - Losses.SoftDice(logits, labels).item<float>();
-                    if (_parallel is not null)
-                    {
-                        // Every rank logs on the same steps: the job's loss and Dice are the means over the ranks.
-                        var mean = _parallel.Average([lossValue, dice], "the logged loss and Dice");
-                        (lossValue, dice) = (mean[0], mean[1]);
-                    }
-                    long windowSteps = step - windowStart;
-                    window.Restart();
-                    windowStart = step;
-                    if (IsMainRank)
-                    {
-                        var record = new StepRecord(step, lossValue, lr, windowSteps * Options.BatchSize * WorldSize / seconds, _scaler.CurrentScale, !applied);
-                        history.Add(record);
-                        metrics.Write("train", new { record.Step, record.Loss, Dice = dice, record.LearningRate, record.ImagesPerSecond, record.LossScale, record.Skipped });
-                        _logger.LogInformation("step {Step} loss {Loss:F4} dice {Dice:F4} lr {LearningRate:G3} {ImagesPerSecond:F2} img/s scale {Scale}",
-                            step, record.Loss, dice, lr, record.ImagesPerSecond, _scaler.CurrentScale);
-                    }
-                }
+                context.Step++;
+                var step = new TrainingStep(context.Step, context.MaxSteps, lr, Options.BatchSize * WorldSize / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9),
+                    _scaler.CurrentScale, !applied, loss, logits, labels);
+                if (Options.LogEvery > 0 && context.Step % Options.LogEvery == 0) step.Logged = log.Record(step, _parallel);
+                if (step.Logged is { } record && IsMainRank) context.AddLogged(record);
+                callbacks.StepEnd(context, step);
             }
-            if (IsMainRank && Options.EvaluateEvery > 0 && step % Options.EvaluateEvery == 0 && step < maxSteps && fold.Validation.Count > 0)
-                evaluations.Add(EvaluateAndLog(data, fold.Validation, step, metrics));
-            if (IsMainRank && dir is not null && step % Options.CheckpointEvery == 0)
-                (lastCheckpoint, savedAt) = (SaveCheckpoint(dir, step, loader.NextBatch), step);
-            if (cancellation.IsCancellationRequested)
+            cancelled = cancellation.IsCancellationRequested;
+            if (cancelled && _parallel is null) break;
+            // Every rank stops at the same step: when any was cancelled, failed or asked to stop.
+            if (_parallel is not null && _parallel.Any(cancelled || callbacks.Failure is not null || context.StopReason is not null, "the stop decision"))
             {
-                cancelled = true;
+                cancelled = _parallel.Any(cancelled, "the cancellation");
+                if (!cancelled && callbacks.Failure is null) context.RequestStop("another rank stopped the fit");
                 break;
             }
         }
         // Leave together, before rank 0's last checkpoint and evaluation, which the others need not wait for.
-        if (_parallel is not null && !cancelled)
+        if (_parallel is not null)
         {
             _parallel.Step = null;
             _parallel.Barrier("end of training");
         }
-        if (IsMainRank && dir is not null && savedAt != step)
-            lastCheckpoint = SaveCheckpoint(dir, step, loader.NextBatch);
-        if (IsMainRank && !cancelled && fold.Validation.Count > 0)
-            evaluations.Add(EvaluateAndLog(data, fold.Validation, step, metrics));
-        return new TrainingResult(step, !cancelled, history, evaluations, lastCheckpoint, clock.Elapsed);
+        var summary = new FitSummary(context.Step, context.Step >= context.MaxSteps, cancelled, context.StopReason, callbacks.Failure?.SourceException, clock.Elapsed);
+        callbacks.FitEnd(context, summary);
+        foreach (var c in _callbacks.OfType<IDisposable>().Where(c => c is MetricsFileCallback)) c.Dispose();
+        callbacks.ThrowIfFailed();
+        return context.Result(summary.Completed, summary.StopReason, clock.Elapsed);
+    }
+
+    /// <summary>The next batch, or null when <paramref name="cancellation"/> fired while waiting.</summary>
+    private static Batch? Take(BatchLoader loader, CancellationToken cancellation)
+    {
+        try
+        {
+            return loader.Take(cancellation);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -209,7 +197,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public BenchmarkReport Benchmark(SegmentationData data, FoldSplit fold, int warmupSteps, int steps)
     {
-        CheckData(data);
+        Evaluator.CheckFits(Model, data);
         ArgumentNullException.ThrowIfNull(fold);
         ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
@@ -228,47 +216,23 @@ public sealed class Trainer : IDisposable
         return BenchmarkReport.FromStepTimes("train", Options.BatchSize * WorldSize, warmupSteps, times);
     }
 
-    /// <summary>Metrics of the model on <paramref name="slices"/> (no augmentation, inference mode, evaluation mode).</summary>
-    public SegmentationMetrics Evaluate(SegmentationData data, IReadOnlyList<int> slices)
-    {
-        CheckData(data);
-        bool wasTraining = Model.training;
-        Model.eval();
-        try
-        {
-            var accumulator = new MetricsAccumulator();
-            using var inference = inference_mode();
-            foreach (var batch in data.EvaluationBatches(slices, Options.BatchSize, Options.Data with { Augment = false }))
-            {
-                using (batch)
-                using (var scope = NewDisposeScope())
-                {
-                    Tensor logits;
-                    using (MixedPrecisionScope()) logits = Model.call(OnDevice(batch.Images));
-                    accumulator.Add(logits, OnDevice(batch.Labels));
-                }
-            }
-            return accumulator.Result();
-        }
-        finally
-        {
-            Model.train(wasTraining);
-        }
-    }
+    /// <summary>Metrics of the model on <paramref name="slices"/> through <see cref="Evaluator"/> (no augmentation, inference mode, evaluation mode).</summary>
+    public SegmentationMetrics Evaluate(SegmentationData data, IReadOnlyList<int> slices) => Evaluator.Evaluate(data, slices);
 
     /// <summary>
-    /// One optimizer step on <paramref name="batch"/>: gradients dropped, forward, backward (of the
-    /// scaled loss with float16), and Adam's step unless the loss scaler skips it for non-finite
-    /// gradients. Returns the loss, logits and labels, owned by the caller's dispose scope.
+    /// One optimizer step on <paramref name="batch"/>: gradients dropped, forward, the loss (+ the
+    /// coupled L2 term), backward (of the scaled loss with float16), and the optimizer's step
+    /// unless the loss scaler skips it for non-finite gradients. Returns the loss, logits and
+    /// labels, owned by the caller's dispose scope.
     /// </summary>
     private (Tensor Loss, Tensor Logits, Tensor Labels) TrainStep(Batch batch, out bool applied)
     {
-        Model.zero_grad();
+        _optimizer.zero_grad();
         var images = OnDevice(batch.Images);
         var labels = OnDevice(batch.Labels);
         Tensor logits;
-        using (MixedPrecisionScope()) logits = Model.call(images);
-        var loss = Losses.Compute(Options.Loss, logits, labels);
+        using (Options.Precision.Autocast(Options.Device.type)) logits = Model.call(images);
+        var loss = ComputeLoss(logits, labels);
         if (Options.WeightDecay > 0)
         {
             using var l2 = Losses.L2(_parameters, Options.WeightDecay);
@@ -281,7 +245,7 @@ public sealed class Trainer : IDisposable
             bool finite = _scaler.UnscaleAndCheck(_parameters);
             // Every rank takes the same decision: skip when any rank saw a non-finite gradient.
             if (_parallel is not null) finite = !_parallel.Any(!finite, "the loss scaler's overflow check");
-            if (finite) _adam.step();
+            if (finite) _optimizer.step();
             _scaler.Update(finite);
             applied = finite;
         }
@@ -289,56 +253,88 @@ public sealed class Trainer : IDisposable
         {
             loss.backward();
             _parallel?.AverageGradients(_parameters);
-            _adam.step();
+            _optimizer.step();
             applied = true;
         }
         return (loss, logits, labels);
     }
 
-    /// <summary>The data must fit the model: its image channels are the model's input channels, its classes the model's outputs.</summary>
-    private void CheckData(SegmentationData data)
+    /// <summary>The loss on float32 logits, checked to be a floating-point scalar (a loss of your own may return anything).</summary>
+    private Tensor ComputeLoss(Tensor logits, Tensor labels)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (data.ImageChannels != Model.Options.InputChannels || data.Classes != Model.Options.Classes)
-            throw new ArgumentException(
-                $"{data.Source} has {data.ImageChannels}-channel images and {data.Classes} classes; the model takes {Model.Options.InputChannels} channel(s) and predicts {Model.Options.Classes} classes", nameof(data));
+        var loss = _loss(logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32), labels);
+        if (loss is null) throw new InvalidOperationException($"the loss '{LossName}' returned null");
+        if (loss.dim() != 0 || !is_floating_point(loss.dtype))
+            throw new InvalidOperationException($"the loss '{LossName}' must return a floating-point scalar; it returned {loss.dtype} of shape [{string.Join(", ", loss.shape)}]");
+        return loss;
     }
 
-    private void SetLearningRate(double lr)
+    private static LossFunction BuiltInLoss(LossKind kind) => (logits, labels) => Losses.Compute(kind, logits, labels);
+
+    private static IEnumerable<ITrainingCallback> BuiltInCallbacks(TrainerOptions options, ILogger logger)
     {
-        foreach (var group in _adam.ParamGroups) group.LearningRate = lr;
+        yield return new LoggingCallback(logger);
+        if (options.MetricsFile is { } file) yield return new MetricsFileCallback(file);
+        if (options.CheckpointDirectory is not null) yield return new CheckpointScheduleCallback();
+        yield return new EvaluationScheduleCallback();
     }
 
-    private MixedPrecisionScope? MixedPrecisionScope() => Options.Precision.Autocast(Options.Device.type);
+    /// <summary>The learning rate of step <paramref name="step"/>: the schedule's, set on every group, or else the optimizer's own.</summary>
+    private double SetLearningRate(long step)
+    {
+        if (Options.Schedule is null) return _optimizer.ParamGroups.First().LearningRate;
+        double lr = Options.Schedule.At(step);
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+        return lr;
+    }
 
     private Tensor OnDevice(Tensor t) => Options.Device.type == DeviceType.CPU ? t : t.to(Options.Device);
 
-    private EvaluationRecord EvaluateAndLog(SegmentationData data, IReadOnlyList<int> slices, long step, MetricsLog metrics)
-    {
-        var record = new EvaluationRecord(step, Evaluate(data, slices));
-        metrics.Write("eval", new { record.Step, record.Metrics });
-        _logger.LogInformation("evaluation at step {Step}: {Metrics}", step, record.Metrics);
-        return record;
-    }
+    /// <summary>Writes a checkpoint of the current weights, optimizer and run state to <paramref name="path"/> (atomically).</summary>
+    internal string SaveCheckpoint(string path, long step, long nextBatch, IReadOnlyDictionary<string, string>? metadata) =>
+        Checkpoints.SaveAs(path, Model, _optimizer, new CheckpointState(step, nextBatch, _scaler.State, Options.Seed, WorldSize), metadata);
 
-    private string SaveCheckpoint(string dir, long step, long nextBatch)
+    /// <summary>
+    /// Where the fit starts: rank 0 resumes from the newest checkpoint (when asked and there is
+    /// one) or seeds the generator; with data parallelism every rank then takes rank 0's start.
+    /// Returns the index of the next training batch.
+    /// </summary>
+    private long Start(TrainingContext context, bool resume)
     {
-        string path = Checkpoints.Save(dir, Model, _adam, new CheckpointState(step, nextBatch, _scaler.State, Options.Seed, WorldSize));
-        Checkpoints.Prune(dir, Options.KeepLast);
-        _logger.LogInformation("checkpoint {Path}", path);
-        return path;
+        long step = 0, nextBatch = 0;
+        bool resumed = false;
+        if (IsMainRank && resume && Options.CheckpointDirectory is { } dir && Checkpoints.Latest(dir) is { } latest)
+        {
+            var saved = Checkpoints.Restore(latest, Model, _optimizer);
+            var state = saved.AtWorldSize(WorldSize);
+            (step, nextBatch, resumed) = (state.Step, state.NextBatch, true);
+            _scaler.Restore(state.Scaler);
+            (context.ResumedFrom, context.LastCheckpoint, context.LastCheckpointStep) = (latest, latest, saved.WorldSize == WorldSize ? step : -1);
+            if (saved.WorldSize != WorldSize)
+                _logger.LogInformation("{Checkpoint} was written by {Ranks} rank(s); now {WorldSize}: step {Step} keeps the samples seen", latest, saved.WorldSize, WorldSize, step);
+            if (!saved.OptimizerRestored)
+                _logger.LogWarning("{Checkpoint} holds no optimizer state (TorchSharp cannot save {Optimizer}'s): the optimizer starts afresh, so this run does not continue exactly", latest, OptimizerStates.TypeName(_optimizer));
+        }
+        else
+        {
+            manual_seed(Options.Seed);
+        }
+        if (_parallel is not null) (step, nextBatch) = SynchronizeStart(step, nextBatch, resumed);
+        (context.StartStep, context.Step, context.Resumed) = (step, step, resumed);
+        return nextBatch;
     }
 
     /// <summary>
     /// Makes every rank start where rank 0 starts: its step, data position and loss scale, then its
-    /// weights (parameters and buffers) and Adam's state. The other ranks seed their generator from
-    /// (seed, rank, step), so that their dropout differs from rank 0's.
+    /// weights (parameters and buffers) and the optimizer's state. The other ranks seed their
+    /// generator from (seed, rank, step), so that their dropout differs from rank 0's.
     /// </summary>
     private (long Step, long NextBatch) SynchronizeStart(long step, long nextBatch, bool resumed)
     {
         var p = _parallel!;
         var s = _scaler.State;
-        var states = Checkpoints.AdamStates(_adam);
+        var adam = _optimizer as Adam;
+        var states = adam is null ? [] : Checkpoints.AdamStates(adam);
         long[] position = [step, nextBatch, BitConverter.DoubleToInt64Bits(s.Scale), s.GoodSteps, s.SkippedSteps, resumed ? 1 : 0, .. states.Select(a => a.step)];
         position = p.BroadcastFromMain(position, "the start position");
         if (!IsMainRank)
@@ -349,14 +345,52 @@ public sealed class Trainer : IDisposable
             manual_seed(Seeds.Mix(Options.Seed, Rank, step));
         }
         p.BroadcastFromMain(Model.state_dict().Values, "the weights");
-        p.BroadcastFromMain(states.SelectMany(a => a.max_exp_avg_sq is { } m ? new[] { a.exp_avg, a.exp_avg_sq, m } : [a.exp_avg, a.exp_avg_sq]), "Adam's state");
+        if (adam is not null)
+            p.BroadcastFromMain(states.SelectMany(a => a.max_exp_avg_sq is { } m ? new[] { a.exp_avg, a.exp_avg_sq, m } : [a.exp_avg, a.exp_avg_sq]), "Adam's state");
+        else if (position[5] != 0)
+            BroadcastOptimizerState(p);
         return (step, nextBatch);
+    }
+
+    /// <summary>Another optimizer's resumed state, in TorchSharp's binary form, from rank 0 to the others.</summary>
+    private void BroadcastOptimizerState(DataParallel p)
+    {
+        byte[] bytes = IsMainRank ? OptimizerStates.Serialize(_optimizer) : [];
+        long length = p.BroadcastFromMain([bytes.LongLength], "the optimizer state's size")[0];
+        using var blob = IsMainRank ? tensor(bytes, ScalarType.Byte) : zeros(length, ScalarType.Byte);
+        p.BroadcastFromMain([blob], "the optimizer state");
+        if (!IsMainRank) OptimizerStates.Deserialize(_optimizer, blob.data<byte>().ToArray());
     }
 
     /// <summary>Frees the optimizer state and the data-parallel buffers (the model stays the caller's; the MPI world the application's).</summary>
     public void Dispose()
     {
         _parallel?.Dispose();
-        _adam.Dispose();
+        _optimizer.Dispose();
+        foreach (var c in _callbacks.OfType<MetricsFileCallback>()) c.Dispose();
+    }
+}
+
+/// <summary>The throughput window of the logged steps, and the job-wide loss and Dice of each logged step.</summary>
+internal sealed class LogWindow(long startStep, int imagesPerStep)
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private long _start = startStep;
+
+    /// <summary>The logged record of <paramref name="step"/>; data-parallel, every rank calls it on the same steps (the means are collective).</summary>
+    public StepRecord Record(TrainingStep step, DataParallel? parallel)
+    {
+        double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
+        double loss = step.Loss, dice = step.Dice;
+        if (parallel is not null)
+        {
+            // Every rank logs on the same steps: the job's loss and Dice are the means over the ranks.
+            var mean = parallel.Average([loss, dice], "the logged loss and Dice");
+            (loss, dice) = (mean[0], mean[1]);
+        }
+        double imagesPerSecond = (step.Step - _start) * imagesPerStep / seconds;
+        _clock.Restart();
+        _start = step.Step;
+        return new StepRecord(step.Step, loss, step.LearningRate, imagesPerSecond, step.LossScale, step.Skipped, dice);
     }
 }

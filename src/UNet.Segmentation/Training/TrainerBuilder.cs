@@ -3,6 +3,7 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Training.Callbacks;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Training;
@@ -14,6 +15,10 @@ public sealed class TrainerBuilder
     private TrainerOptions _options = new();
     private ILogger? _logger;
     private MpiWorld? _world;
+    private OptimizerFactory? _optimizer;
+    private LossFunction? _loss;
+    private string? _lossName;
+    private readonly List<ITrainingCallback> _callbacks = [];
 
     internal TrainerBuilder(UNetModel model) => _model = model ?? throw new ArgumentNullException(nameof(model));
 
@@ -24,7 +29,7 @@ public sealed class TrainerBuilder
         return this;
     }
 
-    /// <summary>Adam's hyper-parameters.</summary>
+    /// <summary>Adam's hyper-parameters (the default optimizer; <see cref="WithOptimizer"/> replaces it).</summary>
     public TrainerBuilder WithAdam(double learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) =>
         Set(o => o with { LearningRate = learningRate, Beta1 = beta1, Beta2 = beta2, Epsilon = epsilon });
 
@@ -40,8 +45,46 @@ public sealed class TrainerBuilder
     /// <summary>The seed of data order, augmentation and dropout.</summary>
     public TrainerBuilder WithSeed(int seed) => Set(o => o with { Seed = seed });
 
-    /// <summary>The training loss.</summary>
-    public TrainerBuilder WithLoss(LossKind loss) => Set(o => o with { Loss = loss });
+    /// <summary>A built-in training loss (replacing a loss of your own set before).</summary>
+    public TrainerBuilder WithLoss(LossKind loss)
+    {
+        (_loss, _lossName) = (null, null);
+        return Set(o => o with { Loss = loss });
+    }
+
+    /// <summary>
+    /// A training loss of your own (logits, labels → scalar); <paramref name="name"/> names it in
+    /// logs. The coupled L2 term is still added unless <see cref="WithWeightDecay"/>(0).
+    /// </summary>
+    public TrainerBuilder WithLoss(LossFunction loss, string name = "custom")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        (_loss, _lossName) = (loss ?? throw new ArgumentNullException(nameof(loss)), name);
+        return this;
+    }
+
+    /// <summary>
+    /// Any TorchSharp optimizer instead of Adam, made over the model's parameters, e.g.
+    /// <c>p =&gt; torch.optim.SGD(p, 0.01, momentum: 0.9)</c>. Its learning rate is its own unless
+    /// a schedule is set (<see cref="WithSchedule"/>), which then sets every group's rate each
+    /// step. Checkpoints hold its state in TorchSharp's binary form (see docs/training-loop.md).
+    /// </summary>
+    public TrainerBuilder WithOptimizer(OptimizerFactory factory)
+    {
+        _optimizer = factory ?? throw new ArgumentNullException(nameof(factory));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a callback (run after the built-in ones, in the order added; rank 0 only unless it
+    /// says <see cref="ITrainingCallback.OnEveryRank"/>): your own, or <see cref="EarlyStopping"/>,
+    /// <see cref="KeepBest"/>, <c>TensorBoardCallback</c>, <c>TrainingCurves</c>.
+    /// </summary>
+    public TrainerBuilder WithCallback(ITrainingCallback callback)
+    {
+        _callbacks.Add(callback ?? throw new ArgumentNullException(nameof(callback)));
+        return this;
+    }
 
     /// <summary>Preprocessing and augmentation.</summary>
     public TrainerBuilder WithData(DataOptions data) => Set(o => o with { Data = data });
@@ -86,18 +129,15 @@ public sealed class TrainerBuilder
     }
 
     /// <summary>
-    /// Validates the configuration (every problem listed in one <see cref="ArgumentException"/>)
-    /// and makes the trainer (which moves the model to <see cref="TrainerOptions.Device"/>).
+    /// Validates the configuration (every problem listed in one <see cref="OptionsValidationException"/>)
+    /// and makes the trainer (which moves the model to <see cref="TrainerOptions.Device"/>). The
+    /// data's input and output sizes are the model's: they are set from it here.
     /// </summary>
     public Trainer Build()
     {
-        var problems = _options.Validate().ToList();
-        if (_options.Data.InputSize != _model.Options.InputSize)
-            problems.Add($"Data.InputSize {_options.Data.InputSize} differs from the model's input size {_model.Options.InputSize}");
-        else if (_options.Data.OutputSize != _model.OutputSize(_model.Options.InputSize))
-            problems.Add($"Data.OutputSize {_options.Data.OutputSize} differs from the model's output size {_model.OutputSize(_model.Options.InputSize)}");
-        if (problems.Count > 0) throw new ArgumentException("Invalid trainer configuration: " + string.Join("; ", problems), "options");
-        return new Trainer(_model, _options, _logger, _world);
+        var options = _options with { Data = _options.Data.ForModel(_model) };
+        OptionsValidationException.ThrowIfAny(options.Validate(), "trainer options", "options");
+        return new Trainer(_model, options, new TrainerParts(_logger, _world, _optimizer, _loss, _lossName, _callbacks.ToList()));
     }
 
     private TrainerBuilder Set(Func<TrainerOptions, TrainerOptions> change)
@@ -105,4 +145,10 @@ public sealed class TrainerBuilder
         _options = change(_options);
         return this;
     }
+}
+
+/// <summary>What a trainer is given besides its options.</summary>
+internal sealed record TrainerParts(ILogger? Logger, MpiWorld? World, OptimizerFactory? Optimizer, LossFunction? Loss, string? LossName, IReadOnlyList<ITrainingCallback> Callbacks)
+{
+    public static TrainerParts None { get; } = new(null, null, null, null, null, []);
 }

@@ -7,7 +7,8 @@ namespace UNet.Segmentation.Training;
 /// <param name="ImagesPerSecond">Throughput since the previous record.</param>
 /// <param name="LossScale">The loss scaler's scale (1 without float16).</param>
 /// <param name="Skipped">True when the step was skipped for non-finite gradients.</param>
-public sealed record StepRecord(long Step, double Loss, double LearningRate, double ImagesPerSecond, double LossScale, bool Skipped);
+/// <param name="Dice">The soft Dice coefficient of the step's batch (NaN: not measured).</param>
+public sealed record StepRecord(long Step, double Loss, double LearningRate, double ImagesPerSecond, double LossScale, bool Skipped, double Dice = double.NaN);
 
 /// <summary>An evaluation on held-out slices.</summary>
 /// <param name="Step">Training steps taken when it ran.</param>
@@ -16,12 +17,13 @@ public sealed record EvaluationRecord(long Step, SegmentationMetrics Metrics);
 
 /// <summary>What <see cref="Trainer.Fit"/> did.</summary>
 /// <param name="Steps">Optimizer steps taken in all (a resumed run counts the earlier ones).</param>
-/// <param name="Completed">False when cancelled before <see cref="TrainerOptions.MaxSteps"/>.</param>
+/// <param name="Completed">False when cancelled or stopped early before <see cref="TrainerOptions.MaxSteps"/>.</param>
 /// <param name="History">The logged steps.</param>
 /// <param name="Evaluations">Every evaluation, the final one last.</param>
 /// <param name="LastCheckpoint">The newest checkpoint written, or null.</param>
 /// <param name="Elapsed">Wall time of this call.</param>
-public sealed record TrainingResult(long Steps, bool Completed, IReadOnlyList<StepRecord> History, IReadOnlyList<EvaluationRecord> Evaluations, string? LastCheckpoint, TimeSpan Elapsed)
+/// <param name="StopReason">Why a callback stopped the fit early (e.g. early stopping), or null.</param>
+public sealed record TrainingResult(long Steps, bool Completed, IReadOnlyList<StepRecord> History, IReadOnlyList<EvaluationRecord> Evaluations, string? LastCheckpoint, TimeSpan Elapsed, string? StopReason = null)
 {
     /// <summary>The last evaluation, or null.</summary>
     public EvaluationRecord? FinalEvaluation => Evaluations.Count > 0 ? Evaluations[^1] : null;

@@ -29,7 +29,7 @@ public sealed class DataParallelPartsTests
     {
         using var model = new UNetModel(UNetOptions.Reference with { BaseFilters = 2, Depth = 1, InputSize = 92 });
         var options = new TrainerOptions { DataParallel = new DataParallelOptions { Timeout = TimeSpan.Zero, BucketBytes = 0 } };
-        var e = Assert.Throws<ArgumentException>(() => Trainer.For(model).WithOptions(options).Build());
+        var e = Assert.Throws<OptionsValidationException>(() => Trainer.For(model).WithOptions(options).Build());
         Assert.Contains("DataParallel.Timeout must be positive", e.Message);
         Assert.Contains("DataParallel.BucketBytes must be at least 4", e.Message);
     }

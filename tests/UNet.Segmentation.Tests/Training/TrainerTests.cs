@@ -26,11 +26,24 @@ public sealed class TrainerTests : IDisposable
     public void Build_ListsEveryProblem()
     {
         using var model = new UNetModel(Tiny);
-        var ex = Assert.Throws<ArgumentException>(() => Trainer.For(model).WithSteps(0, 0).WithMixedPrecision(Precision.Float16).Build());
-        Assert.Contains("MaxSteps", ex.Message);
-        Assert.Contains("BatchSize", ex.Message);
-        Assert.Contains("Float16 needs a CUDA device", ex.Message);
-        Assert.Contains("Data.InputSize 572 differs from the model's input size 92", ex.Message);
+        var ex = Assert.Throws<OptionsValidationException>(() => Trainer.For(model).WithSteps(0, 0).WithMixedPrecision(Precision.Float16)
+            .WithData(DataOptions.Reference with { PrefetchBatches = 0 }).Build());
+        Assert.Equal("options", ex.ParamName);
+        Assert.Collection(ex.Problems,
+            p => Assert.StartsWith("MaxSteps", p),
+            p => Assert.StartsWith("BatchSize", p),
+            p => Assert.Contains("Float16 needs a CUDA device", p),
+            p => Assert.StartsWith("Data.PrefetchBatches", p));
+    }
+
+    [Fact]
+    public void Build_TakesTheDataSizesFromTheModel()
+    {
+        using var model = new UNetModel(Tiny);
+        // The reference's 572/388 are stated nowhere for this 92-pixel model: the trainer and its evaluator follow the model.
+        using var trainer = Trainer.For(model).WithData(DataOptions.Reference).Build();
+        Assert.Equal((92, model.OutputSize(92)), (trainer.Options.Data.InputSize, trainer.Options.Data.OutputSize));
+        Assert.Equal(trainer.Options.Data, trainer.Evaluator.Options.Data);
     }
 
     [Fact]

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging;
+
+namespace UNet.Segmentation.Training.Callbacks;
+
+/// <summary>The trainer's log lines: every logged step, evaluation and checkpoint, and how the fit ended.</summary>
+internal sealed class LoggingCallback(ILogger logger) : ITrainingCallback
+{
+    public void OnFitStart(TrainingContext context)
+    {
+        if (context.ResumedFrom is { } from)
+            logger.LogInformation("Resumed from {Checkpoint} at step {Step}", from, context.StartStep);
+    }
+
+    public void OnStepEnd(TrainingContext context, TrainingStep step)
+    {
+        if (step.Logged is not { } r) return;
+        logger.LogInformation("step {Step}/{MaxSteps} loss {Loss:F4} dice {Dice:F4} lr {LearningRate:G3} {ImagesPerSecond:F2} img/s scale {Scale}",
+            r.Step, step.MaxSteps, r.Loss, r.Dice, r.LearningRate, r.ImagesPerSecond, r.LossScale);
+    }
+
+    public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation) =>
+        logger.LogInformation("evaluation at step {Step}: {Metrics}", evaluation.Step, evaluation.Metrics);
+
+    public void OnCheckpointSaved(TrainingContext context, CheckpointRecord checkpoint) =>
+        logger.LogInformation("checkpoint {Path}", checkpoint.Path);
+
+    public void OnFitEnd(TrainingContext context, FitSummary summary)
+    {
+        if (summary.StopReason is { } reason) logger.LogInformation("stopped at step {Step}: {Reason}", summary.Steps, reason);
+        if (summary.Cancelled) logger.LogInformation("cancelled at step {Step}", summary.Steps);
+    }
+}
+
+/// <summary>The metrics file: one JSON line per logged step ("train") and per evaluation ("eval").</summary>
+internal sealed class MetricsFileCallback(string path) : ITrainingCallback, IDisposable
+{
+    private MetricsLog? _log;
+
+    public void OnFitStart(TrainingContext context) => _log ??= new MetricsLog(path);
+
+    public void OnStepEnd(TrainingContext context, TrainingStep step)
+    {
+        if (step.Logged is { } r)
+            _log?.Write("train", new { r.Step, r.Loss, r.Dice, r.LearningRate, r.ImagesPerSecond, r.LossScale, r.Skipped });
+    }
+
+    public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation) =>
+        _log?.Write("eval", new { evaluation.Step, evaluation.Metrics });
+
+    public void Dispose()
+    {
+        _log?.Dispose();
+        _log = null;
+    }
+}
+
+/// <summary>Evaluates every <see cref="TrainerOptions.EvaluateEvery"/> steps and once at the end of a fit that was not cancelled.</summary>
+internal sealed class EvaluationScheduleCallback : ITrainingCallback
+{
+    public void OnStepEnd(TrainingContext context, TrainingStep step)
+    {
+        int every = context.Options.EvaluateEvery;
+        if (every > 0 && step.Step % every == 0 && step.Step < step.MaxSteps && context.Fold.Validation.Count > 0) context.Evaluate();
+    }
+
+    public void OnFitEnd(TrainingContext context, FitSummary summary)
+    {
+        if (!summary.Cancelled && summary.Error is null && context.Fold.Validation.Count > 0) context.Evaluate();
+    }
+}
+
+/// <summary>Writes a checkpoint every <see cref="TrainerOptions.CheckpointEvery"/> steps, and one of the last step at the end whatever ended the fit.</summary>
+internal sealed class CheckpointScheduleCallback : ITrainingCallback
+{
+    public void OnStepEnd(TrainingContext context, TrainingStep step)
+    {
+        if (step.Step % context.Options.CheckpointEvery == 0) context.SaveCheckpoint(CheckpointKind.Periodic);
+    }
+
+    public void OnFitEnd(TrainingContext context, FitSummary summary)
+    {
+        if (context.LastCheckpointStep != context.Step) context.SaveCheckpoint(CheckpointKind.Final);
+    }
+}

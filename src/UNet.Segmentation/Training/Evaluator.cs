@@ -1,0 +1,98 @@
+using TorchSharp;
+using UNet.Segmentation.Data;
+using UNet.Segmentation.Model;
+using static TorchSharp.torch;
+
+namespace UNet.Segmentation.Training;
+
+/// <summary>
+/// Measures a model on held-out slices without a trainer (no optimizer, no loss scaler): the
+/// reference's evaluation, no augmentation, inference mode, the model in evaluation mode for the
+/// call. The model stays the caller's and stays on its device; the evaluator only reads it.
+/// The trainer evaluates through one of these too.
+/// </summary>
+public sealed class Evaluator
+{
+    /// <summary>An evaluator of <paramref name="model"/>; <paramref name="options"/> are validated (every problem in one <see cref="ArgumentException"/>).</summary>
+    public Evaluator(UNetModel model, EvaluatorOptions? options = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        var given = options ?? new EvaluatorOptions();
+        OptionsValidationException.ThrowIfAny(given.Validate(), "evaluator options", nameof(options));
+        Options = given with { Data = given.Data.ForModel(model) };
+    }
+
+    /// <summary>The model measured.</summary>
+    public UNetModel Model { get; }
+
+    /// <summary>Batch size, precision, device and preprocessing.</summary>
+    public EvaluatorOptions Options { get; }
+
+    /// <summary>Metrics of the model on <paramref name="slices"/> of <paramref name="data"/>.</summary>
+    /// <exception cref="ArgumentException">The data's channels or classes differ from the model's.</exception>
+    public SegmentationMetrics Evaluate(SegmentationData data, IReadOnlyList<int> slices)
+    {
+        CheckFits(Model, data);
+        ArgumentNullException.ThrowIfNull(slices);
+        bool wasTraining = Model.training;
+        Model.eval();
+        try
+        {
+            var accumulator = new MetricsAccumulator();
+            using var inference = inference_mode();
+            foreach (var batch in data.EvaluationBatches(slices, Options.BatchSize, Options.Data with { Augment = false }))
+            {
+                using (batch)
+                using (var scope = NewDisposeScope())
+                {
+                    Tensor logits;
+                    using (Options.Precision.Autocast(Options.Device.type)) logits = Model.call(OnDevice(batch.Images));
+                    accumulator.Add(logits, OnDevice(batch.Labels));
+                }
+            }
+            return accumulator.Result();
+        }
+        finally
+        {
+            Model.train(wasTraining);
+        }
+    }
+
+    /// <summary>The data must fit the model: its image channels are the model's input channels, its classes the model's outputs.</summary>
+    internal static void CheckFits(UNetModel model, SegmentationData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.ImageChannels != model.Options.InputChannels || data.Classes != model.Options.Classes)
+            throw new ArgumentException(
+                $"{data.Source} has {data.ImageChannels}-channel images and {data.Classes} classes; the model takes {model.Options.InputChannels} channel(s) and predicts {model.Options.Classes} classes", nameof(data));
+    }
+
+    private Tensor OnDevice(Tensor t) => Options.Device.type == DeviceType.CPU ? t : t.to(Options.Device);
+}
+
+/// <summary>What an <see cref="Evaluator"/> needs besides the model.</summary>
+public sealed record EvaluatorOptions
+{
+    /// <summary>Slices per forward pass.</summary>
+    public int BatchSize { get; init; } = 8;
+    /// <summary>Numeric precision of the forward pass.</summary>
+    public Precision Precision { get; init; } = Precision.Float32;
+    /// <summary>The device the model is on.</summary>
+    public Device Device { get; init; } = CPU;
+    /// <summary>Preprocessing (augmentation is always off).</summary>
+    public DataOptions Data { get; init; } = DataOptions.Reference;
+
+    /// <summary>Every problem, each naming its option; empty when usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var p = new List<string>();
+        if (BatchSize < 1) p.Add($"{nameof(BatchSize)} must be at least 1 (got {BatchSize})");
+        if (!Enum.IsDefined(Precision)) p.Add($"{nameof(Precision)} {Precision} is not a known precision");
+        if (Device is null) p.Add($"{nameof(Device)} is null");
+        else if (Precision == Precision.Float16 && Device.type != DeviceType.CUDA)
+            p.Add($"{nameof(Precision)} Float16 needs a CUDA device (CPU mixed precision is bfloat16 only): use BFloat16 on {Device}");
+        if (Data is null) p.Add($"{nameof(Data)} is null");
+        else p.AddRange(Data.Validate().Select(d => $"{nameof(Data)}.{d}"));
+        return p;
+    }
+}
