@@ -55,11 +55,16 @@ internal static class OptimizerStates
         return stream.ToArray();
     }
 
-    /// <summary>Loads TorchSharp's binary form into the optimizer.</summary>
+    /// <summary>
+    /// Loads TorchSharp's binary form into the optimizer. The state tensors it makes (SGD's
+    /// momentum buffers, say) belong to the optimizer, not to any dispose scope of the caller's.
+    /// </summary>
     public static void Deserialize(OptimizerHelper optimizer, byte[] bytes)
     {
         using var reader = new BinaryReader(new MemoryStream(bytes));
+        using var scope = NewDisposeScope();
         optimizer.load_state_dict(reader);
+        scope.Detach(scope.DisposablesView.ToList());
     }
 
     /// <summary>The optimizer type and layout a checkpoint's metadata names (checkpoints before these keys: Adam).</summary>

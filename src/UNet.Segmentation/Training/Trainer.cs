@@ -34,7 +34,7 @@ public sealed class Trainer : IDisposable
     private readonly LossFunction _loss;
     private readonly LossScaler _scaler;
     private readonly DataParallel? _parallel;
-    private readonly IReadOnlyList<ITrainingCallback> _callbacks;
+    private readonly IReadOnlyList<ITrainingCallback> _callbacks, _schedules;
 
     internal Trainer(UNetModel model, TrainerOptions options, TrainerParts parts)
     {
@@ -65,7 +65,8 @@ public sealed class Trainer : IDisposable
             }
             _logger.LogInformation("rank {Rank}: world size {WorldSize} over {Engine}", Rank, WorldSize, _parallel.Engine);
         }
-        _callbacks = [.. BuiltInCallbacks(options, _logger), .. parts.Callbacks];
+        _callbacks = [.. BuiltInObservers(options, _logger), .. parts.Callbacks];
+        _schedules = [.. BuiltInSchedules(options)];
     }
 
     /// <summary>The optimizer (Adam with the reference's settings unless <see cref="TrainerBuilder.WithOptimizer"/> chose another).</summary>
@@ -77,8 +78,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The evaluator the fit's evaluations use (same batch size, precision, device and preprocessing).</summary>
     public Evaluator Evaluator { get; }
 
-    /// <summary>The callbacks of every fit, the built-in ones first.</summary>
-    public IReadOnlyList<ITrainingCallback> Callbacks => _callbacks;
+    /// <summary>The callbacks of every fit: the built-in log and metrics file, yours, then the built-in checkpoint and evaluation schedules.</summary>
+    public IReadOnlyList<ITrainingCallback> Callbacks => [.. _callbacks, .. _schedules];
 
     /// <summary>This process's data-parallel rank (0 without data parallelism).</summary>
     public int Rank => _parallel?.Rank ?? 0;
@@ -125,7 +126,7 @@ public sealed class Trainer : IDisposable
         Evaluator.CheckFits(Model, data);
         ArgumentNullException.ThrowIfNull(fold);
         var clock = Stopwatch.StartNew();
-        var callbacks = new CallbackList(_callbacks, IsMainRank);
+        var callbacks = new CallbackList(_callbacks, _schedules, IsMainRank);
         var context = new TrainingContext(this, data, fold, callbacks, cancellation);
         long nextBatch = Start(context, resume);
         using var loader = data.TrainingBatches(fold.Training, Options.BatchSize, Options.Data, Options.Seed, Rank, WorldSize, nextBatch, cancellation);
@@ -271,10 +272,14 @@ public sealed class Trainer : IDisposable
 
     private static LossFunction BuiltInLoss(LossKind kind) => (logits, labels) => Losses.Compute(kind, logits, labels);
 
-    private static IEnumerable<ITrainingCallback> BuiltInCallbacks(TrainerOptions options, ILogger logger)
+    private static IEnumerable<ITrainingCallback> BuiltInObservers(TrainerOptions options, ILogger logger)
     {
         yield return new LoggingCallback(logger);
         if (options.MetricsFile is { } file) yield return new MetricsFileCallback(file);
+    }
+
+    private static IEnumerable<ITrainingCallback> BuiltInSchedules(TrainerOptions options)
+    {
         if (options.CheckpointDirectory is not null) yield return new CheckpointScheduleCallback();
         yield return new EvaluationScheduleCallback();
     }

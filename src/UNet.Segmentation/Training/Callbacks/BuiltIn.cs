@@ -54,7 +54,7 @@ internal sealed class MetricsFileCallback(string path) : ITrainingCallback, IDis
     }
 }
 
-/// <summary>Evaluates every <see cref="TrainerOptions.EvaluateEvery"/> steps and once at the end of a fit that was not cancelled.</summary>
+/// <summary>Evaluates every <see cref="TrainerOptions.EvaluateEvery"/> steps, and at the end of a fit that was not cancelled nor failed (unless its last step was just evaluated).</summary>
 internal sealed class EvaluationScheduleCallback : ITrainingCallback
 {
     public void OnStepEnd(TrainingContext context, TrainingStep step)
@@ -65,7 +65,8 @@ internal sealed class EvaluationScheduleCallback : ITrainingCallback
 
     public void OnFitEnd(TrainingContext context, FitSummary summary)
     {
-        if (!summary.Cancelled && summary.Error is null && context.Fold.Validation.Count > 0) context.Evaluate();
+        if (!summary.Cancelled && summary.Error is null && context.Fold.Validation.Count > 0 && context.Evaluations.LastOrDefault()?.Step != context.Step)
+            context.Evaluate();
     }
 }
 
