@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using UNet.Segmentation.Imaging;
 
-namespace UNet.Segmentation.Training;
+namespace UNet.Segmentation.Scoring;
 
 /// <summary>The ISBI 2012 challenge's two scores of a probability map at one threshold.</summary>
 /// <param name="Threshold">The threshold t: a pixel is predicted non-membrane where its probability is greater than t.</param>
