@@ -1,43 +1,6 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
 using UNet.Segmentation.Imaging;
 
 namespace UNet.Segmentation.Scoring;
-
-/// <summary>The ISBI 2012 challenge's two scores of a probability map at one threshold.</summary>
-/// <param name="Threshold">The threshold t: a pixel is predicted non-membrane where its probability is greater than t.</param>
-/// <param name="VRand">The foreground-restricted Rand score V_rand, in [0, 1]; 1 = the same segments as the ground truth.</param>
-/// <param name="VInfo">The foreground-restricted information-theoretic score V_info, in [0, 1]; 1 = the same segments.</param>
-public sealed record ThresholdScore(double Threshold, double VRand, double VInfo);
-
-/// <summary>
-/// The ISBI 2012 challenge's scores of a probability map against a label stack
-/// (<see cref="ChallengeScores.Compute(ReadOnlySpan{float}, ReadOnlySpan{byte}, int, int, int)"/>): the best
-/// V_rand and the best V_info over the thresholds 0.1, 0.2, …, 0.9, each at its own best threshold
-/// as the challenge ranked entries, and both at 0.5.
-/// </summary>
-/// <param name="VRand">The best V_rand over <see cref="ChallengeScores.Thresholds"/>.</param>
-/// <param name="VInfo">The best V_info over <see cref="ChallengeScores.Thresholds"/>.</param>
-/// <param name="VRandAt05">V_rand at threshold 0.5.</param>
-/// <param name="VInfoAt05">V_info at threshold 0.5.</param>
-/// <param name="BestRandThreshold">The threshold of <see cref="VRand"/> (the lowest of equal best scores).</param>
-/// <param name="BestInfoThreshold">The threshold of <see cref="VInfo"/> (the lowest of equal best scores).</param>
-/// <param name="PerThreshold">Both scores at every threshold, in increasing order of threshold.</param>
-/// <param name="CountedPixels">N: the pixels that count, those with a ground-truth segment (label &gt; 127), over all pages.</param>
-public sealed record ChallengeScoreReport(
-    double VRand,
-    double VInfo,
-    double VRandAt05,
-    double VInfoAt05,
-    double BestRandThreshold,
-    double BestInfoThreshold,
-    IReadOnlyList<ThresholdScore> PerThreshold,
-    long CountedPixels)
-{
-    /// <summary>One line: the best scores with their thresholds, and both at 0.5.</summary>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"V_rand {VRand:F4} (t {BestRandThreshold:0.0}) | V_info {VInfo:F4} (t {BestInfoThreshold:0.0}) | at t 0.5: V_rand {VRandAt05:F4}, V_info {VInfoAt05:F4} ({CountedPixels} pixels)");
-}
 
 /// <summary>
 /// The scores the ISBI 2012 EM segmentation challenge ranked entries by (Arganda-Carreras et al.,
@@ -90,8 +53,8 @@ public static class ChallengeScores
     /// or no label is above 127 (nothing to count); the exception names the argument.</exception>
     public static ChallengeScoreReport Compute(ReadOnlySpan<float> probabilities, ReadOnlySpan<byte> labels, int pages, int height, int width)
     {
-        var truth = GroundTruth.Prepare(probabilities, labels, pages, height, width);
-        var scorer = new Scorer(truth);
+        var truth = GroundTruthSegments.Prepare(probabilities, labels, pages, height, width);
+        var scorer = new ThresholdScorer(truth);
         var scores = new ThresholdScore[Thresholds.Count];
         for (int k = 0; k < scores.Length; k++) scores[k] = scorer.Score(probabilities, Thresholds[k]);
 
@@ -142,146 +105,9 @@ public static class ChallengeScores
     public static ThresholdScore At(ReadOnlySpan<float> probabilities, ReadOnlySpan<byte> labels, int pages, int height, int width, double threshold)
     {
         if (!(threshold >= 0 && threshold <= 1)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "the threshold must lie in [0, 1]");
-        return new Scorer(GroundTruth.Prepare(probabilities, labels, pages, height, width)).Score(probabilities, threshold);
+        return new ThresholdScorer(GroundTruthSegments.Prepare(probabilities, labels, pages, height, width)).Score(probabilities, threshold);
     }
 
-    /// <summary>The ground truth's segments and their sums, the same for every threshold.</summary>
-    private sealed class GroundTruth
-    {
-        public required int Pages { get; init; }
-        public required int Height { get; init; }
-        public required int Width { get; init; }
-        /// <summary>Per pixel: its true segment (1-based, distinct across pages), or 0 where not counted.</summary>
-        public required int[] Segments { get; init; }
-        /// <summary>N.</summary>
-        public required long Counted { get; init; }
-        /// <summary>How many true segments there are.</summary>
-        public required int SegmentCount { get; init; }
-        /// <summary>Σ_j b_j² over the true segments' sizes b_j.</summary>
-        public required long SumSquares { get; init; }
-        /// <summary>Σ_j b_j ln b_j.</summary>
-        public required double SumNLogN { get; init; }
-
-        public static GroundTruth Prepare(ReadOnlySpan<float> probabilities, ReadOnlySpan<byte> labels, int pages, int height, int width)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(pages, 1);
-            ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
-            ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-            long expected = (long)pages * height * width;
-            if (probabilities.Length != expected)
-                throw new ArgumentException($"{probabilities.Length} probabilities for {pages} page(s) of {height}x{width}, which need {expected}", nameof(probabilities));
-            if (labels.Length != expected)
-                throw new ArgumentException($"{labels.Length} labels for {pages} page(s) of {height}x{width}, which need {expected}", nameof(labels));
-            for (int k = 0; k < probabilities.Length; k++)
-            {
-                float v = probabilities[k];
-                if (v >= 0 && v <= 1) continue;
-                int pageSize = height * width;
-                string where = string.Create(CultureInfo.InvariantCulture, $"at page {k / pageSize}, row {k % pageSize / width}, column {k % width}");
-                throw new ArgumentException(float.IsNaN(v)
-                    ? $"a probability is NaN {where}"
-                    : string.Create(CultureInfo.InvariantCulture, $"a probability is {v}, outside [0, 1], {where}"), nameof(probabilities));
-            }
-
-            var foreground = new byte[labels.Length];
-            for (int k = 0; k < labels.Length; k++) foreground[k] = labels[k] > 127 ? (byte)1 : (byte)0;
-            var segments = new int[labels.Length];
-            int count = ConnectedComponents.Label(foreground, pages, height, width, segments);
-            if (count == 0)
-                throw new ArgumentException("no label is above 127: the labels have no interior pixels, and only those count", nameof(labels));
-            var sizes = new long[count + 1];
-            foreach (int j in segments) sizes[j]++;
-            long sumSquares = 0;
-            double sumNLogN = 0;
-            for (int j = 1; j <= count; j++)
-            {
-                sumSquares += sizes[j] * sizes[j];
-                sumNLogN += NLogN(sizes[j]);
-            }
-            return new GroundTruth
-            {
-                Pages = pages, Height = height, Width = width, Segments = segments,
-                Counted = labels.Length - sizes[0], SegmentCount = count, SumSquares = sumSquares, SumNLogN = sumNLogN,
-            };
-        }
-    }
-
-    /// <summary>Scores thresholds against one ground truth, reusing its buffers.</summary>
-    private sealed class Scorer(GroundTruth truth)
-    {
-        private readonly byte[] _foreground = new byte[truth.Segments.Length];
-        private readonly int[] _predicted = new int[truth.Segments.Length];
-        private readonly Dictionary<long, long> _table = [];
-
-        public ThresholdScore Score(ReadOnlySpan<float> probabilities, double threshold)
-        {
-            float t = (float)threshold;
-            for (int k = 0; k < probabilities.Length; k++) _foreground[k] = probabilities[k] > t ? (byte)1 : (byte)0;
-            int predictedCount = ConnectedComponents.Label(_foreground, truth.Pages, truth.Height, truth.Width, _predicted);
-
-            // The contingency table n_ij of counted pixels in predicted segment i and true segment j,
-            // fed one run of equal (i, j) at a time; a_i = Σ_j n_ij. Predicted membrane (i = 0) on a
-            // counted pixel is a singleton: counted, not tabled.
-            _table.Clear();
-            var predictedSizes = new long[predictedCount + 1];
-            long singletons = 0, runKey = -1, runLength = 0;
-            int[] segments = truth.Segments, predicted = _predicted;
-            for (int k = 0; k < segments.Length; k++)
-            {
-                int j = segments[k];
-                if (j == 0) continue;
-                int i = predicted[k];
-                if (i == 0) { singletons++; continue; }
-                long key = ((long)i << 32) | (uint)j;
-                if (key == runKey) { runLength++; continue; }
-                if (runLength > 0) Add(runKey, runLength, predictedSizes);
-                runKey = key;
-                runLength = 1;
-            }
-            if (runLength > 0) Add(runKey, runLength, predictedSizes);
-
-            long jointSquares = singletons, predictedSquares = singletons;
-            double jointNLogN = 0, predictedNLogN = 0; // a singleton's 1 · ln 1 is 0
-            int predictedSegments = 0;
-            foreach (long n in _table.Values)
-            {
-                jointSquares += n * n;
-                jointNLogN += NLogN(n);
-            }
-            for (int i = 1; i <= predictedCount; i++)
-            {
-                long a = predictedSizes[i];
-                if (a == 0) continue; // a predicted segment on true membrane only: not counted
-                predictedSquares += a * a;
-                predictedNLogN += NLogN(a);
-                predictedSegments++;
-            }
-
-            double vRand = 2.0 * jointSquares / ((double)predictedSquares + truth.SumSquares);
-
-            // With counts, N·H(S) = N ln N − Σ a ln a, N·H(T) = N ln N − Σ b ln b, N·H(S,T) = N ln N − Σ n ln n.
-            bool oneSegmentEachSide = truth.SegmentCount == 1 && predictedSegments + singletons == 1;
-            double vInfo;
-            if (oneSegmentEachSide)
-            {
-                vInfo = 1; // H(S) + H(T) = 0: both sides are the one segment, the same segmentation
-            }
-            else
-            {
-                double nLogN = NLogN(truth.Counted);
-                double entropies = 2 * nLogN - predictedNLogN - truth.SumNLogN;          // N (H(S) + H(T))
-                double information = nLogN - predictedNLogN - truth.SumNLogN + jointNLogN; // N I
-                vInfo = Math.Clamp(2 * information / entropies, 0, 1);                  // clamp: rounding only
-            }
-            return new ThresholdScore(threshold, vRand, vInfo);
-        }
-
-        private void Add(long key, long length, long[] predictedSizes)
-        {
-            CollectionsMarshal.GetValueRefOrAddDefault(_table, key, out _) += length;
-            predictedSizes[(int)(key >> 32)] += length;
-        }
-    }
-
-    private static double NLogN(long n) => n <= 1 ? 0 : n * Math.Log(n);
+    /// <summary>n ln n, 0 for n ≤ 1 (0 · ln 0 = 0).</summary>
+    internal static double NLogN(long n) => n <= 1 ? 0 : n * Math.Log(n);
 }
