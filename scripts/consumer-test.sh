@@ -16,8 +16,11 @@
 #   - UNet.Segmentation restored as a package from the local feed, no project reference;
 #   - the ONNX consumer (UNet.Segmentation.Onnx alone: no TorchSharp package in its
 #     project.assets.json, no libtorch in its output) predicts the slice the first consumer
-#     exported to ONNX within 1e-4 of TorchSharp, and the ISBI 2012 test volume when ISBI2012_DIR
-#     is set (a printed reason otherwise): "onnx-consumer: ok <pages> pages <difference>".
+#     exported to ONNX within 1e-4 of TorchSharp, scores that prediction against the slice's labels
+#     with UNet.Segmentation.Core's ChallengeScores ("onnx-consumer: scores slice V_rand … | V_info …"),
+#     and when ISBI2012_DIR is set scores its prediction of the ISBI train volume's first slice
+#     against train-labels ("onnx-consumer: scores isbi-train-0 …") and predicts the ISBI 2012
+#     test volume (a printed reason otherwise): "onnx-consumer: ok <pages> pages <difference>".
 # Any stale copy of the same version in the NuGet cache is removed first. Ends with
 # "consumer-test: passed" or "consumer-test: FAILED (<why>)". KEEP_CONSUMER=1 keeps the folder.
 set -uo pipefail
@@ -112,16 +115,24 @@ grep -q '"UNet.Segmentation/' "$onnx_assets" && fail "the TorchSharp library is 
 onnx_out="$onnx_app/bin/Release/net10.0"
 ls "$onnx_out" | grep -qi 'torch' && fail "the ONNX consumer's output holds libtorch or TorchSharp files"
 volume=()
-if [ -n "${ISBI2012_DIR:-}" ] && [ -f "$ISBI2012_DIR/test-volume.tif" ]; then
-  volume=("$ISBI2012_DIR/test-volume.tif")
+if [ -n "${ISBI2012_DIR:-}" ] && [ -f "$ISBI2012_DIR/test-volume.tif" ] && [ -f "$ISBI2012_DIR/train-volume.tif" ] \
+  && [ -f "$ISBI2012_DIR/train-labels.tif" ]; then
+  volume=("$ISBI2012_DIR")
 else
-  echo "consumer-test: ISBI2012_DIR is unset: the ONNX consumer predicts the exported slice only"
+  echo "consumer-test: ISBI2012_DIR is unset: the ONNX consumer predicts and scores the exported slice only"
 fi
 (cd "$work" && LD_LIBRARY_PATH= dotnet "$onnx_out/UNet.Segmentation.Onnx.Consumer.dll" "$shared/unet.onnx" "$shared/slice.tif" \
-  "$shared/torch-probabilities.tif" "$work/onnx-out" "${volume[@]}") >"$work/onnx.log" 2>&1
+  "$shared/torch-probabilities.tif" "$shared/slice-labels.tif" "$work/onnx-out" "${volume[@]}") >"$work/onnx.log" 2>&1
 code=$?
 cat "$work/onnx.log"
 [ "$code" -eq 0 ] || fail "the ONNX consumer exited with $code"
+# The challenge's scores, computed by an app without TorchSharp: "V_rand 0.xxxx (t 0.x) | V_info 0.xxxx (t 0.x) | …".
+scores='V_rand [01]\.[0-9]{4} \(t 0\.[1-9]\) \| V_info [01]\.[0-9]{4} \(t 0\.[1-9]\) \| at t 0\.5: '
+grep -Eq "^onnx-consumer: scores slice $scores" "$work/onnx.log" || fail "the ONNX consumer printed no challenge scores of the slice"
+if [ ${#volume[@]} -eq 1 ]; then
+  grep -Eq "^onnx-consumer: scores isbi-train-0 $scores" "$work/onnx.log" \
+    || fail "the ONNX consumer printed no challenge scores of the ISBI train volume's first slice"
+fi
 line=$(tail -n 1 "$work/onnx.log")
 pages=0; [ ${#volume[@]} -eq 1 ] && pages=30
 [[ "$line" =~ ^onnx-consumer:\ ok\ $pages\ pages\ [0-9.E+-]+$ ]] || fail "unexpected ONNX consumer output: $line"

@@ -124,14 +124,14 @@ internal static class RunCommand
                 if (!trainer.IsMainRank && !training) return 0;
                 var report = training
                     ? trainer.Benchmark(data, split, warmup, (int)(maxSteps - warmup))
-                    : InferenceBenchmark.Run(model, trainer.Options.BatchSize, warmup, (int)(maxSteps - warmup), precision == Precision.BFloat16, device);
+                    : InferenceBenchmark.Run(model, trainer.Options.BatchSize, warmup, (int)(maxSteps - warmup), precision, device);
                 if (!trainer.IsMainRank) return 0;
                 Directory.CreateDirectory(logDir);
                 string json = Path.Combine(logDir, $"benchmark-{report.Mode}.json");
                 File.WriteAllText(json, JsonSerializer.Serialize(report.ReferenceNames(), new JsonSerializerOptions { WriteIndented = true }));
                 foreach (var (name, value) in report.ReferenceNames()) summary.Add((name, value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
                 if (trainer.WorldSize > 1) summary.Add(("throughput per rank", $"{report.Throughput / trainer.WorldSize:F3} img/s"));
-                summary.Add(("benchmark", $"{report.MeasuredSteps} steps after {report.WarmupSteps} warm-up, batch {report.BatchSize}; {json}"));
+                summary.Add(("benchmark", $"{report.MeasuredSteps} steps after {report.WarmupSteps} warm-up, batch {report.BatchSize}, {report.Precision}; {json}"));
             }
             else if (mode.StartsWith("train", StringComparison.Ordinal))
             {

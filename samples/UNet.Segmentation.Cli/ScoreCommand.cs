@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using UNet.Segmentation.Imaging;
-using UNet.Segmentation.Training;
+using UNet.Segmentation.Scoring;
 
 namespace UNet.Segmentation.Cli;
 

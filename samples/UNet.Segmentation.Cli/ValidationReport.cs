@@ -4,6 +4,7 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Scoring;
 using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Cli;

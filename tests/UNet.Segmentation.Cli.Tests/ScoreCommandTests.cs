@@ -132,4 +132,34 @@ public sealed class ScoreCommandTests : IDisposable
         (code, stdout, stderr) = CliProcess.RunSplit(null, "score", "--prediction", Prediction(1, 1, 0, 1, 1), "--labels", allMembrane);
         AssertOneErrorLine(code, stdout, stderr, $"--labels {allMembrane}: no label is above 127");
     }
+
+    /// <summary>
+    /// The shared libraries the dynamic loader opened for one run of unet (glibc's LD_DEBUG=files
+    /// log, written to files beside the test's TIFFs), and the run's exit code and stderr.
+    /// </summary>
+    private (int Code, string Stderr, string LoaderLog) RunLogged(string name, params string[] args)
+    {
+        string prefix = Path.Combine(_dir, $"ld-{name}");
+        var (code, _, stderr) = CliProcess.RunSplit(
+            new Dictionary<string, string?> { ["LD_DEBUG"] = "files", ["LD_DEBUG_OUTPUT"] = prefix }, args);
+        string log = string.Concat(Directory.GetFiles(_dir, $"ld-{name}.*").Select(File.ReadAllText));
+        return (code, stderr, log);
+    }
+
+    [Fact]
+    public void Score_UsesCoreOnly_AndNeverLoadsLibtorch()
+    {
+        if (!OperatingSystem.IsLinux()) return; // LD_DEBUG is glibc's loader
+        var (code, stderr, log) = RunLogged("score", "score", "--prediction", Prediction(0.9f, 0.9f, 0.65f, 0.9f, 0.9f), "--labels", Labels());
+        Assert.True(code == 0, stderr);
+        Assert.Contains("libcoreclr.so", log); // the loader's log is live
+        Assert.DoesNotContain("libtorch", log);
+        Assert.DoesNotContain("libLibTorchSharp", log);
+
+        // The same log does see libtorch when a command reaches the engine (parsing --device loads it).
+        (code, stderr, log) = RunLogged("train", "--exec-mode", "train", "--device", "cpu", "--tf32");
+        Assert.Equal(2, code);
+        Assert.Contains("--tf32 needs --device cuda", stderr);
+        Assert.Contains("libtorch_cpu.so", log);
+    }
 }

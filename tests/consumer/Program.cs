@@ -4,8 +4,9 @@
 // and a PNG (SkiaSharp, whose native library comes through the package's dependencies) and reads
 // both back; then prints "consumer: images ok" and
 // "consumer: ok <parameters> parameters 572-><output> <loss>". Given a folder (args[0]), it also
-// exports the model to ONNX there (unet.onnx) with the slice (slice.tif) and its probabilities
-// (torch-probabilities.tif), for the ONNX consumer to predict with ONNX Runtime alone.
+// exports the model to ONNX there (unet.onnx) with the slice (slice.tif), its probabilities
+// (torch-probabilities.tif) and its labels (slice-labels.tif), for the ONNX consumer to predict
+// and score with ONNX Runtime and UNet.Segmentation.Core alone.
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Export;
 using UNet.Segmentation.Imaging;
@@ -55,6 +56,7 @@ try
         var written = OnnxExport.Save(reloaded, Path.Combine(args[0], "unet.onnx"));
         Tiff.Write(Path.Combine(args[0], "slice.tif"), new TiffVolume(1, 512, 512, data.TrainImages.Span[..(512 * 512)].ToArray()));
         Tiff.Write(Path.Combine(args[0], "torch-probabilities.tif"), new TiffVolume(1, 512, 512, interior));
+        Tiff.Write(Path.Combine(args[0], "slice-labels.tif"), new TiffVolume(1, 512, 512, data.TrainLabels.Span[..(512 * 512)].ToArray()));
         Console.WriteLine($"consumer: exported {written.Path}");
     }
     Console.WriteLine($"consumer: ok {parameters} parameters 572->{output} {loss:F4}");

@@ -1,7 +1,7 @@
 """The ISBI 2012 challenge's V_rand and V_info, written straight from the definition with NumPy
 and plain Python (breadth-first labelling, a Counter of (predicted, true) pixel pairs, the scores
 from the probabilities p_ij themselves): the independent check of
-src/UNet.Segmentation/Training/ChallengeScores.cs, which works from counts and a run-length
+src/UNet.Segmentation.Core/Scoring/ChallengeScores.cs, which works from counts and a run-length
 contingency table instead. Slow (a Python loop per pixel); meant for small stacks.
 
 usage: /usr/bin/python3 challenge_scores_peer.py PROBS.f32 LABELS.u8 PAGES HEIGHT WIDTH

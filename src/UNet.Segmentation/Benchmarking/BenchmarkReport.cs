@@ -1,4 +1,5 @@
 using System.Globalization;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Benchmarking;
 
@@ -20,6 +21,12 @@ namespace UNet.Segmentation.Benchmarking;
 public sealed record BenchmarkReport(string Mode, int BatchSize, int WarmupSteps, int MeasuredSteps, double Throughput,
     double LatencyMean, double Latency90, double Latency95, double Latency99)
 {
+    /// <summary>
+    /// The precision the timed passes ran in (the autocast scope they entered); float32 unless the
+    /// benchmark says otherwise (<see cref="InferenceBenchmark.Run"/>, <see cref="Trainer.Benchmark"/>).
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Float32;
+
     /// <summary>Builds the report from every step's duration in seconds (warm-up steps included, dropped here).</summary>
     public static BenchmarkReport FromStepTimes(string mode, int batchSize, int warmupSteps, IReadOnlyList<double> stepSeconds)
     {
@@ -47,7 +54,7 @@ public sealed record BenchmarkReport(string Mode, int BatchSize, int WarmupSteps
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Mode}: {Throughput:F3} images/s, latency mean {LatencyMean:F1} ms, p90 {Latency90:F1}, p95 {Latency95:F1}, p99 {Latency99:F1} (batch {BatchSize}, {MeasuredSteps} steps after {WarmupSteps} warm-up)");
+        $"{Mode}: {Throughput:F3} images/s, latency mean {LatencyMean:F1} ms, p90 {Latency90:F1}, p95 {Latency95:F1}, p99 {Latency99:F1} (batch {BatchSize}, {Precision}, {MeasuredSteps} steps after {WarmupSteps} warm-up)");
 
     /// <summary>numpy.percentile's default (linear) on sorted values.</summary>
     internal static double Percentile(IReadOnlyList<double> sorted, double q)

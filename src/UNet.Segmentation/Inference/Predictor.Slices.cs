@@ -8,8 +8,9 @@ public sealed partial class Predictor
     /// The interior probability (class 1) of every pixel of <paramref name="data"/>'s training
     /// slices <paramref name="slices"/>, page after page (slices × height × width, row-major), at
     /// full resolution with this predictor's options: what the ISBI challenge scores
-    /// (<c>ChallengeScores.Compute</c> against the same slices' labels), e.g. for a fold's
-    /// held-out slices. Slices go <see cref="PredictionOptions.BatchSize"/> at a time.
+    /// (<see cref="Scoring.ChallengeScores.Compute(ReadOnlySpan{float}, ReadOnlySpan{byte}, int, int, int)"/>,
+    /// in UNet.Segmentation.Core, against the same slices' labels), e.g. for a fold's held-out
+    /// slices. Slices go <see cref="PredictionOptions.BatchSize"/> at a time.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A slice lies outside the training slices.</exception>
     /// <exception cref="InvalidOperationException">The model does not take one channel or has fewer than two classes.</exception>

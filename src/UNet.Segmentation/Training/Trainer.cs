@@ -194,7 +194,8 @@ public sealed class Trainer : IDisposable
     /// real training steps on <paramref name="fold"/>'s batches (the model learns), each
     /// synchronised by reading its loss, reported as "train" without the warm-up steps.
     /// Data-parallel: every rank runs it (gradients averaged each step) and the report's batch is
-    /// the global one (BatchSize × WorldSize), so its throughput is the job's.
+    /// the global one (BatchSize × WorldSize), so its throughput is the job's. The steps run in
+    /// <see cref="TrainerOptions.Precision"/>, which the report records.
     /// </summary>
     public BenchmarkReport Benchmark(SegmentationData data, FoldSplit fold, int warmupSteps, int steps)
     {
@@ -214,7 +215,7 @@ public sealed class Trainer : IDisposable
             loss.item<float>(); // synchronises, as the reference's per-step timestamps do
             times.Add(clock.Elapsed.TotalSeconds);
         }
-        return BenchmarkReport.FromStepTimes("train", Options.BatchSize * WorldSize, warmupSteps, times);
+        return BenchmarkReport.FromStepTimes("train", Options.BatchSize * WorldSize, warmupSteps, times) with { Precision = Options.Precision };
     }
 
     /// <summary>Metrics of the model on <paramref name="slices"/> through <see cref="Evaluator"/> (no augmentation, inference mode, evaluation mode).</summary>

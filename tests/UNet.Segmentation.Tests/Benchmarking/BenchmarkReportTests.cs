@@ -3,6 +3,7 @@ using UNet.Segmentation.Benchmarking;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Model.Precision;
 using UNet.Segmentation.Tests.Shared;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Tests.Benchmarking;
 
@@ -35,21 +36,41 @@ public class BenchmarkReportTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void InferenceBenchmark_TimesTheRequestedSteps_LeavingNoTensorBehind(bool bfloat16)
+    [InlineData(Precision.Float32)]
+    [InlineData(Precision.BFloat16)]
+    public void InferenceBenchmark_TimesTheRequestedSteps_LeavingNoTensorBehind(Precision precision)
     {
         using var model = new UNetModel(UNetOptions.Reference with { BaseFilters = 4, Depth = 2, InputSize = 92 });
         long baseline = LiveTensors.SettledCount();
-        var r = InferenceBenchmark.Run(model, batchSize: 2, warmupSteps: 1, steps: 3, bfloat16: bfloat16);
+        var r = InferenceBenchmark.Run(model, batchSize: 2, warmupSteps: 1, steps: 3, precision: precision);
         Assert.Equal(baseline, torch.Tensor.TotalCount); // no GC here: a finalizer must not hide a leak
         Assert.Equal(("test", 3, 2), (r.Mode, r.MeasuredSteps, r.BatchSize));
+        Assert.Equal(precision, r.Precision);
         Assert.True(r.Throughput > 0 && r.LatencyMean > 0 && r.Latency90 <= r.Latency99);
         Assert.True(model.training); // the model's mode is restored
         Assert.Null(MixedPrecision.ComputeType); // and the precision
 
         model.eval();
-        InferenceBenchmark.Run(model, batchSize: 1, warmupSteps: 0, steps: 1, bfloat16: bfloat16);
+        InferenceBenchmark.Run(model, batchSize: 1, warmupSteps: 0, steps: 1, precision: precision);
         Assert.False(model.training);
+    }
+
+    /// <summary>
+    /// The benchmark enters the precision's autocast scope as training does, so float16 on a CPU is
+    /// refused (as <see cref="MixedPrecision.Enter"/> refuses it) before any work, instead of
+    /// timing float32 while the caller reports float16.
+    /// </summary>
+    [Fact]
+    public void InferenceBenchmark_Float16OnCpu_IsRefusedBeforeAnyWork()
+    {
+        using var model = new UNetModel(UNetOptions.Reference with { BaseFilters = 4, Depth = 2, InputSize = 92 });
+        long baseline = LiveTensors.SettledCount();
+        var e = Assert.Throws<ArgumentException>(() =>
+            InferenceBenchmark.Run(model, batchSize: 1, warmupSteps: 0, steps: 1, precision: Precision.Float16, device: torch.CPU));
+        Assert.Equal("precision", e.ParamName);
+        Assert.Contains("Float16", e.Message);
+        Assert.Equal(baseline, torch.Tensor.TotalCount); // no input batch was made
+        Assert.True(model.training);                      // nor the model switched to eval
+        Assert.Null(MixedPrecision.ComputeType);
     }
 }

@@ -199,11 +199,12 @@ public sealed class TrainerTests : IDisposable
     public void Benchmark_TimesRealTrainingSteps_WithoutTheWarmup()
     {
         using var model = new UNetModel(Tiny);
-        using var trainer = Configure(model).Build();
+        using var trainer = Configure(model).WithMixedPrecision(Precision.BFloat16).Build();
         using var scope = NewDisposeScope();
         var before = model.parameters().First().clone();
         var report = trainer.Benchmark(Data, Fold, warmupSteps: 1, steps: 2);
         Assert.Equal(("train", 2, 1, 2), (report.Mode, report.MeasuredSteps, report.WarmupSteps, report.BatchSize));
+        Assert.Equal(Precision.BFloat16, report.Precision); // the trainer's precision, which its steps ran in
         Assert.True(report.Throughput > 0);
         Assert.False(before.allclose(model.parameters().First(), 0, 0)); // the steps really trained
     }

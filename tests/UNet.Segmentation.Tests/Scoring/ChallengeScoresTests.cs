@@ -3,10 +3,10 @@ using System.Text.Json;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Tests.Peer;
-using UNet.Segmentation.Training;
+using UNet.Segmentation.Scoring;
 using Xunit.Abstractions;
 
-namespace UNet.Segmentation.Tests.Training;
+namespace UNet.Segmentation.Tests.Scoring;
 
 /// <summary>
 /// The ISBI 2012 challenge's V_rand and V_info. The hand-made cases write out the arithmetic in

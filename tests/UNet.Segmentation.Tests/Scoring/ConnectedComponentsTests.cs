@@ -1,6 +1,6 @@
-using UNet.Segmentation.Training;
+using UNet.Segmentation.Scoring;
 
-namespace UNet.Segmentation.Tests.Training;
+namespace UNet.Segmentation.Tests.Scoring;
 
 public class ConnectedComponentsTests
 {

@@ -1,4 +1,4 @@
-namespace UNet.Segmentation.Training;
+namespace UNet.Segmentation.Scoring;
 
 /// <summary>
 /// 4-connected component labelling of a stack of binary pages, page by page: a pixel's neighbours
