@@ -12,6 +12,7 @@ using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Training;
+using UNet.Segmentation.Training.Callbacks;
 
 var a = args.Select((v, i) => (v, i)).Where(t => t.v.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(t => t.v, t => t.i + 1 < args.Length ? args[t.i + 1] : "");
@@ -34,6 +35,8 @@ var builder = Trainer.For(model)
     .WithLogger(new LineLogger());
 if (a.TryGetValue("--checkpoints", out var dir)) builder = builder.WithCheckpoints(dir, every: 1, keepLast: 2);
 if (world is not null) builder = builder.WithDataParallel(world);
+// --callbacks: one callback on every rank and one on rank 0 only, each printing the steps it sees.
+if (a.ContainsKey("--callbacks")) builder = builder.WithCallback(new StepPrinter(true)).WithCallback(new StepPrinter(false));
 int code;
 try
 {
@@ -51,6 +54,13 @@ catch (Exception e)
 }
 world?.Dispose();
 return code;
+
+internal sealed class StepPrinter(bool everyRank) : ITrainingCallback
+{
+    public bool OnEveryRank => everyRank;
+    public void OnStepEnd(TrainingContext context, TrainingStep step) =>
+        Console.WriteLine($"{(everyRank ? "every-rank" : "main-rank")} callback on rank {context.Rank}: step {step.Step}");
+}
 
 internal sealed class LineLogger : ILogger
 {

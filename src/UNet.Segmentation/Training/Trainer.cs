@@ -316,8 +316,8 @@ public sealed class Trainer : IDisposable
             (step, nextBatch, resumed) = (state.Step, state.NextBatch, true);
             _scaler.Restore(state.Scaler);
             (context.ResumedFrom, context.LastCheckpoint, context.LastCheckpointStep) = (latest, latest, saved.WorldSize == WorldSize ? step : -1);
-            if (saved.WorldSize != WorldSize)
-                _logger.LogInformation("{Checkpoint} was written by {Ranks} rank(s); now {WorldSize}: step {Step} keeps the samples seen", latest, saved.WorldSize, WorldSize, step);
+            if (saved.WorldSize == WorldSize) _logger.LogInformation("Resumed from {Checkpoint} at step {Step}", latest, step);
+            else _logger.LogInformation("Resumed from {Checkpoint} at step {Step} (written by {Ranks} rank(s); now {WorldSize})", latest, step, saved.WorldSize, WorldSize);
             if (!saved.OptimizerRestored)
                 _logger.LogWarning("{Checkpoint} holds no optimizer state (TorchSharp cannot save {Optimizer}'s): the optimizer starts afresh, so this run does not continue exactly", latest, OptimizerStates.TypeName(_optimizer));
         }

@@ -146,4 +146,17 @@ public sealed class DataParallelTests(ITestOutputHelper log) : IDisposable
         Assert.DoesNotContain("step 8 loss", output);
         Assert.Contains("step 9 loss", output);
     }
+
+    [Fact]
+    public void UnderMpirun_EachCallbackSeesEveryStepOnce_OnTheRanksItAsksFor()
+    {
+        if (!MpiJob.Require(log)) return;
+        // Two ranks, MaxSteps 6: 3 steps each. The every-rank callback runs on both, the default one on rank 0 alone.
+        string output = MpiJob.Run(_dir, 2, Limit, "--steps", "6", "--batch", "2", "--out", "c.safetensors", "--callbacks");
+        var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(" callback on rank ", StringComparison.Ordinal)).ToList();
+        string[] Expected(string who, int rank) => [.. Enumerable.Range(1, 3).Select(s => $"{who} callback on rank {rank}: step {s}")];
+        Assert.Equal(Expected("every-rank", 0), lines.Where(l => l.StartsWith("every-rank callback on rank 0", StringComparison.Ordinal)));
+        Assert.Equal(Expected("every-rank", 1), lines.Where(l => l.StartsWith("every-rank callback on rank 1", StringComparison.Ordinal)));
+        Assert.Equal(Expected("main-rank", 0), lines.Where(l => l.StartsWith("main-rank", StringComparison.Ordinal)));
+    }
 }

@@ -5,18 +5,18 @@ namespace UNet.Segmentation.Training.Callbacks;
 /// <summary>The trainer's log lines: every logged step, evaluation and checkpoint, and how the fit ended.</summary>
 internal sealed class LoggingCallback(ILogger logger) : ITrainingCallback
 {
-    public void OnFitStart(TrainingContext context)
-    {
-        if (context.ResumedFrom is { } from)
-            logger.LogInformation("Resumed from {Checkpoint} at step {Step}", from, context.StartStep);
-    }
-
     public void OnStepEnd(TrainingContext context, TrainingStep step)
     {
         if (step.Logged is not { } r) return;
-        logger.LogInformation("step {Step}/{MaxSteps} loss {Loss:F4} dice {Dice:F4} lr {LearningRate:G3} {ImagesPerSecond:F2} img/s scale {Scale}",
-            r.Step, step.MaxSteps, r.Loss, r.Dice, r.LearningRate, r.ImagesPerSecond, r.LossScale);
+        // The time left at the logged throughput: steps to go × images per step / images per second.
+        double seconds = (step.MaxSteps - r.Step) * context.Options.BatchSize * context.WorldSize / Math.Max(r.ImagesPerSecond, 1e-9);
+        logger.LogInformation("step {Step} loss {Loss:F4} dice {Dice:F4} lr {LearningRate:G3} {ImagesPerSecond:F2} img/s scale {Scale} ({MaxSteps} steps, ETA {Eta})",
+            r.Step, r.Loss, r.Dice, r.LearningRate, r.ImagesPerSecond, r.LossScale, step.MaxSteps, Eta(seconds));
     }
+
+    /// <summary>h:mm:ss, or "?" before the throughput is known.</summary>
+    internal static string Eta(double seconds) =>
+        double.IsFinite(seconds) && seconds < 1e7 ? TimeSpan.FromSeconds(Math.Round(seconds)).ToString(@"h\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) : "?";
 
     public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation) =>
         logger.LogInformation("evaluation at step {Step}: {Metrics}", evaluation.Step, evaluation.Metrics);
