@@ -127,7 +127,7 @@ public sealed class TrainingCurves : ITrainingCallback
                 throw new InvalidDataException($"{path}, line {number}: not JSON ({e.Message})", e);
             }
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}, line {number}: not a JSON object");
-            if (!root.TryGetProperty("step", out var stepElement) || !stepElement.TryGetInt64(out long step))
+            if (!root.TryGetProperty("step", out var stepElement) || stepElement.ValueKind != JsonValueKind.Number || !stepElement.TryGetInt64(out long step))
                 throw new InvalidDataException($"{path}, line {number}: the record has no step");
             records++;
             string? kind = root.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;

@@ -1,9 +1,9 @@
 using Google.Protobuf;
 
-namespace UNet.Segmentation.Tests.Training;
+namespace UNet.Segmentation.Tests.Shared;
 
 /// <summary>
-/// A small reader of TensorBoard event files, written here so the tests need no TensorBoard: TFRecord
+/// A small reader of TensorBoard event files, shared by the test projects so they need no TensorBoard: TFRecord
 /// framing (uint64 length, masked CRC-32C of the length, data, masked CRC-32C of the data, every
 /// CRC checked) around Event protobufs read by field number (tensorflow/core/util/event.proto,
 /// tensorflow/core/framework/summary.proto): Event{wall_time=1 double, step=2 int64,
@@ -11,7 +11,7 @@ namespace UNet.Segmentation.Tests.Training;
 /// simple_value=2 float, image=4}, Summary.Image{height=1, width=2, colorspace=3,
 /// encoded_image_string=4}.
 /// </summary>
-internal static class TensorBoardEvents
+public static class TensorBoardEvents
 {
     public sealed record Image(int Height, int Width, int Colorspace, byte[] Encoded);
 
