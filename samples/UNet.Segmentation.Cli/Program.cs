@@ -6,5 +6,6 @@ root.Subcommands.Add(ShowBatchCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(PlotCommand.Create());
 RunCommand.Configure(root, args);
 return root.Parse(args).Invoke();
