@@ -78,7 +78,7 @@ public sealed class TrainerBuilder
     /// <summary>
     /// Adds a callback (run after the built-in ones, in the order added; rank 0 only unless it
     /// says <see cref="ITrainingCallback.OnEveryRank"/>): your own, or <see cref="EarlyStopping"/>,
-    /// <see cref="KeepBest"/>, <c>TensorBoardCallback</c>, <c>TrainingCurves</c>.
+    /// <see cref="KeepBest"/>, <see cref="TensorBoardCallback"/>, and <c>TrainingCurves</c> (UNet.Segmentation.Plotting).
     /// </summary>
     public TrainerBuilder WithCallback(ITrainingCallback callback)
     {

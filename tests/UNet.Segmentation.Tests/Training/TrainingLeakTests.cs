@@ -4,6 +4,7 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Tests.Shared;
 using UNet.Segmentation.Training;
+using UNet.Segmentation.Training.Callbacks;
 using Xunit.Abstractions;
 
 namespace UNet.Segmentation.Tests.Training;
@@ -23,15 +24,26 @@ public sealed class TrainingLeakTests(ITestOutputHelper output)
     private static readonly DataOptions TinyData = DataOptions.Reference with { InputSize = 92, OutputSize = 52, PrefetchBatches = 1 };
     private static readonly FoldSplit Fold = new(0, [0, 1], [2]);
 
-    private static Trainer Build(UNetModel model, long steps, ILogger? logger = null)
+    private static Trainer Build(UNetModel model, long steps, ILogger? logger = null, string? callbacksDir = null)
     {
         var builder = Trainer.For(model).WithData(TinyData).WithSteps(steps, batchSize: 1).WithAdam(1e-3).WithLogging(logEvery: LogEvery);
+        if (callbacksDir is not null)
+        {
+            // Every built-in callback: metrics file, evaluations, checkpoints, early stopping, keep best, TensorBoard.
+            builder = builder.WithLogging(LogEvery, evaluateEvery: LogEvery, Path.Combine(callbacksDir, "metrics.jsonl"))
+                .WithCheckpoints(Path.Combine(callbacksDir, "checkpoints"), every: LogEvery, keepLast: 2)
+                .WithCallback(new EarlyStopping(patience: Steps)).WithCallback(new KeepBest())
+                .WithCallback(new TensorBoardCallback(Path.Combine(callbacksDir, "tensorboard")));
+        }
         return (logger is null ? builder : builder.WithLogger(logger)).Build();
     }
 
-    [Fact]
-    public void ThousandStepsOfFit_KeepTheLiveTensorCountFlat_AndReturnItToTheBaseline()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ThousandStepsOfFit_KeepTheLiveTensorCountFlat_AndReturnItToTheBaseline(bool everyBuiltInCallback)
     {
+        string? dir = everyBuiltInCallback ? Directory.CreateTempSubdirectory("leak-").FullName : null;
         // Warm-up: whatever libtorch, TorchSharp or the library make once per process is not a leak.
         using (var warm = new UNetModel(Tiny))
         using (var trainer = Build(warm, 3))
@@ -46,7 +58,7 @@ public sealed class TrainingLeakTests(ITestOutputHelper output)
         // happens before the baseline.)
         long baseline = LiveTensors.SettledCount();
         long afterFit;
-        using (var trainer = Build(model, Steps, logger))
+        using (var trainer = Build(model, Steps, logger, dir))
         {
             var result = trainer.Fit(Data, Fold);
             Assert.True(result.Completed);
@@ -69,6 +81,10 @@ public sealed class TrainingLeakTests(ITestOutputHelper output)
         // Read without collecting: a tensor left to the finalizer still counts here.
         Assert.Equal(baseline, afterTrainer);
         Assert.Equal(baseline - parameters, afterModel);
+        if (dir is null) return;
+        Assert.True(File.Exists(Path.Combine(dir, "checkpoints", KeepBest.FileName)));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(dir, "tensorboard"), "*", SearchOption.AllDirectories));
+        Directory.Delete(dir, recursive: true);
     }
 
     /// <summary>
