@@ -3,7 +3,10 @@ using UNet.Segmentation.Benchmarks.SideBySide;
 
 // "step" and "conv-rate" are the worker commands of benchmarks/side-by-side/run.py, "upconv" the
 // up-convolution comparison (StepCommand), "engines" TorchSharp against ONNX Runtime
-// (EnginesCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
+// (EnginesCommand), "loop" the training loop with and without every built-in callback
+// (LoopCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
+if (args.Length > 0 && args[0] == "loop")
+    return LoopCommand.Run(args[1..]);
 if (args.Length > 0 && args[0] == "engines")
     return EnginesCommand.Run(args[1..]);
 if (args.Length > 0 && StepCommand.Commands.Contains(args[0]))
