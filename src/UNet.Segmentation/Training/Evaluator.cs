@@ -1,5 +1,7 @@
 using TorchSharp;
 using UNet.Segmentation.Data;
+using UNet.Segmentation.Inference;
+using UNet.Segmentation.Scoring;
 using UNet.Segmentation.Model;
 using static TorchSharp.torch;
 
@@ -56,6 +58,41 @@ public sealed class Evaluator
         {
             Model.train(wasTraining);
         }
+    }
+
+    /// <summary>
+    /// The whole validation record of the model on <paramref name="split"/>'s validation slices,
+    /// written into <paramref name="directory"/> (see <see cref="ValidationReport"/>): the metrics
+    /// (measured now unless given), and for ISBI data the full-resolution maps predicted with
+    /// <paramref name="predictorOptions"/> (default: the reference's resize in this evaluator's
+    /// precision and device), their map Dice and the challenge's V_rand and V_info.
+    /// <paramref name="steps"/> is recorded as the training steps behind the model.
+    /// </summary>
+    public ValidationReport Report(SegmentationData data, FoldSplit split, string directory, PredictorOptions? predictorOptions = null, long? steps = null, SegmentationMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var measured = metrics ?? Evaluate(data, split.Validation);
+        var options = predictorOptions ?? new PredictorOptions { Precision = Options.Precision, Device = Options.Device };
+        return ValidationReport.Write(this, data, split, measured, options, directory, steps);
+    }
+
+    /// <summary>
+    /// The challenge's V_rand and V_info of the model's full-resolution maps of ISBI
+    /// <paramref name="slices"/> (the reference's resize path, this evaluator's precision and
+    /// device); null for other data, which has no instance labels to score against.
+    /// </summary>
+    public ChallengeScoreReport? ChallengeScores(SegmentationData data, IReadOnlyList<int> slices)
+    {
+        CheckFits(Model, data);
+        ArgumentNullException.ThrowIfNull(slices);
+        if (data is not IsbiDataset isbi || slices.Count == 0) return null;
+        using var predictor = new Predictor(Model, new PredictorOptions { Precision = Options.Precision, Device = Options.Device });
+        var probabilities = predictor.PredictTrainingSlices(isbi, slices);
+        int area = isbi.Height * isbi.Width;
+        var labels = new byte[slices.Count * area];
+        for (int i = 0; i < slices.Count; i++) isbi.TrainLabels.Span.Slice(slices[i] * area, area).CopyTo(labels.AsSpan(i * area));
+        return Scoring.ChallengeScores.Compute(probabilities, labels, slices.Count, isbi.Height, isbi.Width);
     }
 
     /// <summary>The data must fit the model: its image channels are the model's input channels, its classes the model's outputs.</summary>

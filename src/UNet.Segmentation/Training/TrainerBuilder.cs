@@ -106,6 +106,9 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithLogging(int logEvery, int evaluateEvery = 0, string? metricsFile = null) =>
         Set(o => o with { LogEvery = logEvery, EvaluateEvery = evaluateEvery, MetricsFile = metricsFile });
 
+    /// <summary>Each evaluation during a fit also scores the challenge's V_rand and V_info of the full-resolution maps (ISBI data; see <see cref="TrainerOptions.ChallengeScores"/>).</summary>
+    public TrainerBuilder WithChallengeScores(bool on = true) => Set(o => o with { ChallengeScores = on });
+
     /// <summary>Where progress goes.</summary>
     public TrainerBuilder WithLogger(ILogger logger)
     {

@@ -50,6 +50,12 @@ public sealed record TrainerOptions
     public int LogEvery { get; init; } = 100;
     /// <summary>Evaluate on the validation slices every this many steps (0: only at the end).</summary>
     public int EvaluateEvery { get; init; }
+    /// <summary>
+    /// Whether each evaluation during a fit also predicts the validation slices at full resolution
+    /// and scores the challenge's V_rand and V_info (ISBI data only; it costs a prediction of each
+    /// validation slice and the scoring's thresholds). Off by default.
+    /// </summary>
+    public bool ChallengeScores { get; init; }
     /// <summary>Preprocessing and augmentation.</summary>
     public DataOptions Data { get; init; } = DataOptions.Reference;
     /// <summary>Checkpoint folder; null: no checkpoints.</summary>

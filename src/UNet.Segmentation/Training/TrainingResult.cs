@@ -13,7 +13,8 @@ public sealed record StepRecord(long Step, double Loss, double LearningRate, dou
 /// <summary>An evaluation on held-out slices.</summary>
 /// <param name="Step">Training steps taken when it ran.</param>
 /// <param name="Metrics">The metrics.</param>
-public sealed record EvaluationRecord(long Step, SegmentationMetrics Metrics);
+/// <param name="Scores">The challenge's V_rand and V_info of the full-resolution maps, when <see cref="TrainerOptions.ChallengeScores"/> is on and the data is ISBI's; else null.</param>
+public sealed record EvaluationRecord(long Step, SegmentationMetrics Metrics, Scoring.ChallengeScoreReport? Scores = null);
 
 /// <summary>What <see cref="Trainer.Fit"/> did.</summary>
 /// <param name="Steps">Optimizer steps taken in all (a resumed run counts the earlier ones).</param>

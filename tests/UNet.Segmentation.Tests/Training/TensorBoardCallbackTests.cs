@@ -93,6 +93,35 @@ public sealed class TensorBoardCallbackTests : IDisposable
     }
 
     [Fact]
+    public void WithChallengeScores_EachEvaluationAddsVRandAndVInfo_AsTheRecordAndTheMetricsFileHaveThem()
+    {
+        manual_seed(4);
+        using var model = new UNetModel(Tiny);
+        string logs = Path.Combine(_dir, "scores"), metricsFile = Path.Combine(_dir, "scores.jsonl");
+        using var callback = new TensorBoardCallback(logs, imagesPerEvaluation: 0);
+        TrainingResult result;
+        using (var trainer = Trainer.For(model).WithData(TinyData).WithSteps(8, batchSize: 2).WithAdam(1e-3)
+            .WithLogging(logEvery: 2, evaluateEvery: 4, metricsFile).WithChallengeScores().WithCallback(callback).Build())
+            result = trainer.Fit(Data, Fold);
+
+        var scalars = TensorBoardEvents.ReadDirectory(logs).SelectMany(e => e.Values.Where(v => v.Simple is not null).Select(v => (e.Step, v.Tag, Value: v.Simple!.Value)))
+            .ToDictionary(x => (x.Tag, x.Step), x => x.Value);
+        var evals = File.ReadAllLines(metricsFile).Select(l => JsonDocument.Parse(l).RootElement).Where(l => l.GetProperty("kind").GetString() == "eval").ToList();
+        Assert.Equal(2, result.Evaluations.Count);
+        foreach (var (record, line) in result.Evaluations.Zip(evals))
+        {
+            var scores = Assert.IsType<UNet.Segmentation.Scoring.ChallengeScoreReport>(record.Scores);
+            Assert.Equal((float)scores.VRand, scalars[("val/v_rand", record.Step)]);
+            Assert.Equal((float)scores.VInfo, scalars[("val/v_info", record.Step)]);
+            Assert.Equal(scores.VRand, line.GetProperty("scores").GetProperty("v_rand").GetDouble());
+            Assert.Equal(scores.VInfo, line.GetProperty("scores").GetProperty("v_info").GetDouble());
+        }
+        // The final evaluation's numbers are those of scoring the trained model's full-resolution maps directly.
+        var direct = new Evaluator(model, new EvaluatorOptions { BatchSize = 2 }).ChallengeScores(Data, Fold.Validation)!;
+        Assert.Equal((direct.VRand, direct.VInfo), (result.Evaluations[^1].Scores!.VRand, result.Evaluations[^1].Scores!.VInfo));
+    }
+
+    [Fact]
     public void Fit_WithTheCallback_LeavesTheLiveTensorCountFlat()
     {
         manual_seed(4);

@@ -18,8 +18,11 @@ internal sealed class LoggingCallback(ILogger logger) : ITrainingCallback
     internal static string Eta(double seconds) =>
         double.IsFinite(seconds) && seconds < 1e7 ? TimeSpan.FromSeconds(Math.Round(seconds)).ToString(@"h\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) : "?";
 
-    public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation) =>
-        logger.LogInformation("evaluation at step {Step}: {Metrics}", evaluation.Step, evaluation.Metrics);
+    public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation)
+    {
+        if (evaluation.Scores is { } s) logger.LogInformation("evaluation at step {Step}: {Metrics} | {Scores}", evaluation.Step, evaluation.Metrics, s);
+        else logger.LogInformation("evaluation at step {Step}: {Metrics}", evaluation.Step, evaluation.Metrics);
+    }
 
     public void OnCheckpointSaved(TrainingContext context, CheckpointRecord checkpoint) =>
         logger.LogInformation("checkpoint {Path}", checkpoint.Path);
@@ -44,8 +47,13 @@ internal sealed class MetricsFileCallback(string path) : ITrainingCallback, IDis
             _log?.Write("train", new { r.Step, r.Loss, r.Dice, r.LearningRate, r.ImagesPerSecond, r.LossScale, r.Skipped });
     }
 
-    public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation) =>
-        _log?.Write("eval", new { evaluation.Step, evaluation.Metrics });
+    public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation)
+    {
+        if (evaluation.Scores is { } s)
+            _log?.Write("eval", new { evaluation.Step, evaluation.Metrics, Scores = new { s.VRand, s.VInfo, s.VRandAt05, s.VInfoAt05, s.BestRandThreshold, s.BestInfoThreshold } });
+        else
+            _log?.Write("eval", new { evaluation.Step, evaluation.Metrics });
+    }
 
     public void Dispose()
     {

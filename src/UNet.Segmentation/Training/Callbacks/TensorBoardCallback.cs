@@ -12,7 +12,8 @@ namespace UNet.Segmentation.Training.Callbacks;
 /// values of the step's <see cref="StepRecord"/> (those of the metrics file, as float32). On every
 /// evaluation it adds <c>val/dice</c> (<see cref="SegmentationMetrics.ReferenceDice"/>),
 /// <c>val/hard_dice</c>, <c>val/dice_class_{k}</c> per class, <c>val/iou</c>, <c>val/accuracy</c>
-/// and <c>val/cross_entropy</c>, and the first <see cref="ImagesPerEvaluation"/> validation
+/// and <c>val/cross_entropy</c>, <c>val/v_rand</c> and <c>val/v_info</c> when the evaluation
+/// has the challenge's scores (<see cref="TrainerOptions.ChallengeScores"/>), and the first <see cref="ImagesPerEvaluation"/> validation
 /// samples as RGB images <c>val/overlay_{i}</c>: the label overlay (left) beside the prediction
 /// overlay (right), tinted as <see cref="Overlays"/> does. Rank 0 only.
 /// </summary>
@@ -63,6 +64,11 @@ public sealed class TensorBoardCallback : ITrainingCallback, IDisposable
         _writer.add_scalar("val/iou", (float)m.MeanIoU, s, wall);
         _writer.add_scalar("val/accuracy", (float)m.PixelAccuracy, s, wall);
         _writer.add_scalar("val/cross_entropy", (float)m.CrossEntropy, s, wall);
+        if (evaluation.Scores is { } scores)
+        {
+            _writer.add_scalar("val/v_rand", (float)scores.VRand, s, wall);
+            _writer.add_scalar("val/v_info", (float)scores.VInfo, s, wall);
+        }
         if (ImagesPerEvaluation > 0) AddOverlays(context, s, wall);
     }
 

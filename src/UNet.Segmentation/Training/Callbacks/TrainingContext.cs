@@ -90,13 +90,15 @@ public sealed class TrainingContext
 
     /// <summary>
     /// Evaluates the model on the validation slices now (rank 0; none: an
-    /// <see cref="InvalidOperationException"/>), records it and tells every callback.
+    /// <see cref="InvalidOperationException"/>), with the challenge's scores when
+    /// <see cref="TrainerOptions.ChallengeScores"/> is on, records it and tells every callback.
     /// </summary>
     public EvaluationRecord Evaluate()
     {
         if (!IsMainRank) throw new InvalidOperationException($"rank {Rank} does not evaluate: rank 0 alone does");
         if (Fold.Validation.Count == 0) throw new InvalidOperationException("this fit has no validation slices to evaluate on");
-        var record = new EvaluationRecord(Step, Trainer.Evaluator.Evaluate(Data, Fold.Validation));
+        var metrics = Trainer.Evaluator.Evaluate(Data, Fold.Validation);
+        var record = new EvaluationRecord(Step, metrics, Options.ChallengeScores ? Trainer.Evaluator.ChallengeScores(Data, Fold.Validation) : null);
         _evaluations.Add(record);
         _callbacks.EvaluationEnd(this, record);
         return record;
