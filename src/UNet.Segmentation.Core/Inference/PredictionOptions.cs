@@ -35,7 +35,6 @@ public abstract record PredictionOptions
     /// <summary>Throws an <see cref="OptionsValidationException"/> whose parameter name is the first bad option and whose message lists every problem, if there are any.</summary>
     protected void ThrowIfInvalid()
     {
-        var problems = Validate();
-        OptionsValidationException.ThrowIfAny(problems, "predictor options", problems.Count > 0 ? problems[0].Split(' ')[0] : null);
+        OptionsValidationException.ThrowIfAny(Validate(), "predictor options");
     }
 }

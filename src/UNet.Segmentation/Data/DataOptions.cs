@@ -80,7 +80,7 @@ public sealed record DataOptions
     /// <summary>Throws an <see cref="OptionsValidationException"/> listing every problem, if any.</summary>
     public DataOptions EnsureValid()
     {
-        OptionsValidationException.ThrowIfAny(Validate(), "data options", "options");
+        OptionsValidationException.ThrowIfAny(Validate(), "data options");
         return this;
     }
 }

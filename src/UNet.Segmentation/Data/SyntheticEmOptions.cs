@@ -27,26 +27,28 @@ public sealed record SyntheticEmOptions
     /// <summary>Seed of the generator: the same options give the same bytes, on any machine and thread count.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Returns these options when they are usable.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; <see cref="ArgumentException.ParamName"/> names it.</exception>
-    public SyntheticEmOptions EnsureValid()
+    /// <summary>Every problem, each naming its option; empty when usable.</summary>
+    public IReadOnlyList<string> Validate()
     {
-        if (Slices < 1) throw Bad(nameof(Slices), Slices, "at least 1 slice is needed");
-        if (Size < 1) throw Bad(nameof(Size), Size, "the size must be at least 1 pixel");
-        if ((long)Slices * Size * Size > Array.MaxLength)
-            throw Bad(nameof(Size), Size, $"{Slices} slices of {Size} × {Size} exceed the largest array");
-        if (!double.IsFinite(MeanCellDiameter) || MeanCellDiameter < 2)
-            throw Bad(nameof(MeanCellDiameter), MeanCellDiameter, "the mean cell diameter must be a finite number of at least 2 pixels");
-        if (!double.IsFinite(MembraneWidthMin) || MembraneWidthMin <= 0)
-            throw Bad(nameof(MembraneWidthMin), MembraneWidthMin, "the thinnest membrane must be a positive, finite width");
+        var p = new List<string>();
+        if (Slices < 1) p.Add($"{nameof(Slices)} must be at least 1 (got {Slices})");
+        if (Size < 1) p.Add($"{nameof(Size)} must be at least 1 pixel (got {Size})");
+        else if (Slices >= 1 && (long)Slices * Size * Size > Array.MaxLength) p.Add($"{nameof(Size)} {Size}: {Slices} slices of {Size} × {Size} exceed the largest array");
+        if (!double.IsFinite(MeanCellDiameter) || MeanCellDiameter < 2) p.Add($"{nameof(MeanCellDiameter)} must be a finite number of at least 2 pixels (got {MeanCellDiameter})");
+        if (!double.IsFinite(MembraneWidthMin) || MembraneWidthMin <= 0) p.Add($"{nameof(MembraneWidthMin)} must be a positive, finite width (got {MembraneWidthMin})");
         if (!double.IsFinite(MembraneWidthMax) || MembraneWidthMax < MembraneWidthMin)
-            throw Bad(nameof(MembraneWidthMax), MembraneWidthMax, $"the thickest membrane must be finite and at least {nameof(MembraneWidthMin)} ({MembraneWidthMin})");
-        if (MembraneWidthMax >= MeanCellDiameter)
-            throw Bad(nameof(MembraneWidthMax), MembraneWidthMax, $"membranes as thick as the cells ({nameof(MeanCellDiameter)} {MeanCellDiameter}) leave no interior");
-        if (!double.IsFinite(Noise) || Noise < 0 || Noise > 1)
-            throw Bad(nameof(Noise), Noise, "the noise must lie in [0, 1]");
-        return this;
+            p.Add($"{nameof(MembraneWidthMax)} must be finite and at least {nameof(MembraneWidthMin)} ({MembraneWidthMin}) (got {MembraneWidthMax})");
+        else if (MembraneWidthMax >= MeanCellDiameter)
+            p.Add($"{nameof(MembraneWidthMax)} {MembraneWidthMax}: membranes as thick as the cells ({nameof(MeanCellDiameter)} {MeanCellDiameter}) leave no interior");
+        if (!double.IsFinite(Noise) || Noise < 0 || Noise > 1) p.Add($"{nameof(Noise)} must lie in [0, 1] (got {Noise})");
+        return p;
     }
 
-    private static ArgumentOutOfRangeException Bad(string option, object value, string message) => new(option, value, message);
+    /// <summary>Returns these options when they are usable.</summary>
+    /// <exception cref="OptionsValidationException">Every problem; <see cref="ArgumentException.ParamName"/> names the first one's option.</exception>
+    public SyntheticEmOptions EnsureValid()
+    {
+        OptionsValidationException.ThrowIfAny(Validate(), "synthetic EM options");
+        return this;
+    }
 }

@@ -57,7 +57,7 @@ public static class OnnxExport
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty or a folder, or the model's weights do not fit its options.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The options' <see cref="OnnxExportOptions.Opset"/> is outside <see cref="MinOpset"/>..<see cref="MaxOpset"/>.</exception>
+    /// <exception cref="OptionsValidationException">The options' <see cref="OnnxExportOptions.Opset"/> is outside <see cref="MinOpset"/>..<see cref="MaxOpset"/>.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="model"/> was disposed.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
     public static OnnxExportResult Save(UNetModel model, string path, OnnxExportOptions? options = null)
@@ -65,9 +65,7 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         options ??= OnnxExportOptions.Default;
-        if (options.Opset is < MinOpset or > MaxOpset)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Opset,
-                $"{nameof(OnnxExportOptions)}.{nameof(OnnxExportOptions.Opset)} must lie in {MinOpset}..{MaxOpset} (got {options.Opset})");
+        OptionsValidationException.ThrowIfAny(options.Validate(), "ONNX export options");
         string fullPath = Path.GetFullPath(path);
         if (Directory.Exists(fullPath)) throw new ArgumentException($"{fullPath} is a folder; give the path of the .onnx file to write", nameof(path));
         // A disposed module has given up its parameters (TorchSharp empties the list); a live U-Net always has some.

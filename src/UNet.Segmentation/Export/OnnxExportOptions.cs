@@ -12,4 +12,9 @@ public sealed record OnnxExportOptions
     /// follows from it (opset 17 and 18: IR 8). The graph is the same in all of them.
     /// </summary>
     public int Opset { get; init; } = OnnxExport.DefaultOpset;
+
+    /// <summary>Every problem, each naming its option; empty when usable.</summary>
+    public IReadOnlyList<string> Validate() => Opset is < OnnxExport.MinOpset or > OnnxExport.MaxOpset
+        ? [$"{nameof(Opset)} must lie in {OnnxExport.MinOpset}..{OnnxExport.MaxOpset} (got {Opset})"]
+        : [];
 }

@@ -136,5 +136,5 @@ public sealed class UNetOptionsException : OptionsValidationException
 {
     /// <summary>Creates the exception from the problems.</summary>
     public UNetOptionsException(IReadOnlyList<string> problems)
-        : base("U-Net options", problems, "options") { }
+        : base("U-Net options", problems) { }
 }

@@ -20,7 +20,7 @@ public sealed class Evaluator
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         var given = options ?? new EvaluatorOptions();
-        OptionsValidationException.ThrowIfAny(given.Validate(), "evaluator options", nameof(options));
+        OptionsValidationException.ThrowIfAny(given.Validate(), "evaluator options");
         Options = given with { Data = given.Data.ForModel(model) };
     }
 

@@ -139,7 +139,7 @@ public sealed class TrainerBuilder
     public Trainer Build()
     {
         var options = _options with { Data = _options.Data.ForModel(_model) };
-        OptionsValidationException.ThrowIfAny(options.Validate(), "trainer options", "options");
+        OptionsValidationException.ThrowIfAny(options.Validate(), "trainer options");
         return new Trainer(_model, options, new TrainerParts(_logger, _world, _optimizer, _loss, _lossName, _callbacks.ToList()));
     }
 

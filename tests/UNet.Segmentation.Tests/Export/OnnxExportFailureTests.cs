@@ -53,9 +53,9 @@ public sealed class OnnxExportFailureTests : IDisposable
     {
         using var model = RandomModel(Cases["reference"].Options);
         string path = ExistingFile();
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => OnnxExport.Save(model, path, new OnnxExportOptions { Opset = opset }));
-        Assert.Equal("options", e.ParamName);
-        Assert.Contains($"OnnxExportOptions.Opset must lie in 17..{OnnxExport.MaxOpset} (got {opset})", e.Message);
+        var e = Assert.Throws<OptionsValidationException>(() => OnnxExport.Save(model, path, new OnnxExportOptions { Opset = opset }));
+        Assert.Equal("Opset", e.ParamName);
+        Assert.Contains($"Invalid ONNX export options: Opset must lie in 17..{OnnxExport.MaxOpset} (got {opset})", e.Message);
         AssertUntouched(path);
     }
 

@@ -45,14 +45,14 @@ public class PredictorOptionsTests
     [MemberData(nameof(BadOptions))]
     public void BadOptions_AreRejectedByName_BeforeAnythingIsLoaded(PredictorOptions options, string name)
     {
-        var e = Assert.Throws<ArgumentException>(() => options.EnsureValid());
+        var e = Assert.Throws<OptionsValidationException>(() => options.EnsureValid());
         Assert.Equal(name, e.ParamName);
         Assert.StartsWith(name, Assert.Single(options.Validate()));
 
         using var model = NewModel();
-        Assert.Equal(name, Assert.Throws<ArgumentException>(() => new Predictor(model, options)).ParamName);
+        Assert.Equal(name, Assert.Throws<OptionsValidationException>(() => new Predictor(model, options)).ParamName);
         // the options are checked before the file is touched
-        Assert.Equal(name, Assert.Throws<ArgumentException>(() => Predictor.FromCheckpoint("/nonexistent/model.safetensors", options)).ParamName);
+        Assert.Equal(name, Assert.Throws<OptionsValidationException>(() => Predictor.FromCheckpoint("/nonexistent/model.safetensors", options)).ParamName);
     }
 
     [Fact]
@@ -60,7 +60,8 @@ public class PredictorOptionsTests
     {
         var problems = new PredictorOptions { BatchSize = -1, TileOverlap = 2 }.Validate();
         Assert.Equal(2, problems.Count);
-        var e = Assert.Throws<ArgumentException>(() => new PredictorOptions { BatchSize = -1, TileOverlap = 2 }.EnsureValid());
+        var e = Assert.Throws<OptionsValidationException>(() => new PredictorOptions { BatchSize = -1, TileOverlap = 2 }.EnsureValid());
+        Assert.Equal(problems, e.Problems);
         Assert.Contains("BatchSize", e.Message);
         Assert.Contains("TileOverlap", e.Message);
     }

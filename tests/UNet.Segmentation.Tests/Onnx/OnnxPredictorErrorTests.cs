@@ -72,7 +72,7 @@ public sealed class OnnxPredictorErrorTests : IDisposable
     public void AMissingFile_IsFileNotFound_AndBadOptionsNameTheOption()
     {
         Assert.Throws<FileNotFoundException>(() => OnnxPredictor.Load(Path.Combine(_dir, "none.onnx")));
-        var e = Assert.Throws<ArgumentException>(() => OnnxPredictor.Load(Exported(), new OnnxPredictorOptions { Threads = 0, TileOverlap = 1 }));
+        var e = Assert.Throws<OptionsValidationException>(() => OnnxPredictor.Load(Exported(), new OnnxPredictorOptions { Threads = 0, TileOverlap = 1 }));
         Assert.Equal("TileOverlap", e.ParamName);
         Assert.Contains("Threads", e.Message);
     }

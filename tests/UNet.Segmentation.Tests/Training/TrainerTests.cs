@@ -28,7 +28,7 @@ public sealed class TrainerTests : IDisposable
         using var model = new UNetModel(Tiny);
         var ex = Assert.Throws<OptionsValidationException>(() => Trainer.For(model).WithSteps(0, 0).WithMixedPrecision(Precision.Float16)
             .WithData(DataOptions.Reference with { PrefetchBatches = 0 }).Build());
-        Assert.Equal("options", ex.ParamName);
+        Assert.Equal("MaxSteps", ex.ParamName);
         Assert.Collection(ex.Problems,
             p => Assert.StartsWith("MaxSteps", p),
             p => Assert.StartsWith("BatchSize", p),

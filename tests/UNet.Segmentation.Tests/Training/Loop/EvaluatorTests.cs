@@ -31,7 +31,7 @@ public sealed class EvaluatorTests
         using var model = new UNetModel(Tiny);
         var e = Assert.Throws<OptionsValidationException>(() => new Evaluator(model, new EvaluatorOptions { BatchSize = 0, Precision = Precision.Float16 }));
         Assert.Equal(2, e.Problems.Count);
-        Assert.Equal("options", e.ParamName);
+        Assert.Equal("BatchSize", e.ParamName);
         using var threeClasses = new UNetModel(Tiny with { Classes = 3 });
         Assert.Equal("data", Assert.Throws<ArgumentException>(() => new Evaluator(threeClasses).Evaluate(EmData, [0])).ParamName);
     }
