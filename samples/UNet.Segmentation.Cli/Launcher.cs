@@ -13,6 +13,9 @@ namespace UNet.Segmentation.Cli;
 /// </summary>
 internal static class Launcher
 {
+    /// <summary>Set for the ranks it starts: they leave the resume command to the launcher.</summary>
+    public const string LaunchedVariable = "UNET_LAUNCHER";
+
     private static readonly string[] OwnOptions = ["--nproc-per-node", "--nproc_per_node"];
 
     public static int Run(int processes, IReadOnlyList<string> args)
@@ -24,7 +27,9 @@ internal static class Launcher
             ?? throw new ArgumentException("--nproc-per-node needs Open MPI's mpirun on PATH (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev)");
         var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string threads = Environment.GetEnvironmentVariable("OMP_NUM_THREADS") ?? Math.Max(1, Environment.ProcessorCount / processes).ToString(CultureInfo.InvariantCulture);
-        foreach (var a in (string[])["--oversubscribe", "--bind-to", "none", "-np", processes.ToString(CultureInfo.InvariantCulture)])
+        // On SIGINT or SIGTERM mpirun sends the ranks SIGTERM and, after odls_base_sigkill_timeout
+        // seconds (1 by default), SIGKILL: give them the time to finish the step and write its checkpoint.
+        foreach (var a in (string[])["--oversubscribe", "--bind-to", "none", "--mca", "odls_base_sigkill_timeout", "120", "-np", processes.ToString(CultureInfo.InvariantCulture)])
             start.ArgumentList.Add(a);
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell this process's executable");
         start.ArgumentList.Add(host);
@@ -33,6 +38,7 @@ internal static class Launcher
             start.ArgumentList.Add(typeof(Launcher).Assembly.Location);
         foreach (var a in StripOwnOptions(args)) start.ArgumentList.Add(a);
         start.Environment["OMP_NUM_THREADS"] = threads;
+        start.Environment[LaunchedVariable] = "1";
         // mpirun gives the ranks a pseudo-terminal: no colour codes, no terminal control codes.
         start.Environment["NO_COLOR"] = "1";
         start.Environment["TERM"] = "dumb";
@@ -43,6 +49,8 @@ internal static class Launcher
             start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         }
         Console.Error.WriteLine($"launcher: {processes} ranks through {mpirun}, {threads} thread(s) each");
+        // Ctrl+C reaches mpirun too (the same process group), which stops the ranks: wait for it instead of dying first.
+        using var signals = new StopSignals();
         using var process = new Process { StartInfo = start };
         var sync = new object();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (sync) Console.Out.WriteLine(e.Data); };
@@ -51,6 +59,12 @@ internal static class Launcher
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         process.WaitForExit();
+        if (signals.Received is not null)
+        {
+            Console.WriteLine($"launcher: stopped by {StopSignals.Name(signals.Received)}; resume with (in {Environment.CurrentDirectory}):");
+            Console.WriteLine($"  {StopSignals.CommandLine(args)}");
+            return signals.ExitCode;
+        }
         if (process.ExitCode != 0) Console.Error.WriteLine($"launcher: mpirun exited with code {process.ExitCode}");
         return process.ExitCode;
     }

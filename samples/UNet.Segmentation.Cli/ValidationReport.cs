@@ -61,14 +61,15 @@ internal static class ValidationReport
             rows.Add(("map Dice", string.Create(inv, $"{mapDice:F4} (the 512² maps at t 0.5, mean of both classes)")));
             rows.Add(("V_rand", string.Create(inv, $"{scores.VRand:F4} (best t {scores.BestRandThreshold:0.0}); {scores.VRandAt05:F4} at t 0.5")));
             rows.Add(("V_info", string.Create(inv, $"{scores.VInfo:F4} (best t {scores.BestInfoThreshold:0.0}); {scores.VInfoAt05:F4} at t 0.5")));
-            rows.Add(("validation maps", $"{pPath} (score again: unet score --prediction {pPath} --labels {lPath})"));
+            rows.Add(("validation maps", $"{SummaryTable.Shorten(pPath)}, {SummaryTable.Shorten(lPath)}"));
+            rows.Add(("score again", $"unet score --prediction {SummaryTable.Shorten(pPath)} --labels {SummaryTable.Shorten(lPath)}"));
         }
         string metricsPath = Path.Combine(modelDir, "metrics.json");
         // Whole or not at all: a temporary file renamed over the old one.
         string temporary = metricsPath + ".tmp";
         File.WriteAllText(temporary, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
         File.Move(temporary, metricsPath, overwrite: true);
-        rows.Add(("metrics", metricsPath));
+        rows.Add(("metrics", SummaryTable.Shorten(metricsPath)));
         return rows;
     }
 
