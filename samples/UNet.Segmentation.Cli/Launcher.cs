@@ -49,9 +49,11 @@ internal static class Launcher
             start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         }
         Console.Error.WriteLine($"launcher: {processes} ranks through {mpirun}, {threads} thread(s) each");
-        // Ctrl+C reaches mpirun too (the same process group), which stops the ranks: wait for it instead of dying first.
-        using var signals = new StopSignals();
+        // Open MPI 4.1's mpirun does not pass SIGINT or SIGTERM on to the ranks before they end (seen with
+        // 4.1.4), and the ranks are not in the terminal's process group: the launcher sends the signal to
+        // them itself (mpirun's children), stays alive until mpirun ends, and prints the resume command.
         using var process = new Process { StartInfo = start };
+        using var signals = new StopSignals(signal => StopSignals.SendToChildren(process.Id, signal));
         var sync = new object();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (sync) Console.Out.WriteLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (sync) Console.Error.WriteLine(e.Data); };

@@ -23,7 +23,7 @@ internal sealed class ProgressView : ITrainingCallback
         AnsiConsole.Progress()
             .AutoClear(false)
             .AutoRefresh(true)
-            .Columns(new ProgressBarColumn(), new PercentageColumn(), new TaskDescriptionColumn { Alignment = Justify.Left })
+            .Columns(new ProgressBarColumn { Width = 30 }, new PercentageColumn(), new TaskDescriptionColumn { Alignment = Justify.Left })
             .Start(ctx =>
             {
                 _task = ctx.AddTask(Describe(0, maxSteps, null), maxValue: Math.Max(1, maxSteps));

@@ -14,9 +14,12 @@ internal sealed class StopSignals : IDisposable
     private readonly CancellationTokenSource _cancel = new();
     private readonly PosixSignalRegistration[] _registrations;
     private readonly Lock _gate = new();
+    private readonly Action<PosixSignal>? _onFirst;
 
-    public StopSignals()
+    /// <summary>Listens for SIGINT and SIGTERM; <paramref name="onFirst"/> runs on the first one (after <see cref="Token"/> is cancelled).</summary>
+    public StopSignals(Action<PosixSignal>? onFirst = null)
     {
+        _onFirst = onFirst;
         _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
     }
 
@@ -45,7 +48,40 @@ internal sealed class StopSignals : IDisposable
         }
         Console.Error.WriteLine($"{Name(context.Signal)}: stopping after the current step and writing its checkpoint");
         _cancel.Cancel();
+        _onFirst?.Invoke(context.Signal);
     }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the processes whose parent is <paramref name="parent"/>
+    /// (read from /proc): the launcher passes a stop on to the ranks that mpirun started.
+    /// </summary>
+    public static void SendToChildren(int parent, PosixSignal signal)
+    {
+        int number = signal switch { PosixSignal.SIGINT => 2, PosixSignal.SIGTERM => 15, _ => 0 };
+        if (number == 0 || !Directory.Exists("/proc")) return;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.TryParse(fields[1], out int ppid) && ppid == parent) _ = Kill(pid, number);
+            }
+            catch (IOException)
+            {
+                // Gone meanwhile.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Not ours.
+            }
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     public void Dispose()
     {

@@ -34,7 +34,7 @@ public sealed class TrainingLoopCliTests(ITestOutputHelper log) : IDisposable
     /// Starts unet.dll; once a line containing <paramref name="trigger"/> appears, sends
     /// <paramref name="signals"/> (<paramref name="gapMs"/> apart). Returns the exit code and the output.
     /// </summary>
-    private (int ExitCode, string Output) RunAndSignal(string[] args, string trigger, int[] signals, int gapMs = 0)
+    private (int ExitCode, string Output) RunAndSignal(string[] args, string trigger, int[] signals, int gapMs = 0, IReadOnlyDictionary<string, string>? environment = null)
     {
         string dll = CliProcess.DllPath();
         // A process started with SIGINT ignored (a background job of a non-interactive shell) passes that on,
@@ -46,6 +46,7 @@ public sealed class TrainingLoopCliTests(ITestOutputHelper log) : IDisposable
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         var output = new StringBuilder();
         var sync = new object();
         bool sent = false;
@@ -158,6 +159,29 @@ public sealed class TrainingLoopCliTests(ITestOutputHelper log) : IDisposable
         StoppedAt(output);
         Assert.Contains("SIGTERM: stopping after the current step", output);
         Assert.Contains("resume with (in ", output);
+    }
+
+    [Fact]
+    public void SigintToTheNprocPerNodeLauncherStopsEveryRankAtTheSameStep()
+    {
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "mpirun"))))
+        {
+            if (Environment.GetEnvironmentVariable("UNET_REQUIRE_MPI") == "1") Assert.Fail("mpirun is not on PATH (UNET_REQUIRE_MPI=1 demands it)");
+            log.WriteLine("skipped: mpirun is not on PATH (install openmpi-bin and libopenmpi-dev; scripts/setup.sh does)");
+            return;
+        }
+        var mpi = new Dictionary<string, string> { ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1", ["OMP_NUM_THREADS"] = "1", ["TERM"] = "dumb" };
+        var (code, output) = RunAndSignal(["--nproc-per-node", "2", .. Train("mpi", 80)], "step 2/", [SigInt], environment: mpi);
+        Assert.Equal(130, code);
+        Assert.Contains("[rank 0] SIGINT: stopping after the current step", output);
+        Assert.Contains("[rank 1] SIGINT: stopping after the current step", output);
+        long stoppedAt = StoppedAt(output.Replace("[rank 0] ", ""));
+        Assert.InRange(stoppedAt, 2, 39);
+        Assert.DoesNotContain("[rank 1] trained", output);
+        Assert.Contains("launcher: stopped by SIGINT; resume with (in ", output);
+        Assert.Contains("--nproc-per-node 2 --exec-mode train", output);
+        using var file = Safetensors.Load(Path.Combine(_dir, "mpi", "checkpoints", $"step-{stoppedAt:D8}.safetensors"));
+        Assert.Equal("2", file.Metadata["world_size"]);
     }
 
     [Fact]
