@@ -27,9 +27,7 @@ internal static class Launcher
             ?? throw new ArgumentException("--nproc-per-node needs Open MPI's mpirun on PATH (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev)");
         var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string threads = Environment.GetEnvironmentVariable("OMP_NUM_THREADS") ?? Math.Max(1, Environment.ProcessorCount / processes).ToString(CultureInfo.InvariantCulture);
-        // On SIGINT or SIGTERM mpirun sends the ranks SIGTERM and, after odls_base_sigkill_timeout
-        // seconds (1 by default), SIGKILL: give them the time to finish the step and write its checkpoint.
-        foreach (var a in (string[])["--oversubscribe", "--bind-to", "none", "--mca", "odls_base_sigkill_timeout", "120", "-np", processes.ToString(CultureInfo.InvariantCulture)])
+        foreach (var a in (string[])["--oversubscribe", "--bind-to", "none", "-np", processes.ToString(CultureInfo.InvariantCulture)])
             start.ArgumentList.Add(a);
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell this process's executable");
         start.ArgumentList.Add(host);
