@@ -10,7 +10,8 @@ internal sealed class ConsoleLogger : ILogger
 
     public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
-    private static bool Plain => Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
+    /// <summary>Piped, NO_COLOR or a rank under mpirun: whole plain lines, no colour, no live progress.</summary>
+    internal static bool Plain => Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {

@@ -13,6 +13,9 @@ namespace UNet.Segmentation.Cli;
 /// </summary>
 internal static class Launcher
 {
+    /// <summary>Set for the ranks it starts: they leave the resume command to the launcher.</summary>
+    public const string LaunchedVariable = "UNET_LAUNCHER";
+
     private static readonly string[] OwnOptions = ["--nproc-per-node", "--nproc_per_node"];
 
     public static int Run(int processes, IReadOnlyList<string> args)
@@ -33,6 +36,7 @@ internal static class Launcher
             start.ArgumentList.Add(typeof(Launcher).Assembly.Location);
         foreach (var a in StripOwnOptions(args)) start.ArgumentList.Add(a);
         start.Environment["OMP_NUM_THREADS"] = threads;
+        start.Environment[LaunchedVariable] = "1";
         // mpirun gives the ranks a pseudo-terminal: no colour codes, no terminal control codes.
         start.Environment["NO_COLOR"] = "1";
         start.Environment["TERM"] = "dumb";
@@ -43,7 +47,11 @@ internal static class Launcher
             start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         }
         Console.Error.WriteLine($"launcher: {processes} ranks through {mpirun}, {threads} thread(s) each");
+        // Open MPI 4.1's mpirun does not pass SIGINT or SIGTERM on to the ranks before they end (seen with
+        // 4.1.4), and the ranks are not in the terminal's process group: the launcher sends the signal to
+        // them itself (mpirun's children), stays alive until mpirun ends, and prints the resume command.
         using var process = new Process { StartInfo = start };
+        using var signals = new StopSignals(signal => StopSignals.SendToChildren(process.Id, signal));
         var sync = new object();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (sync) Console.Out.WriteLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (sync) Console.Error.WriteLine(e.Data); };
@@ -51,6 +59,12 @@ internal static class Launcher
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         process.WaitForExit();
+        if (signals.Received is not null)
+        {
+            Console.WriteLine($"launcher: stopped by {StopSignals.Name(signals.Received)}; resume with (in {Environment.CurrentDirectory}):");
+            Console.WriteLine($"  {StopSignals.CommandLine(args)}");
+            return signals.ExitCode;
+        }
         if (process.ExitCode != 0) Console.Error.WriteLine($"launcher: mpirun exited with code {process.ExitCode}");
         return process.ExitCode;
     }

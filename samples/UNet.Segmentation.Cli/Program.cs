@@ -8,4 +8,11 @@ root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(PlotCommand.Create());
 RunCommand.Configure(root, args);
-return root.Parse(args).Invoke();
+var parse = root.Parse(args);
+// A flag value that does not parse (--max-steps x) is one line and exit code 2, as the CLI's other user errors.
+if (parse.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
+{
+    Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message))}");
+    return 2;
+}
+return parse.Invoke();

@@ -12,6 +12,7 @@ using UNet.Segmentation.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using UNet.Segmentation.Training;
+using UNet.Segmentation.Training.Callbacks;
 
 namespace UNet.Segmentation.Cli;
 
@@ -33,21 +34,34 @@ internal static class RunCommand
             {
                 world = MpiWorld.IsLaunchedByMpi() ? MpiWorld.Initialize() : null;
                 if (world is { Size: > 1 }) RankOutput.Install(world.Rank);
-                return Run(parse, o, world);
+                return Run(parse, o, world, args);
             });
-            // A rank that fails ends the job at once instead of leaving the others waiting.
-            if (code != 0 && world is { Size: > 1 }) world.Abort(code);
+            // A rank that fails ends the job at once instead of leaving the others waiting
+            // (a stop by signal is no failure: every rank stopped at the same step).
+            if (code is not (0 or 130 or 143) && world is { Size: > 1 }) world.Abort(code);
             world?.Dispose();
             return code;
         });
     }
 
-    private static int Run(ParseResult p, RunOptions o, MpiWorld? world)
+    private static int Run(ParseResult p, RunOptions o, MpiWorld? world, IReadOnlyList<string> args)
     {
         string mode = p.GetValue(o.ExecMode)!;
         if (!Modes.Contains(mode)) throw new ArgumentException($"--exec-mode must be one of {string.Join(", ", Modes)} (got '{mode}')");
         int fold = p.GetValue(o.Fold);
         if (fold is < 0 or > 4) throw new ArgumentException($"--fold must lie in 0..4 (got {fold})");
+        int patience = p.GetValue(o.EarlyStoppingPatience);
+        if (patience < 0) throw new ArgumentException($"--early-stopping-patience must be 0 (off) or more (got {patience})");
+        double minDelta = p.GetValue(o.MinDelta);
+        if (!double.IsFinite(minDelta) || minDelta < 0) throw new ArgumentException($"--min-delta must be a finite number, 0 or more (got {minDelta})");
+        MonitoredMetric monitored;
+        try { monitored = MonitoredMetric.Parse(p.GetValue(o.EarlyStoppingMetric)!); }
+        catch (ArgumentException e) { throw new ArgumentException($"--early-stopping-metric: {e.Message.Split(" (Parameter")[0]}"); }
+        bool training = mode.StartsWith("train", StringComparison.Ordinal);
+        if ((patience > 0 || p.GetValue(o.KeepBest)) && training && !p.GetValue(o.Benchmark) && mode != "train_and_evaluate")
+            throw new ArgumentException($"--early-stopping-patience and --keep-best watch validation metrics: use --exec-mode train_and_evaluate (got {mode})");
+        if (patience > 0 && p.GetValue(o.EvaluateEvery) <= 0)
+            throw new ArgumentException("--early-stopping-patience needs evaluations during training: give --evaluate-every N");
         var device = Devices.Parse(p.GetValue(o.Device)!);
         // One GPU per rank: a bare "cuda" means the rank's own, by its rank on this machine.
         if (world is not null && device.type == DeviceType.CUDA && device.index < 0) device = new Device(DeviceType.CUDA, world.LocalRank);
@@ -93,69 +107,95 @@ internal static class RunCommand
             string path = p.GetValue(o.Checkpoint)?.FullName ?? Checkpoints.Latest(checkpoints)
                 ?? throw new ArgumentException($"no checkpoint in {checkpoints}: train first, or give --checkpoint FILE");
             model = UNetModel.Load(path, device);
-            summary.Add(("checkpoint", path));
+            summary.Add(("checkpoint", SummaryTable.Shorten(path)));
         }
         using (model)
         {
             var precision = !p.GetValue(o.Amp) ? Precision.Float32 : device.type == DeviceType.CUDA ? Precision.Float16 : Precision.BFloat16;
             long maxSteps = p.GetValue(o.MaxSteps) ?? recipe.MaxSteps;
-            var builder = Trainer.For(model)
-                .WithAdam(p.GetValue(o.LearningRate) ?? recipe.LearningRate)
-                .WithWeightDecay(p.GetValue(o.WeightDecay))
-                .WithSteps(maxSteps, p.GetValue(o.BatchSize) ?? recipe.BatchSize)
-                .WithSeed(p.GetValue(o.Seed))
-                // Your own images may have any size: training draws tiles of them, prediction slides a window.
-                .WithData(data is FolderDataset ? DataOptions.Reference with { InputMode = InputMode.OverlapTile } : DataOptions.Reference)
-                .WithAugmentation(p.GetValue(o.Augment) || dataDir is null)
-                .WithMixedPrecision(precision)
-                .OnDevice(device)
-                .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))
-                .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, p.GetValue(o.EvaluateEvery), Path.Combine(logDir, "metrics.jsonl"))
-                .WithLogger(new ConsoleLogger());
-            if (world is not null) builder = builder.WithDataParallel(world);
-            using var trainer = builder.Build();
+            int batchSize = p.GetValue(o.BatchSize) ?? recipe.BatchSize;
+            // Your own images may have any size: training draws tiles of them, prediction slides a window.
+            var dataOptions = data is FolderDataset ? DataOptions.Reference with { InputMode = InputMode.OverlapTile } : DataOptions.Reference;
+            bool isMainRank = world is null || world.Rank == 0;
             summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}"));
 
             if (p.GetValue(o.Benchmark))
             {
                 int warmup = p.GetValue(o.WarmupSteps) ?? recipe.WarmupSteps;
                 if (maxSteps <= warmup) throw new ArgumentException($"--max-steps ({maxSteps}) must exceed --warmup-steps ({warmup}) in benchmark mode");
-                bool training = mode.StartsWith("train", StringComparison.Ordinal);
-                if (!trainer.IsMainRank && !training) return 0;
-                var report = training
-                    ? trainer.Benchmark(data, split, warmup, (int)(maxSteps - warmup))
-                    : InferenceBenchmark.Run(model, trainer.Options.BatchSize, warmup, (int)(maxSteps - warmup), precision, device);
-                if (!trainer.IsMainRank) return 0;
+                if (!isMainRank && !training) return 0;
+                BenchmarkReport report;
+                int worldSize = world?.Size ?? 1;
+                if (training)
+                {
+                    using var trainer = TrainerFor(model, p, o, recipe, maxSteps, batchSize, dataOptions, precision, device, checkpoints, logDir, world, dataDir is null).Build();
+                    report = trainer.Benchmark(data, split, warmup, (int)(maxSteps - warmup));
+                }
+                else report = InferenceBenchmark.Run(model, batchSize, warmup, (int)(maxSteps - warmup), precision, device);
+                if (!isMainRank) return 0;
                 Directory.CreateDirectory(logDir);
                 string json = Path.Combine(logDir, $"benchmark-{report.Mode}.json");
                 File.WriteAllText(json, JsonSerializer.Serialize(report.ReferenceNames(), new JsonSerializerOptions { WriteIndented = true }));
                 foreach (var (name, value) in report.ReferenceNames()) summary.Add((name, value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
-                if (trainer.WorldSize > 1) summary.Add(("throughput per rank", $"{report.Throughput / trainer.WorldSize:F3} img/s"));
-                summary.Add(("benchmark", $"{report.MeasuredSteps} steps after {report.WarmupSteps} warm-up, batch {report.BatchSize}, {report.Precision}; {json}"));
+                if (worldSize > 1) summary.Add(("throughput per rank", $"{report.Throughput / worldSize:F3} img/s"));
+                summary.Add(("benchmark", $"{report.MeasuredSteps} steps after {report.WarmupSteps} warm-up, batch {report.BatchSize}, {report.Precision}"));
+                summary.Add(("benchmark file", SummaryTable.Shorten(json)));
             }
-            else if (mode.StartsWith("train", StringComparison.Ordinal))
+            else if (training)
             {
+                var builder = TrainerFor(model, p, o, recipe, maxSteps, batchSize, dataOptions, precision, device, checkpoints, logDir, world, dataDir is null);
+                if (patience > 0) builder = builder.WithCallback(new EarlyStopping(patience, minDelta, monitored));
+                if (p.GetValue(o.KeepBest)) builder = builder.WithCallback(new KeepBest(monitored));
+                string tensorboard = p.GetValue(o.TensorBoard)?.FullName ?? Path.Combine(logDir, "tensorboard");
+                string curves = Path.Combine(modelDir, "training-curves.png");
+                builder = builder.WithCallback(new TensorBoardCallback(tensorboard)).WithCallback(new TrainingCurves(curves, Path.Combine(logDir, "metrics.jsonl")));
+                if (isMainRank) summary.AddRange([("tensorboard", $"tensorboard --logdir {SummaryTable.Shorten(tensorboard)}"), ("curves", SummaryTable.Shorten(curves))]);
+                var progress = ConsoleLogger.Plain ? null : new ProgressView();
+                if (progress is not null) builder = builder.WithCallback(progress);
+                using var trainer = builder.Build();
                 var evaluateFold = mode == "train_and_evaluate" ? split : split with { Validation = [] };
-                var result = trainer.Fit(data, evaluateFold);
+                using var signals = new StopSignals();
+                var result = progress is null
+                    ? trainer.Fit(data, evaluateFold, resume: true, signals.Token)
+                    : progress.Show(trainer.StepsPerRank, () => trainer.Fit(data, evaluateFold, resume: true, signals.Token));
+                if (signals.Received is not null && !result.Completed)
+                {
+                    if (!trainer.IsMainRank) return signals.ExitCode;
+                    Console.WriteLine($"stopped by {StopSignals.Name(signals.Received)} at step {result.Steps} of {trainer.StepsPerRank}" +
+                        (result.LastCheckpoint is { } saved ? $"; checkpoint {saved}" : ""));
+                    if (Environment.GetEnvironmentVariable(Launcher.LaunchedVariable) is null)
+                    {
+                        // The launcher (--nproc-per-node) prints its own command; a bare mpirun job is started again the same way.
+                        Console.WriteLine(world is null
+                            ? $"resume with (in {Environment.CurrentDirectory}):"
+                            : $"resume with the same mpirun command (in {Environment.CurrentDirectory}) running:");
+                        Console.WriteLine($"  {StopSignals.CommandLine(args)}");
+                    }
+                    return signals.ExitCode;
+                }
                 if (!trainer.IsMainRank)
                 {
                     Console.WriteLine($"trained {result.Steps} steps; rank 0 writes the checkpoint{(mode == "train" ? "" : " and goes on alone")}");
                     return 0;
                 }
-                summary.Add(("training", $"{result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min{(result.Completed ? "" : " (cancelled)")}"));
-                if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", c));
+                summary.Add(("training", $"{result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min{(result.Completed ? "" : result.StopReason is { } why ? $" (stopped: {why})" : " (cancelled)")}"));
+                if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", SummaryTable.Shorten(c)));
+                if (trainer.Callbacks.OfType<KeepBest>().FirstOrDefault() is { BestStep: >= 0 } best)
+                    summary.Add(("best", $"{best.Metric.Name} {best.Best:F4} at step {best.BestStep}: {SummaryTable.Shorten(best.Path!)}"));
                 if (result.FinalEvaluation is { } e)
                 {
-                    summary.Add(("evaluation", e.Metrics.ToString()));
-                    summary.AddRange(ValidationReport.Write(model, data, split, e.Metrics, predictorOptions with { Precision = precision }, modelDir, result.Steps));
+                    summary.AddRange(SummaryTable.MetricRows("evaluation", e.Metrics));
+                    summary.AddRange(ValidationRows.Of(trainer.Evaluator.Report(data, split, modelDir, predictorOptions with { Precision = precision }, result.Steps, e.Metrics)));
                 }
             }
-            if (!trainer.IsMainRank) return 0; // evaluate and predict: rank 0 alone
+            if (!isMainRank) return 0; // evaluate and predict: rank 0 alone
             if (mode == "evaluate" && !p.GetValue(o.Benchmark))
             {
-                var metrics = trainer.Evaluate(data, split.Validation);
-                summary.Add(("evaluation", metrics.ToString()));
-                summary.AddRange(ValidationReport.Write(model, data, split, metrics, predictorOptions with { Precision = precision }, modelDir, null));
+                // No trainer, no optimizer: the model is only read.
+                var evaluator = new Evaluator(model, new EvaluatorOptions { BatchSize = batchSize, Precision = precision, Device = device, Data = dataOptions });
+                var report = evaluator.Report(data, split, modelDir, predictorOptions with { Precision = precision });
+                summary.AddRange(SummaryTable.MetricRows("evaluation", report.Metrics));
+                summary.AddRange(ValidationRows.Of(report));
             }
             if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark))
                 summary.AddRange(data is FolderDataset folder
@@ -164,11 +204,26 @@ internal static class RunCommand
                     : Predictions.IsbiVolume(model, (IsbiDataset)data, dataDir, modelDir, predictorOptions with { Precision = precision }));
         }
         summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));
-        var table = new Table().AddColumn("").AddColumn("result");
-        foreach (var (k, v) in summary) table.AddRow(Markup.Escape(k), Markup.Escape(v));
-        // Piped (logs, CI): no wrapping at 80 columns inside paths and metric lines.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 240);
-        AnsiConsole.Write(table);
+        SummaryTable.Write(summary);
         return 0;
+    }
+
+    /// <summary>The trainer of the train modes and the training benchmark (evaluate and predict build none).</summary>
+    private static TrainerBuilder TrainerFor(UNetModel model, ParseResult p, RunOptions o, Recipe recipe, long maxSteps, int batchSize, DataOptions dataOptions,
+        Precision precision, Device device, string checkpoints, string logDir, MpiWorld? world, bool synthetic)
+    {
+        var builder = Trainer.For(model)
+            .WithAdam(p.GetValue(o.LearningRate) ?? recipe.LearningRate)
+            .WithWeightDecay(p.GetValue(o.WeightDecay))
+            .WithSteps(maxSteps, batchSize)
+            .WithSeed(p.GetValue(o.Seed))
+            .WithData(dataOptions)
+            .WithAugmentation(p.GetValue(o.Augment) || synthetic)
+            .WithMixedPrecision(precision)
+            .OnDevice(device)
+            .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))
+            .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, p.GetValue(o.EvaluateEvery), Path.Combine(logDir, "metrics.jsonl"))
+            .WithLogger(new ConsoleLogger());
+        return world is null ? builder : builder.WithDataParallel(world);
     }
 }

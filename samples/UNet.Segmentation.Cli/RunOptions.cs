@@ -32,5 +32,11 @@ internal sealed class RunOptions
     public readonly Option<int> Classes = new("--classes") { Description = "classes in the masks of a folder dataset (images/ and masks/), checked against them", DefaultValueFactory = _ => 2 };
     public readonly Option<int?> NprocPerNode = new("--nproc-per-node", "--nproc_per_node") { Description = "data-parallel training on this machine: start N ranks through Open MPI's mpirun (many machines: mpirun -np N --hostfile H dotnet unet.dll ...)" };
 
-    public IEnumerable<Option> All => [NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
+    public readonly Option<int> EarlyStoppingPatience = new("--early-stopping-patience", "--early_stopping_patience") { Description = "stop after N evaluations without improvement (0: off; needs --evaluate-every and validation, e.g. train_and_evaluate)", DefaultValueFactory = _ => 0 };
+    public readonly Option<string> EarlyStoppingMetric = new("--early-stopping-metric", "--early_stopping_metric") { Description = "the validation metric early stopping and --keep-best watch: dice, hard_dice, mean_iou, accuracy or loss", DefaultValueFactory = _ => "dice" };
+    public readonly Option<double> MinDelta = new("--min-delta", "--min_delta") { Description = "the smallest change of the metric that counts as an improvement", DefaultValueFactory = _ => 0 };
+    public readonly Option<bool> KeepBest = new("--keep-best", "--keep_best") { Description = "keep the best checkpoint on that metric as <model-dir>/checkpoints/best.safetensors" };
+    public readonly Option<DirectoryInfo?> TensorBoard = new("--tensorboard") { Description = "TensorBoard event files go here (default: <log-dir>/tensorboard)" };
+
+    public IEnumerable<Option> All => [TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
 }

@@ -1,0 +1,25 @@
+using System.Globalization;
+using UNet.Segmentation.Training;
+
+namespace UNet.Segmentation.Cli;
+
+/// <summary>The summary table's rows of a <see cref="ValidationReport"/> (the library writes metrics.json and the validation TIFFs).</summary>
+internal static class ValidationRows
+{
+    public static IEnumerable<(string, string)> Of(ValidationReport report)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (report.MapDice is { } mapDice) yield return ("map Dice", string.Create(inv, $"{mapDice:F4} (the full-size maps at t 0.5, mean of both classes)"));
+        if (report.Scores is { } scores)
+        {
+            yield return ("V_rand", string.Create(inv, $"{scores.VRand:F4} (best t {scores.BestRandThreshold:0.0}); {scores.VRandAt05:F4} at t 0.5"));
+            yield return ("V_info", string.Create(inv, $"{scores.VInfo:F4} (best t {scores.BestInfoThreshold:0.0}); {scores.VInfoAt05:F4} at t 0.5"));
+        }
+        if (report is { ProbabilitiesPath: { } p, LabelsPath: { } l })
+        {
+            yield return ("validation maps", $"{SummaryTable.Shorten(p)}, {SummaryTable.Shorten(l)}");
+            yield return ("score again", $"unet score --prediction {SummaryTable.Shorten(p)} --labels {SummaryTable.Shorten(l)}");
+        }
+        yield return ("metrics", SummaryTable.Shorten(report.MetricsPath));
+    }
+}
