@@ -39,7 +39,7 @@ internal static class PredictCommand
             var inputs = Inputs(source.FullName);
             var shared = new OnnxPredictorOptions
             {
-                Input = parse.GetValue(tiled) ? PredictionInput.SlidingWindow : PredictionInput.ReferenceResize,
+                Input = parse.GetValue(tiled) ? InputMode.OverlapTile : InputMode.ReferenceResize,
                 TileOverlap = parse.GetValue(overlap),
                 FlipTta = parse.GetValue(tta),
                 Threads = parse.GetValue(threads),

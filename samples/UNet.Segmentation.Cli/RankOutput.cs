@@ -10,7 +10,7 @@ namespace UNet.Segmentation.Cli;
 internal sealed class RankOutput(TextWriter inner, string prefix) : TextWriter
 {
     private readonly Lock _gate = new();
-    private bool _atLineStart = true;
+    private readonly StringBuilder _line = new();
 
     public static void Install(int rank)
     {
@@ -23,12 +23,7 @@ internal sealed class RankOutput(TextWriter inner, string prefix) : TextWriter
 
     public override void Write(char value)
     {
-        lock (_gate)
-        {
-            if (_atLineStart && value != '\r') inner.Write(prefix);
-            inner.Write(value);
-            _atLineStart = value == '\n';
-        }
+        lock (_gate) Append(value);
     }
 
     public override void Write(string? value)
@@ -36,16 +31,33 @@ internal sealed class RankOutput(TextWriter inner, string prefix) : TextWriter
         if (value is null) return;
         lock (_gate)
         {
-            foreach (char c in value)
-            {
-                if (_atLineStart && c != '\r') inner.Write(prefix);
-                inner.Write(c);
-                _atLineStart = c == '\n';
-            }
+            foreach (char c in value) Append(c);
         }
     }
 
     public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
 
-    public override void Flush() => inner.Flush();
+    /// <summary>Writes what is pending of the current line (prefixed), then flushes.</summary>
+    public override void Flush()
+    {
+        lock (_gate)
+        {
+            if (_line.Length > 0) inner.Write(prefix + _line);
+            _line.Clear();
+            inner.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Collects a line and hands it on whole, prefix included, in one write: the other ranks
+    /// write to the same pipe, and a line written piecemeal can be cut by theirs.
+    /// </summary>
+    private void Append(char c)
+    {
+        if (c == '\r' && _line.Length == 0) { inner.Write(c); return; }
+        _line.Append(c);
+        if (c != '\n') return;
+        inner.Write(prefix + _line);
+        _line.Clear();
+    }
 }

@@ -86,7 +86,7 @@ internal static class RunCommand
         // Checked before anything runs: a bad --overlap is one line, not a failure after training.
         var predictorOptions = new PredictorOptions
         {
-            Input = p.GetValue(o.Tiled) ? PredictionInput.SlidingWindow : PredictionInput.ReferenceResize,
+            Input = p.GetValue(o.Tiled) ? InputMode.OverlapTile : InputMode.ReferenceResize,
             TileOverlap = p.GetValue(o.Overlap),
             FlipTta = p.GetValue(o.Tta),
             Device = device,
@@ -200,7 +200,7 @@ internal static class RunCommand
             if (mode.EndsWith("predict", StringComparison.Ordinal) && !p.GetValue(o.Benchmark))
                 summary.AddRange(data is FolderDataset folder
                     // Images of any size: always the sliding window.
-                    ? Predictions.Folder(model, folder, modelDir, predictorOptions with { Precision = precision, Input = PredictionInput.SlidingWindow })
+                    ? Predictions.Folder(model, folder, modelDir, predictorOptions with { Precision = precision, Input = InputMode.OverlapTile })
                     : Predictions.IsbiVolume(model, (IsbiDataset)data, dataDir, modelDir, predictorOptions with { Precision = precision }));
         }
         summary.Add(("wall time", $"{clock.Elapsed.TotalMinutes:F1} min"));

@@ -22,7 +22,7 @@ public sealed record OnnxPredictorOptions : PredictionOptions
     public static OnnxPredictorOptions Reference { get; } = new();
 
     /// <summary>Full-resolution overlap-tile prediction with Gaussian blending, overlap 0.5.</summary>
-    public static OnnxPredictorOptions Tiled { get; } = new() { Input = PredictionInput.SlidingWindow };
+    public static OnnxPredictorOptions Tiled { get; } = new() { Input = InputMode.OverlapTile };
 
     /// <summary>Threads inside one operator (ONNX Runtime's intra-op pool); null lets ONNX Runtime choose (one per physical core).</summary>
     public int? Threads { get; init; }

@@ -23,11 +23,11 @@ public sealed class ValidationReportTests : IDisposable
         Assert.Equal(2, root.GetProperty("hard_dice_per_class").GetArrayLength());
         Assert.InRange(root.GetProperty("dice").GetDouble(), 0, 1);
         Assert.InRange(root.GetProperty("map_dice").GetDouble(), 1e-6, 1);
-        Assert.Matches(@"map Dice +│ \d\.\d{4} \(the 512² maps at t 0\.5", output);
+        Assert.Matches(@"map Dice +│ \d\.\d{4} \(the full-size maps at t 0\.5", output);
         double vRand = root.GetProperty("v_rand").GetDouble(), vInfo = root.GetProperty("v_info").GetDouble();
         Assert.InRange(vRand, 1e-6, 1);
         Assert.InRange(vInfo, 1e-6, 1);
-        Assert.Equal("SlidingWindow", root.GetProperty("predictor").GetProperty("input").GetString());
+        Assert.Equal("OverlapTile", root.GetProperty("predictor").GetProperty("input").GetString());
         Assert.Equal(0.25, root.GetProperty("predictor").GetProperty("overlap").GetDouble());
 
         // The map Dice, recounted here from the written maps: mean over membrane and interior of 2|A∩B| / (|A| + |B|) at t 0.5.

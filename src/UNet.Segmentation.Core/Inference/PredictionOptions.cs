@@ -8,7 +8,7 @@ namespace UNet.Segmentation.Inference;
 public abstract record PredictionOptions
 {
     /// <summary>How images become network inputs (resize, as the reference, or sliding window).</summary>
-    public PredictionInput Input { get; init; } = PredictionInput.ReferenceResize;
+    public InputMode Input { get; init; } = InputMode.ReferenceResize;
 
     /// <summary>Sliding window: the fraction of an output tile shared with its neighbour, in [0, 1); the stride is ⌊S_out·(1 − overlap)⌋ (at least 1).</summary>
     public double TileOverlap { get; init; } = 0.5;

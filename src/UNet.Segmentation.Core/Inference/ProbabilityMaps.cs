@@ -23,7 +23,7 @@ public static class ProbabilityMaps
     }
 
     private static FloatImages Once(FloatImages images, ISegmentationNetwork network, PredictionOptions options) =>
-        options.Input == PredictionInput.SlidingWindow
+        options.Input == InputMode.OverlapTile
             ? SlidingWindow.Predict(images, network, options.TileOverlap, options.GaussianBlending, options.BatchSize)
             : ReferenceResize.Predict(images, network, options.BatchSize);
 }

@@ -1,14 +1,5 @@
 namespace UNet.Segmentation.Data;
 
-/// <summary>How slices become network inputs.</summary>
-public enum InputMode
-{
-    /// <summary>The reference's: bilinear resize of the 512² slice to 388², zero padding (mid-grey) to 572²; the label is the resized slice.</summary>
-    ReferenceResize,
-    /// <summary>The 2015 paper's overlap-tile: the slice is mirror-padded by 92 pixels and 572² tiles are cut from it; the label is the tile's central 388² at full resolution.</summary>
-    OverlapTile,
-}
-
 /// <summary>
 /// Preprocessing and augmentation of <see cref="IsbiDataset"/> batches. The defaults are the
 /// reference's published runs: reference resize, augmentation on (flips, crop-and-resize,

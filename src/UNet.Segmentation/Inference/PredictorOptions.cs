@@ -8,11 +8,11 @@ namespace UNet.Segmentation.Inference;
 /// <summary>How a <see cref="Predictor"/> predicts. The defaults reproduce NVIDIA UNet_Medical's predict path.</summary>
 public sealed record PredictorOptions : PredictionOptions
 {
-    /// <summary>The reference's way of predicting: <see cref="PredictionInput.ReferenceResize"/>, batches of 4, no test-time augmentation.</summary>
+    /// <summary>The reference's way of predicting: <see cref="InputMode.ReferenceResize"/>, batches of 4, no test-time augmentation.</summary>
     public static PredictorOptions Reference { get; } = new();
 
-    /// <summary>Full-resolution overlap-tile prediction with nnU-Net's blending: <see cref="PredictionInput.SlidingWindow"/>, overlap 0.5, Gaussian weights.</summary>
-    public static PredictorOptions Tiled { get; } = new() { Input = PredictionInput.SlidingWindow };
+    /// <summary>Full-resolution overlap-tile prediction with nnU-Net's blending: <see cref="InputMode.OverlapTile"/>, overlap 0.5, Gaussian weights.</summary>
+    public static PredictorOptions Tiled { get; } = new() { Input = InputMode.OverlapTile };
 
     /// <summary>Where the model runs; null keeps the model where it is. When set, the model is moved there.</summary>
     public Device? Device { get; init; }

@@ -26,9 +26,9 @@ public sealed class PredictVolumeTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
-    [InlineData(PredictionInput.SlidingWindow)]
-    [InlineData(PredictionInput.ReferenceResize)]
-    public void PredictVolume_WritesProbabilitiesMasksAndOverlays_ThatAgree(PredictionInput input)
+    [InlineData(InputMode.OverlapTile)]
+    [InlineData(InputMode.ReferenceResize)]
+    public void PredictVolume_WritesProbabilitiesMasksAndOverlays_ThatAgree(InputMode input)
     {
         using var model = NewModel();
         using var predictor = new Predictor(model, new() { Input = input, BatchSize = 2 });

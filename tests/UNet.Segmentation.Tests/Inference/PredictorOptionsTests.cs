@@ -13,7 +13,7 @@ public class PredictorOptionsTests
     public void Defaults_AreTheReferencePredictPath()
     {
         var o = new PredictorOptions();
-        Assert.Equal(PredictionInput.ReferenceResize, o.Input);
+        Assert.Equal(InputMode.ReferenceResize, o.Input);
         Assert.Equal(0.5, o.TileOverlap);
         Assert.True(o.GaussianBlending);
         Assert.False(o.FlipTta);
@@ -23,7 +23,7 @@ public class PredictorOptionsTests
         Assert.Equal(Precision.Float32, o.Precision);
         Assert.True(o.KeepFreedMemory);
         Assert.Equal(o, PredictorOptions.Reference);
-        Assert.Equal(PredictionInput.SlidingWindow, PredictorOptions.Tiled.Input);
+        Assert.Equal(InputMode.OverlapTile, PredictorOptions.Tiled.Input);
         Assert.Empty(o.Validate());
     }
 
@@ -33,7 +33,7 @@ public class PredictorOptionsTests
         { new() { TileOverlap = -0.01 }, "TileOverlap" },
         { new() { TileOverlap = double.NaN }, "TileOverlap" },
         { new() { BatchSize = 0 }, "BatchSize" },
-        { new() { Input = (PredictionInput)7 }, "Input" },
+        { new() { Input = (InputMode)7 }, "Input" },
         { new() { MemoryFormat = (TorchSharp.memory_format)9 }, "MemoryFormat" },
         { new() { Device = new Device((DeviceType)99) }, "Device" },
         { new() { Device = new Device(DeviceType.CUDA, -2) }, "Device" },

@@ -22,14 +22,14 @@ public class PredictorTests
     }
 
     [Theory]
-    [InlineData(PredictionInput.ReferenceResize, 1, 1)]
-    [InlineData(PredictionInput.ReferenceResize, 45, 20)]
-    [InlineData(PredictionInput.ReferenceResize, 64, 64)]
-    [InlineData(PredictionInput.SlidingWindow, 1, 1)]
-    [InlineData(PredictionInput.SlidingWindow, 7, 33)]
-    [InlineData(PredictionInput.SlidingWindow, 45, 20)]
-    [InlineData(PredictionInput.SlidingWindow, 48, 48)]
-    public void AnySize_GivesSoftmaxProbabilitiesAtTheInputResolution(PredictionInput input, int h, int w)
+    [InlineData(InputMode.ReferenceResize, 1, 1)]
+    [InlineData(InputMode.ReferenceResize, 45, 20)]
+    [InlineData(InputMode.ReferenceResize, 64, 64)]
+    [InlineData(InputMode.OverlapTile, 1, 1)]
+    [InlineData(InputMode.OverlapTile, 7, 33)]
+    [InlineData(InputMode.OverlapTile, 45, 20)]
+    [InlineData(InputMode.OverlapTile, 48, 48)]
+    public void AnySize_GivesSoftmaxProbabilitiesAtTheInputResolution(InputMode input, int h, int w)
     {
         using var model = NewModel();
         using var predictor = new Predictor(model, new() { Input = input, BatchSize = 2 });
@@ -43,7 +43,7 @@ public class PredictorTests
     public void ATiledPredictionOfAnImageThatFitsInOneTile_EqualsTheUntiledOne(bool gaussian)
     {
         using var model = NewModel();
-        using var predictor = new Predictor(model, new() { Input = PredictionInput.SlidingWindow, GaussianBlending = gaussian });
+        using var predictor = new Predictor(model, new() { Input = InputMode.OverlapTile, GaussianBlending = gaussian });
         Assert.Equal((60, 20, 20), (predictor.InputSize, predictor.OutputSize, predictor.Margin));
         using var scope = NewDisposeScope();
         var x = Images(2, 20, 20);
@@ -74,9 +74,9 @@ public class PredictorTests
     }
 
     [Theory]
-    [InlineData(PredictionInput.SlidingWindow)]
-    [InlineData(PredictionInput.ReferenceResize)]
-    public void FlipTta_OfAFlipSymmetricImage_IsItselfSymmetric_AndIsTheMeanOfTheFourFlippedPredictions(PredictionInput input)
+    [InlineData(InputMode.OverlapTile)]
+    [InlineData(InputMode.ReferenceResize)]
+    public void FlipTta_OfAFlipSymmetricImage_IsItselfSymmetric_AndIsTheMeanOfTheFourFlippedPredictions(InputMode input)
     {
         using var model = NewModel();
         using var plain = new Predictor(model, new() { Input = input, TileOverlap = 0.3 });

@@ -19,10 +19,10 @@ public sealed class OnnxPredictorParityTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<PredictionInput, bool> EveryOption() => new()
+    public static TheoryData<InputMode, bool> EveryOption() => new()
     {
-        { PredictionInput.ReferenceResize, false }, { PredictionInput.ReferenceResize, true },
-        { PredictionInput.SlidingWindow, false }, { PredictionInput.SlidingWindow, true },
+        { InputMode.ReferenceResize, false }, { InputMode.ReferenceResize, true },
+        { InputMode.OverlapTile, false }, { InputMode.OverlapTile, true },
     };
 
     /// <summary>One 300×420 grey image in [−1, 1]: one tile high, two wide with the reference's 388² outputs.</summary>
@@ -51,7 +51,7 @@ public sealed class OnnxPredictorParityTests : IDisposable
 
     [Theory]
     [MemberData(nameof(EveryOption))]
-    public void TheReferenceModelWithRandomWeights_PredictsTheSameOnBothEngines(PredictionInput input, bool tta)
+    public void TheReferenceModelWithRandomWeights_PredictsTheSameOnBothEngines(InputMode input, bool tta)
     {
         manual_seed(11);
         using var model = new UNetModel(UNetOptions.Reference);
@@ -87,7 +87,7 @@ public sealed class OnnxPredictorParityTests : IDisposable
         string onnx;
         using (var model = UNetModel.Load(checkpoint)) onnx = Export(model, "trained.onnx");
         var image = Image(h: 75, w: 130);
-        foreach (var (input, tta) in EveryOption().Select(row => ((PredictionInput)row[0], (bool)row[1])))
+        foreach (var (input, tta) in EveryOption().Select(row => ((InputMode)row[0], (bool)row[1])))
         {
             using var torch = Predictor.FromCheckpoint(checkpoint, new PredictorOptions { Input = input, FlipTta = tta, BatchSize = 3 });
             using var ort = OnnxPredictor.Load(onnx, new OnnxPredictorOptions { Input = input, FlipTta = tta, BatchSize = 3 });

@@ -10,8 +10,8 @@ internal sealed class LoggingCallback(ILogger logger) : ITrainingCallback
         if (step.Logged is not { } r) return;
         // The time left at the logged throughput: steps to go × images per step / images per second.
         double seconds = (step.MaxSteps - r.Step) * context.Options.BatchSize * context.WorldSize / Math.Max(r.ImagesPerSecond, 1e-9);
-        logger.LogInformation("step {Step} loss {Loss:F4} dice {Dice:F4} lr {LearningRate:G3} {ImagesPerSecond:F2} img/s scale {Scale} ({MaxSteps} steps, ETA {Eta})",
-            r.Step, r.Loss, r.Dice, r.LearningRate, r.ImagesPerSecond, r.LossScale, step.MaxSteps, Eta(seconds));
+        logger.LogInformation("step {Step}/{MaxSteps} loss {Loss:F4} dice {Dice:F4} lr {LearningRate:G3} {ImagesPerSecond:F2} img/s scale {Scale} ETA {Eta}",
+            r.Step, step.MaxSteps, r.Loss, r.Dice, r.LearningRate, r.ImagesPerSecond, r.LossScale, Eta(seconds));
     }
 
     /// <summary>h:mm:ss, or "?" before the throughput is known.</summary>
