@@ -223,6 +223,7 @@ internal static class RunCommand
             .OnDevice(device)
             .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))
             .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, p.GetValue(o.EvaluateEvery), Path.Combine(logDir, "metrics.jsonl"))
+            .WithChallengeScores(p.GetValue(o.ChallengeScores))
             .WithLogger(new ConsoleLogger());
         return world is null ? builder : builder.WithDataParallel(world);
     }

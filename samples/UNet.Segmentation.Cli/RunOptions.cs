@@ -36,7 +36,8 @@ internal sealed class RunOptions
     public readonly Option<string> EarlyStoppingMetric = new("--early-stopping-metric", "--early_stopping_metric") { Description = "the validation metric early stopping and --keep-best watch: dice, hard_dice, mean_iou, accuracy or loss", DefaultValueFactory = _ => "dice" };
     public readonly Option<double> MinDelta = new("--min-delta", "--min_delta") { Description = "the smallest change of the metric that counts as an improvement", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> KeepBest = new("--keep-best", "--keep_best") { Description = "keep the best checkpoint on that metric as <model-dir>/checkpoints/best.safetensors" };
+    public readonly Option<bool> ChallengeScores = new("--challenge-scores", "--challenge_scores") { Description = "each evaluation also scores the challenge's V_rand and V_info of the validation slices' full-size maps (ISBI data)" };
     public readonly Option<DirectoryInfo?> TensorBoard = new("--tensorboard") { Description = "TensorBoard event files go here (default: <log-dir>/tensorboard)" };
 
-    public IEnumerable<Option> All => [TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
+    public IEnumerable<Option> All => [ChallengeScores, TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
 }

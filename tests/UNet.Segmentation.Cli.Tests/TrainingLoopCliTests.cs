@@ -268,6 +268,23 @@ public sealed class TrainingLoopCliTests(ITestOutputHelper log) : IDisposable
         Assert.Equal("mean_iou", file.Metadata[KeepBest.MetricKey]);
     }
 
+    [Fact]
+    public void ATrainingRunWritesTensorBoardEventsAndCurves_AndChallengeScoresAtEachEvaluation()
+    {
+        string modelDir = Path.Combine(_dir, "watch"), events = Path.Combine(_dir, "events");
+        var (code, output) = CliProcess.Run("--exec-mode", "train_and_evaluate", "--filters", "4", "--max-steps", "4", "--log-every", "1", "--evaluate-every", "2",
+            "--challenge-scores", "--tensorboard", events, "--model-dir", modelDir);
+        Assert.True(code == 0, output);
+        Assert.Matches(@"evaluation at step 2: DICE .* \| V_rand \d\.\d{4}", output);
+        var evals = File.ReadAllLines(Path.Combine(modelDir, "metrics.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Where(l => l.GetProperty("kind").GetString() == "eval").ToList();
+        Assert.Equal([2L, 4], evals.Select(e => e.GetProperty("step").GetInt64()));
+        Assert.All(evals, e => Assert.InRange(e.GetProperty("scores").GetProperty("v_rand").GetDouble(), 0, 1));
+        Assert.NotEmpty(Directory.GetFiles(events, "*tfevents*", SearchOption.AllDirectories));
+        using var curves = SkiaSharp.SKBitmap.Decode(Path.Combine(modelDir, "training-curves.png"));
+        Assert.NotNull(curves);
+    }
+
     [Theory]
     [InlineData("--early-stopping-metric|f1", "--early-stopping-metric: unknown metric 'f1': use one of dice, hard_dice, mean_iou, accuracy, loss")]
     [InlineData("--early-stopping-patience|-1", "--early-stopping-patience must be 0 (off) or more (got -1)")]

@@ -194,6 +194,6 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal("items", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0, 9], 2, Small)).ParamName);
         Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0], 0, Small)).ParamName);
         Assert.Equal("rank", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0, 1], 1, Small, rank: 2, worldSize: 2)).ParamName);
-        Assert.Contains("CropFraction", Assert.Throws<ArgumentException>(() => _data.TrainingBatches([0], 1, Small with { CropFraction = 0.6 })).Message);
+        Assert.Equal("CropFraction", Assert.Throws<OptionsValidationException>(() => _data.TrainingBatches([0], 1, Small with { CropFraction = 0.6 })).ParamName);
     }
 }
