@@ -14,16 +14,15 @@ namespace UNet.Segmentation.Tests.Training;
 public sealed class TensorBoardCallbackTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("tensorboard-").FullName;
-    private static readonly IsbiDataset Data = IsbiDataset.Synthetic(new SyntheticEmOptions { Slices = 6, Size = 64, MeanCellDiameter = 16, MembraneWidthMin = 1, MembraneWidthMax = 3 });
-    private static readonly UNetOptions Tiny = UNetOptions.Reference with { BaseFilters = 4, Depth = 2, InputSize = 92 };
-    private static readonly DataOptions TinyData = DataOptions.Reference with { InputSize = 92, OutputSize = 52 };
-    private static readonly FoldSplit Fold = new(0, [0, 1, 2, 3], [4, 5]);
+    private static readonly IsbiDataset Data = Loop.LoopFixture.EmData;
+    private static readonly UNetOptions Tiny = Loop.LoopFixture.Tiny;
+    private static readonly FoldSplit Fold = Loop.LoopFixture.Fold;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static TrainingResult Fit(UNetModel model, ITrainingCallback callback, long steps = 8, string? metricsFile = null)
     {
-        using var trainer = Trainer.For(model).WithData(TinyData).WithSteps(steps, batchSize: 2).WithAdam(1e-3)
+        using var trainer = Trainer.For(model).WithSteps(steps, batchSize: 2).WithAdam(1e-3)
             .WithLogging(logEvery: 2, evaluateEvery: 4, metricsFile).WithCallback(callback).Build();
         return trainer.Fit(Data, Fold);
     }
@@ -100,7 +99,7 @@ public sealed class TensorBoardCallbackTests : IDisposable
         string logs = Path.Combine(_dir, "scores"), metricsFile = Path.Combine(_dir, "scores.jsonl");
         using var callback = new TensorBoardCallback(logs, imagesPerEvaluation: 0);
         TrainingResult result;
-        using (var trainer = Trainer.For(model).WithData(TinyData).WithSteps(8, batchSize: 2).WithAdam(1e-3)
+        using (var trainer = Trainer.For(model).WithSteps(8, batchSize: 2).WithAdam(1e-3)
             .WithLogging(logEvery: 2, evaluateEvery: 4, metricsFile).WithChallengeScores().WithCallback(callback).Build())
             result = trainer.Fit(Data, Fold);
 
