@@ -21,6 +21,9 @@
 #     and when ISBI2012_DIR is set scores its prediction of the ISBI train volume's first slice
 #     against train-labels ("onnx-consumer: scores isbi-train-0 …") and predicts the ISBI 2012
 #     test volume (a printed reason otherwise): "onnx-consumer: ok <pages> pages <difference>".
+#   - every package: PACKAGE.md (its readme) and LICENSE (the MIT text) packed and named in the
+#     nuspec, the MIT expression, release notes, tags, and no torchsharp/libtorch tag on
+#     UNet.Segmentation.Core and UNet.Segmentation.Onnx (package validation runs at every pack).
 # Any stale copy of the same version in the NuGet cache is removed first. Ends with
 # "consumer-test: passed" or "consumer-test: FAILED (<why>)". KEEP_CONSUMER=1 keeps the folder.
 set -uo pipefail
@@ -62,6 +65,23 @@ $dependencies
 instead of exactly
 $expected"
   echo "consumer-test: $id depends on $(tr '\n' ';' <<<"$dependencies")"
+  # Feed metadata: the readme and the license file packed and named in the nuspec, the MIT
+  # expression, release notes, and tags; the engine-neutral packages carry no TorchSharp/libtorch tag.
+  for f in PACKAGE.md LICENSE; do
+    grep -qx "$f" <<<"$(python3 -c 'import sys,zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$package")" \
+      || fail "$id holds no $f at its root"
+  done
+  grep -q '<readme>PACKAGE.md</readme>' <<<"$nuspec" || fail "$id's nuspec names no PACKAGE.md readme"
+  grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || fail "$id's nuspec has no MIT license expression"
+  grep -q 'MIT License' <<<"$(python3 -c 'import sys,zipfile; print(zipfile.ZipFile(sys.argv[1]).read("LICENSE").decode())' "$package")" \
+    || fail "$id's LICENSE is not the MIT text"
+  grep -q '<releaseNotes>..*</releaseNotes>' <<<"$nuspec" || fail "$id's nuspec has no release notes"
+  tags=$(sed -n 's:.*<tags>\(.*\)</tags>.*:\1:p' <<<"$nuspec")
+  [ -n "$tags" ] || fail "$id's nuspec has no tags"
+  if [ "$id" != UNet.Segmentation ] && grep -Eqiw 'torchsharp|libtorch' <<<"$tags"; then
+    fail "$id is tagged '$tags' but holds no TorchSharp"
+  fi
+  echo "consumer-test: $id tags: $tags; readme PACKAGE.md, license MIT + LICENSE"
 }
 check_package UNet.Segmentation buildTransitive/UNet.Segmentation.targets buildTransitive/WeakGlibcxxNeed.cs -- \
   "Google.Protobuf 3.36.2" \

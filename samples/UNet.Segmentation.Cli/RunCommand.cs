@@ -62,7 +62,12 @@ internal static class RunCommand
             throw new ArgumentException($"--early-stopping-patience and --keep-best watch validation metrics: use --exec-mode train_and_evaluate (got {mode})");
         if (patience > 0 && p.GetValue(o.EvaluateEvery) <= 0)
             throw new ArgumentException("--early-stopping-patience needs evaluations during training: give --evaluate-every N");
+        if (p.GetValue(o.Augment) && p.GetValue(o.NoAugment)) throw new ArgumentException("--augment and --no-augment contradict each other: give one");
+        if (p.GetValue(o.Benchmark) && p.GetValue(o.NoBenchmark)) throw new ArgumentException("--benchmark and --no-benchmark contradict each other: give one");
         var device = Devices.Parse(p.GetValue(o.Device)!);
+        // The reference's TensorFlow switches: accepted so that its commands run, each with one line saying what runs instead.
+        if (p.GetValue(o.Xla)) Console.WriteLine("--xla: libtorch has no XLA compiler; running libtorch's own kernels (cuDNN with its autotuner on CUDA) instead");
+        if (p.GetValue(o.Trt)) Console.WriteLine("--use_trt: libtorch has no TensorRT; predicting with libtorch (for TensorRT: unet export writes ONNX, trtexec builds the engine)");
         // One GPU per rank: a bare "cuda" means the rank's own, by its rank on this machine.
         if (world is not null && device.type == DeviceType.CUDA && device.index < 0) device = new Device(DeviceType.CUDA, world.LocalRank);
         if (p.GetValue(o.Tf32) && device.type != DeviceType.CUDA) throw new ArgumentException("--tf32 needs --device cuda");
@@ -218,7 +223,7 @@ internal static class RunCommand
             .WithSteps(maxSteps, batchSize)
             .WithSeed(p.GetValue(o.Seed))
             .WithData(dataOptions)
-            .WithAugmentation(p.GetValue(o.Augment) || synthetic)
+            .WithAugmentation(!p.GetValue(o.NoAugment) && (p.GetValue(o.Augment) || synthetic))
             .WithMixedPrecision(precision)
             .OnDevice(device)
             .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))

@@ -11,7 +11,7 @@ internal sealed class RunOptions
     public readonly Option<DirectoryInfo?> LogDir = new("--log-dir", "--log_dir") { Description = "where metrics.jsonl is written (default: the model dir)" };
     public readonly Option<int?> BatchSize = new("--batch-size", "--batch_size") { Description = "samples per step (reference 8; CPU recipe 2)" };
     public readonly Option<double?> LearningRate = new("--learning-rate", "--learning_rate") { Description = "Adam's learning rate (reference 1e-4)" };
-    public readonly Option<int> Fold = new("--fold") { Description = "cross-validation fold, 0..4", DefaultValueFactory = _ => 0 };
+    public readonly Option<int> Fold = new("--fold", "--crossvalidation_idx", "--crossvalidation-idx") { Description = "cross-validation fold, 0..4 (the first TF2 README's --crossvalidation_idx is an alias)", DefaultValueFactory = _ => 0 };
     public readonly Option<long?> MaxSteps = new("--max-steps", "--max_steps") { Description = "optimizer steps (reference 6400)" };
     public readonly Option<double> WeightDecay = new("--weight-decay", "--weight_decay") { Description = "coupled L2 weight decay", DefaultValueFactory = _ => 5e-4 };
     public readonly Option<int?> LogEvery = new("--log-every", "--log_every") { Description = "log every N steps" };
@@ -20,7 +20,12 @@ internal sealed class RunOptions
     public readonly Option<bool> Augment = new("--augment") { Description = "augment training batches (flips, crop-and-resize, brightness)" };
     public readonly Option<bool> Benchmark = new("--benchmark") { Description = "time steps instead of training to convergence: throughput and latency as the reference reports them" };
     public readonly Option<int?> WarmupSteps = new("--warmup-steps", "--warmup_steps") { Description = "benchmark steps not timed (reference 200; CPU recipe 2)" };
-    public readonly Option<bool> Amp = new("--amp") { Description = "mixed precision for training and prediction: bfloat16 on CPU, float16 (with loss scaling when training) on CUDA" };
+    public readonly Option<bool> Amp = new("--amp", "--use_amp", "--use-amp") { Description = "mixed precision for training and prediction: bfloat16 on CPU, float16 (with loss scaling when training) on CUDA" };
+    public readonly Option<bool> NoAugment = new("--no-augment", "--no_augment") { Description = "no augmentation (the reference's default; also turns off the synthetic data's)" };
+    public readonly Option<bool> NoBenchmark = new("--no-benchmark", "--no_benchmark") { Description = "train to convergence (the default)" };
+    public readonly Option<bool> Xla = new("--xla", "--use_xla", "--use-xla") { Description = "accepted for the reference's commands: libtorch has no XLA, so it prints one line and runs libtorch's kernels" };
+    public readonly Option<bool> Trt = new("--use_trt", "--use-trt") { Description = "accepted for the reference's commands: libtorch has no TensorRT, so it prints one line and predicts with libtorch (TensorRT: unet export, then trtexec)" };
+    public readonly Option<bool> ResumeTraining = new("--resume_training", "--resume-training") { Description = "accepted for the reference's commands: training always resumes from the newest checkpoint in --model-dir" };
     public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
     public readonly Option<bool> Tf32 = new("--tf32") { Description = "CUDA: TensorFloat-32 for float32 matrix products and convolutions (Ampere and newer)" };
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
@@ -39,5 +44,5 @@ internal sealed class RunOptions
     public readonly Option<bool> ChallengeScores = new("--challenge-scores", "--challenge_scores") { Description = "each evaluation also scores the challenge's V_rand and V_info of the validation slices' full-size maps (ISBI data)" };
     public readonly Option<DirectoryInfo?> TensorBoard = new("--tensorboard") { Description = "TensorBoard event files go here (default: <log-dir>/tensorboard)" };
 
-    public IEnumerable<Option> All => [ChallengeScores, TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, Benchmark, WarmupSteps, Amp, Device, Tf32, Checkpoint, Filters];
+    public IEnumerable<Option> All => [ChallengeScores, TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, NoAugment, Benchmark, NoBenchmark, WarmupSteps, Amp, Xla, Trt, ResumeTraining, Device, Tf32, Checkpoint, Filters];
 }

@@ -28,7 +28,16 @@ public sealed class TrainingCurves : ITrainingCallback
     public string MetricsFile { get; }
 
     /// <inheritdoc />
-    public void OnFitEnd(TrainingContext context, FitSummary summary) => Plot(MetricsFile, PngPath);
+    /// <remarks>
+    /// A fit that logged no step (fewer steps than its log interval, as the reference's
+    /// <c>--log_every 100</c> with a short <c>--max_steps</c>) leaves nothing to draw: no PNG, and no
+    /// error that would fail a run whose training succeeded.
+    /// </remarks>
+    public void OnFitEnd(TrainingContext context, FitSummary summary)
+    {
+        if (!File.Exists(MetricsFile) || File.ReadLines(MetricsFile).All(string.IsNullOrWhiteSpace)) return;
+        Plot(MetricsFile, PngPath);
+    }
 
     /// <summary>
     /// Draws <paramref name="metricsFile"/> as a <paramref name="width"/>×<paramref name="height"/>
