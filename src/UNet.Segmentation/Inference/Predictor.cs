@@ -52,12 +52,37 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
     }
 
     /// <summary>Loads a model written by <see cref="UNetModel.Save"/> (onto <see cref="PredictorOptions.Device"/>) and predicts with it; the predictor owns and disposes it.</summary>
-    /// <exception cref="InvalidDataException">The file holds no U-Net (see <see cref="UNetModel.Load"/>).</exception>
+    /// <exception cref="InvalidDataException">The file holds no U-Net (see <see cref="UNetModel.Load(string, Device?)"/>).</exception>
     public static Predictor FromCheckpoint(string path, PredictorOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return FromLoadedModel(device => UNetModel.Load(path, device), options);
+    }
+
+    /// <summary>
+    /// Loads a model from checkpoint bytes in <paramref name="checkpoint"/> (from its position to its
+    /// end; see <see cref="UNetModel.Load(Stream, Device?)"/>) and predicts with it; the predictor owns
+    /// the model, the stream stays the caller's.
+    /// </summary>
+    /// <exception cref="Serialization.SafetensorsFormatException">The bytes are not safetensors (the message says "the checkpoint stream").</exception>
+    /// <exception cref="InvalidDataException">They hold no U-Net.</exception>
+    public static Predictor FromCheckpoint(Stream checkpoint, PredictorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return FromLoadedModel(device => UNetModel.Load(checkpoint, device), options);
+    }
+
+    /// <summary>Loads a model from checkpoint bytes in memory (<see cref="UNetModel.Load(ReadOnlyMemory{byte}, Device?)"/>) and predicts with it; the predictor owns the model.</summary>
+    /// <exception cref="Serialization.SafetensorsFormatException">The bytes are not safetensors (the message says "the checkpoint bytes").</exception>
+    /// <exception cref="InvalidDataException">They hold no U-Net.</exception>
+    public static Predictor FromCheckpoint(ReadOnlyMemory<byte> checkpoint, PredictorOptions? options = null) =>
+        FromLoadedModel(device => UNetModel.Load(checkpoint, device), options);
+
+    private static Predictor FromLoadedModel(Func<Device?, UNetModel> load, PredictorOptions? options)
     {
         var checkedOptions = (options ?? new PredictorOptions()).EnsureValid();
         if (checkedOptions.KeepFreedMemory) FreedMemoryReuse.Enable(); // before the weights are allocated
-        var model = UNetModel.Load(path, checkedOptions.Device);
+        var model = load(checkedOptions.Device);
         try
         {
             return new Predictor(model, checkedOptions, ownsModel: true);
@@ -123,7 +148,7 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
             throw new ArgumentException($"images must be floating point in [−1, 1], not {images.dtype} (Preprocessing.Images scales 8-bit slices)", nameof(images));
     }
 
-    /// <summary>Disposes the model when the predictor loaded it (<see cref="FromCheckpoint"/>); a model passed in stays the caller's.</summary>
+    /// <summary>Disposes the model when the predictor loaded it (<see cref="FromCheckpoint(string, PredictorOptions?)"/>); a model passed in stays the caller's.</summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing && _ownsModel) Model.Dispose();
