@@ -38,12 +38,32 @@ public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var checkedOptions = (options ?? new OnnxPredictorOptions()).EnsureValid();
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist", path);
-        var session = OnnxSessions.Open(path, checkedOptions);
+        return FromSession(path, OnnxSessions.Open(path, checkedOptions), checkedOptions);
+    }
+
+    /// <summary>
+    /// Opens an ONNX model held in memory (the bytes of a file <c>OnnxExport</c> wrote) in an ONNX
+    /// Runtime session and checks it as <see cref="Load(string, OnnxPredictorOptions?)"/> does; errors
+    /// and <see cref="Path"/> call it "the model bytes".
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="model"/> is empty, or the options are invalid.</exception>
+    /// <exception cref="OnnxModelException">The bytes are not an ONNX model, are damaged, are not ours, or ONNX Runtime refuses them.</exception>
+    public static OnnxPredictor Load(byte[] model, OnnxPredictorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        const string name = "the model bytes";
+        if (model.Length == 0) throw new ArgumentException($"{name} are empty: pass the bytes of an ONNX file", nameof(model));
+        var checkedOptions = (options ?? new OnnxPredictorOptions()).EnsureValid();
+        return FromSession(name, OnnxSessions.Open(model, name, checkedOptions), checkedOptions);
+    }
+
+    private static OnnxPredictor FromSession(string path, InferenceSession session, OnnxPredictorOptions options)
+    {
         try
         {
             var info = OnnxModelInfo.FromMetadata(path, session.ModelMetadata.CustomMetadataMap);
             OnnxSessions.CheckSignature(path, session, info);
-            return new OnnxPredictor(path, session, info, checkedOptions);
+            return new OnnxPredictor(path, session, info, options);
         }
         catch
         {
@@ -52,7 +72,7 @@ public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
         }
     }
 
-    /// <summary>The ONNX file.</summary>
+    /// <summary>The ONNX file, or "the model bytes" for a model loaded from memory.</summary>
     public string Path { get; }
 
     /// <summary>What the file says of the network.</summary>
