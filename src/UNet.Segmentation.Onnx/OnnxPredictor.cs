@@ -7,7 +7,8 @@ namespace UNet.Segmentation.Onnx;
 /// Segments images with a U-Net exported to ONNX (UNet.Segmentation's <c>OnnxExport</c>, or
 /// <c>unet export</c>) on ONNX Runtime: the same options, pipeline and outputs as the TorchSharp
 /// <c>Predictor</c> (<see cref="SegmentationPredictor{TOptions}"/>: slices, TIFF volumes, image
-/// files), with no libtorch. Not safe for concurrent use; one predictor per thread.
+/// files), with no libtorch. Safe for concurrent calls from several threads: ONNX Runtime's
+/// <c>InferenceSession.Run</c> is, and each call has its own inputs, outputs and run options.
 /// </summary>
 /// <example><code>
 /// using var predictor = OnnxPredictor.Load("unet.onnx", OnnxPredictorOptions.Tiled with { Threads = 2 });

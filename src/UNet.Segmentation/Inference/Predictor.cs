@@ -12,7 +12,9 @@ namespace UNet.Segmentation.Inference;
 /// <summary>
 /// Segments images with a trained <see cref="UNetModel"/>: soft-max probabilities at the input's
 /// resolution, by the reference's resize path or by overlap-tile sliding windows, optionally
-/// averaged over flips. Not safe for concurrent use; one predictor per thread.
+/// averaged over flips. Safe for concurrent calls from several threads (see
+/// <see cref="SegmentationPredictor{TOptions}"/>), as long as nobody else switches the model's
+/// training mode or changes its weights meanwhile.
 /// </summary>
 /// <example><code>
 /// using var predictor = Predictor.FromCheckpoint("unet.safetensors", PredictorOptions.Tiled);
@@ -151,7 +153,9 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
     /// <summary>Disposes the model when the predictor loaded it (<see cref="FromCheckpoint(string, PredictorOptions?)"/>); a model passed in stays the caller's.</summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _ownsModel) Model.Dispose();
+        if (!disposing) return;
+        _network.ModeLock.Dispose();
+        if (_ownsModel) Model.Dispose();
     }
 
     /// <summary>The model as the array pipeline's network: inputs to <see cref="Device"/> in the model's type, the options' memory format and precision, soft-max in float32, back to the host.</summary>
@@ -167,31 +171,63 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
 
         public int OutputSize => _model.OutputSize(InputSize);
 
+        /// <summary>
+        /// Calls on a model in evaluation mode run side by side (read lock: nothing is toggled); a model
+        /// in training mode is switched to evaluation and back under the write lock, one call at a time.
+        /// </summary>
+        public ReaderWriterLockSlim ModeLock { get; } = new(LockRecursionPolicy.NoRecursion);
+
         public void Probabilities(ReadOnlySpan<float> inputs, int count, Span<float> probabilities)
         {
-            bool wasTraining = _model.training;
-            _model.eval();
+            ModeLock.EnterReadLock();
             try
             {
-                using var scope = NewDisposeScope();
-                using var inference = inference_mode();
-                var batch = tensor(inputs.ToArray(), [count, InputChannels, InputSize, InputSize]).to(owner._dtype, owner.Device);
-                var input = owner.Options.MemoryFormat switch
+                if (!_model.training)
                 {
-                    memory_format.channels_last => ChannelsLast.Of(batch),
-                    memory_format.contiguous_format => batch.contiguous(),
-                    _ => batch,
-                };
-                Tensor logits;
-                using (owner.Options.Precision.AutocastType() is { } type ? MixedPrecision.Enter(type, owner.Device.type) : null)
-                    logits = _model.call(input);
-                // Mixed precision gives bfloat16/float16 logits: the soft-max runs in float32.
-                CopyOut(logits.softmax(1, ScalarType.Float32), probabilities);
+                    Forward(inputs, count, probabilities);
+                    return;
+                }
             }
             finally
             {
-                if (wasTraining) _model.train();
+                ModeLock.ExitReadLock();
             }
+            ModeLock.EnterWriteLock();
+            try
+            {
+                bool wasTraining = _model.training;
+                _model.eval();
+                try
+                {
+                    Forward(inputs, count, probabilities);
+                }
+                finally
+                {
+                    if (wasTraining) _model.train();
+                }
+            }
+            finally
+            {
+                ModeLock.ExitWriteLock();
+            }
+        }
+
+        private void Forward(ReadOnlySpan<float> inputs, int count, Span<float> probabilities)
+        {
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();
+            var batch = tensor(inputs.ToArray(), [count, InputChannels, InputSize, InputSize]).to(owner._dtype, owner.Device);
+            var input = owner.Options.MemoryFormat switch
+            {
+                memory_format.channels_last => ChannelsLast.Of(batch),
+                memory_format.contiguous_format => batch.contiguous(),
+                _ => batch,
+            };
+            Tensor logits;
+            using (owner.Options.Precision.AutocastType() is { } type ? MixedPrecision.Enter(type, owner.Device.type) : null)
+                logits = _model.call(input);
+            // Mixed precision gives bfloat16/float16 logits: the soft-max runs in float32.
+            CopyOut(logits.softmax(1, ScalarType.Float32), probabilities);
         }
     }
 }
