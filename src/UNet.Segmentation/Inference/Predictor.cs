@@ -53,7 +53,7 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
         _network = new TorchNetwork(this);
     }
 
-    /// <summary>Loads a model written by <see cref="UNetModel.Save"/> (onto <see cref="PredictorOptions.Device"/>) and predicts with it; the predictor owns and disposes it.</summary>
+    /// <summary>Loads a model written by <see cref="UNetModel.Save"/> (onto <see cref="PredictorOptions.Device"/>, in evaluation mode) and predicts with it; the predictor owns and disposes it.</summary>
     /// <exception cref="InvalidDataException">The file holds no U-Net (see <see cref="UNetModel.Load(string, Device?)"/>).</exception>
     public static Predictor FromCheckpoint(string path, PredictorOptions? options = null)
     {
@@ -87,6 +87,7 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
         var model = load(checkedOptions.Device);
         try
         {
+            model.eval(); // the predictor's own model: in evaluation mode for good, so concurrent calls never toggle it
             return new Predictor(model, checkedOptions, ownsModel: true);
         }
         catch
