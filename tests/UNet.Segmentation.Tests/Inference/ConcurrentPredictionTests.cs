@@ -55,6 +55,7 @@ public sealed class ConcurrentPredictionTests
     public void ThirtyTwoConcurrentCalls_EqualTheSerialOnes_WithNoLeakedTensors(InputMode input, bool tta)
     {
         using var model = NewModel();
+        model.eval(); // as FromCheckpoint leaves it: calls run side by side, no lock taken
         using var predictor = new Predictor(model, new PredictorOptions { Input = input, FlipTta = tta, BatchSize = 2 });
         LiveTensors.Settle();
         long before = LiveTensors.SettledCount();
