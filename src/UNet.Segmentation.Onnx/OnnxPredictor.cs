@@ -7,7 +7,8 @@ namespace UNet.Segmentation.Onnx;
 /// Segments images with a U-Net exported to ONNX (UNet.Segmentation's <c>OnnxExport</c>, or
 /// <c>unet export</c>) on ONNX Runtime: the same options, pipeline and outputs as the TorchSharp
 /// <c>Predictor</c> (<see cref="SegmentationPredictor{TOptions}"/>: slices, TIFF volumes, image
-/// files), with no libtorch. Not safe for concurrent use; one predictor per thread.
+/// files), with no libtorch. Safe for concurrent calls from several threads: ONNX Runtime's
+/// <c>InferenceSession.Run</c> is, and each call has its own inputs, outputs and run options.
 /// </summary>
 /// <example><code>
 /// using var predictor = OnnxPredictor.Load("unet.onnx", OnnxPredictorOptions.Tiled with { Threads = 2 });
@@ -38,12 +39,32 @@ public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var checkedOptions = (options ?? new OnnxPredictorOptions()).EnsureValid();
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist", path);
-        var session = OnnxSessions.Open(path, checkedOptions);
+        return FromSession(path, OnnxSessions.Open(path, checkedOptions), checkedOptions);
+    }
+
+    /// <summary>
+    /// Opens an ONNX model held in memory (the bytes of a file <c>OnnxExport</c> wrote) in an ONNX
+    /// Runtime session and checks it as <see cref="Load(string, OnnxPredictorOptions?)"/> does; errors
+    /// and <see cref="Path"/> call it "the model bytes".
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="model"/> is empty, or the options are invalid.</exception>
+    /// <exception cref="OnnxModelException">The bytes are not an ONNX model, are damaged, are not ours, or ONNX Runtime refuses them.</exception>
+    public static OnnxPredictor Load(byte[] model, OnnxPredictorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        const string name = "the model bytes";
+        if (model.Length == 0) throw new ArgumentException($"{name} are empty: pass the bytes of an ONNX file", nameof(model));
+        var checkedOptions = (options ?? new OnnxPredictorOptions()).EnsureValid();
+        return FromSession(name, OnnxSessions.Open(model, name, checkedOptions), checkedOptions);
+    }
+
+    private static OnnxPredictor FromSession(string path, InferenceSession session, OnnxPredictorOptions options)
+    {
         try
         {
             var info = OnnxModelInfo.FromMetadata(path, session.ModelMetadata.CustomMetadataMap);
             OnnxSessions.CheckSignature(path, session, info);
-            return new OnnxPredictor(path, session, info, checkedOptions);
+            return new OnnxPredictor(path, session, info, options);
         }
         catch
         {
@@ -52,7 +73,7 @@ public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
         }
     }
 
-    /// <summary>The ONNX file.</summary>
+    /// <summary>The ONNX file, or "the model bytes" for a model loaded from memory.</summary>
     public string Path { get; }
 
     /// <summary>What the file says of the network.</summary>

@@ -5,7 +5,14 @@ namespace UNet.Segmentation.Onnx;
 /// <summary>Opening ONNX Runtime sessions with one clear error, and checking a model's signature.</summary>
 internal static class OnnxSessions
 {
-    public static InferenceSession Open(string path, OnnxPredictorOptions options)
+    public static InferenceSession Open(string path, OnnxPredictorOptions options) =>
+        Open(path, options, settings => new InferenceSession(path, settings));
+
+    /// <summary>A session on an ONNX model held in memory, called <paramref name="name"/> in errors.</summary>
+    public static InferenceSession Open(byte[] model, string name, OnnxPredictorOptions options) =>
+        Open(name, options, settings => new InferenceSession(model, settings));
+
+    private static InferenceSession Open(string path, OnnxPredictorOptions options, Func<SessionOptions, InferenceSession> create)
     {
         using var settings = new SessionOptions
         {
@@ -25,7 +32,7 @@ internal static class OnnxSessions
         }
         try
         {
-            return new InferenceSession(path, settings);
+            return create(settings);
         }
         catch (OnnxRuntimeException e)
         {

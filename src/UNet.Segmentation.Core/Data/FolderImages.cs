@@ -39,9 +39,11 @@ internal static class FolderImages
     /// <summary>A mask's class index per pixel, row-major.</summary>
     public sealed record Mask(int Width, int Height, byte[] Classes);
 
-    public static Image ReadImage(string path)
+    public static Image ReadImage(string path) => FromDecoded(Decode(path));
+
+    /// <summary>A decoded image (grey or RGB: the decoder drops alpha) as stored values, channels first.</summary>
+    public static Image FromDecoded(DecodedImage d)
     {
-        var d = Decode(path); // grey or RGB: the decoder drops alpha
         double half = ((1 << d.BitsPerSample) - 1) / 2.0;
         int area = d.Width * d.Height;
         var samples = new float[area * d.Channels];

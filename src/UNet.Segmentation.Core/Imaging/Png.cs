@@ -16,8 +16,18 @@ public static class Png
     /// <param name="height">Rows (at least 1).</param>
     public static void WriteGray(string path, ReadOnlySpan<byte> pixels, int width, int height)
     {
-        Check(path, pixels.Length, width, height, channels: 1, nameof(pixels));
-        Save(path, Encode(pixels, new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque), width));
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Save(path, EncodeGray(pixels, width, height));
+    }
+
+    /// <summary>The bytes of an 8-bit greyscale PNG file, as <see cref="WriteGray"/> writes it.</summary>
+    /// <param name="pixels">height × width samples, row-major.</param>
+    /// <param name="width">Columns (at least 1).</param>
+    /// <param name="height">Rows (at least 1).</param>
+    public static byte[] EncodeGray(ReadOnlySpan<byte> pixels, int width, int height)
+    {
+        Check(pixels.Length, width, height, channels: 1, nameof(pixels));
+        return Encode(pixels, new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque), width);
     }
 
     /// <summary>Writes an 8-bit RGB PNG.</summary>
@@ -27,7 +37,17 @@ public static class Png
     /// <param name="height">Rows (at least 1).</param>
     public static void WriteRgb(string path, ReadOnlySpan<byte> rgb, int width, int height)
     {
-        Check(path, rgb.Length, width, height, channels: 3, nameof(rgb));
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Save(path, EncodeRgb(rgb, width, height));
+    }
+
+    /// <summary>The bytes of an 8-bit RGB PNG file, as <see cref="WriteRgb"/> writes it.</summary>
+    /// <param name="rgb">height × width × 3 samples, row-major, red, green and blue interleaved.</param>
+    /// <param name="width">Columns (at least 1).</param>
+    /// <param name="height">Rows (at least 1).</param>
+    public static byte[] EncodeRgb(ReadOnlySpan<byte> rgb, int width, int height)
+    {
+        Check(rgb.Length, width, height, channels: 3, nameof(rgb));
         // Skia has no 3-byte pixel format: opaque RGBA, which its encoder stores as PNG colour type 2 (RGB).
         var rgba = new byte[(long)width * height * 4];
         for (int i = 0, o = 0; i < rgb.Length; i += 3, o += 4)
@@ -37,12 +57,11 @@ public static class Png
             rgba[o + 2] = rgb[i + 2];
             rgba[o + 3] = 255;
         }
-        Save(path, Encode(rgba, new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque), width * 4));
+        return Encode(rgba, new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque), width * 4);
     }
 
-    private static void Check(string path, int length, int width, int height, int channels, string parameter)
+    private static void Check(int length, int width, int height, int channels, string parameter)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         if ((long)width * height * 4 > Array.MaxLength)

@@ -116,22 +116,24 @@ public abstract partial class SegmentationPredictor<TOptions>
         var image = FolderImages.ReadImage(inputImage);
         if (image.Channels != Network.InputChannels)
             throw new DataFileException(inputImage, $"has {image.Channels} channel(s); the model takes {Network.InputChannels}");
-        int classes = Network.Classes, area = image.Width * image.Height;
-        var p = PredictProbabilities(new FloatImages(image.ToNetworkInput(), 1, image.Channels, image.Height, image.Width));
-        var mask = new byte[area];
-        for (int j = 0; j < area; j++) mask[j] = (byte)ArgMax(p, 0, j);
+        var prediction = Predict(image, nameof(inputImage), pictures: true);
         Directory.CreateDirectory(outputDirectory);
         string stem = Path.GetFileNameWithoutExtension(inputImage);
         string maskPath = Path.Combine(outputDirectory, $"{stem}-mask.png");
         string overlayPath = Path.Combine(outputDirectory, $"{stem}-overlay.png");
         string probabilitiesPath = Path.Combine(outputDirectory, $"{stem}-probabilities.tif");
-        Png.WriteGray(maskPath, mask, image.Width, image.Height);
-        Png.WriteRgb(overlayPath, Overlays.BlendClasses(image.ToBytes(), image.Channels, mask), image.Width, image.Height);
-        Tiff.Write(probabilitiesPath, new TiffVolume(classes, image.Height, image.Width, p.Data));
-        var share = new double[classes];
-        foreach (byte m in mask) share[m]++;
+        WriteAtomically(maskPath, prediction.MaskPng!);
+        WriteAtomically(overlayPath, prediction.OverlayPng!);
+        Tiff.Write(probabilitiesPath, new TiffVolume(prediction.Classes, image.Height, image.Width, prediction.Probabilities));
         return new ImageFilePrediction(inputImage, image.Height, image.Width, maskPath, overlayPath, probabilitiesPath,
-            share.Select(s => s / area).ToArray(), watch.Elapsed);
+            prediction.ClassShares(), watch.Elapsed);
+    }
+
+    private static void WriteAtomically(string path, byte[] bytes)
+    {
+        using var file = AtomicFile.Begin(path);
+        file.Stream.Write(bytes);
+        file.Commit();
     }
 
     /// <summary>The most probable class of pixel <paramref name="pixel"/> of image <paramref name="index"/> (the first on ties, as argmax).</summary>

@@ -4,8 +4,10 @@ namespace UNet.Segmentation.Inference;
 /// What every predictor does, whatever engine runs the network (<c>Predictor</c> on TorchSharp,
 /// <c>OnnxPredictor</c> on ONNX Runtime): probabilities at the input's resolution by the options'
 /// path (<see cref="ProbabilityMaps"/>), and the files out (<see cref="PredictVolume"/>,
-/// <see cref="PredictImageFile"/>). A subclass gives the <see cref="Network"/>. Not safe for
-/// concurrent use; one predictor per thread.
+/// <see cref="PredictImageFile"/>) and in memory (<c>PredictImage</c>). A subclass gives the
+/// <see cref="Network"/>. Safe for concurrent calls: the pipeline keeps no state between calls
+/// (every call allocates its own arrays) and both engines' networks may run side by side; disposing
+/// while calls run is not supported.
 /// </summary>
 /// <typeparam name="TOptions">The engine's options.</typeparam>
 public abstract partial class SegmentationPredictor<TOptions> : IDisposable where TOptions : PredictionOptions

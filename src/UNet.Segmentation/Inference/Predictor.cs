@@ -12,7 +12,9 @@ namespace UNet.Segmentation.Inference;
 /// <summary>
 /// Segments images with a trained <see cref="UNetModel"/>: soft-max probabilities at the input's
 /// resolution, by the reference's resize path or by overlap-tile sliding windows, optionally
-/// averaged over flips. Not safe for concurrent use; one predictor per thread.
+/// averaged over flips. Safe for concurrent calls from several threads (see
+/// <see cref="SegmentationPredictor{TOptions}"/>), as long as nobody else switches the model's
+/// training mode or changes its weights meanwhile.
 /// </summary>
 /// <example><code>
 /// using var predictor = Predictor.FromCheckpoint("unet.safetensors", PredictorOptions.Tiled);
@@ -51,15 +53,41 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
         _network = new TorchNetwork(this);
     }
 
-    /// <summary>Loads a model written by <see cref="UNetModel.Save"/> (onto <see cref="PredictorOptions.Device"/>) and predicts with it; the predictor owns and disposes it.</summary>
-    /// <exception cref="InvalidDataException">The file holds no U-Net (see <see cref="UNetModel.Load"/>).</exception>
+    /// <summary>Loads a model written by <see cref="UNetModel.Save"/> (onto <see cref="PredictorOptions.Device"/>, in evaluation mode) and predicts with it; the predictor owns and disposes it.</summary>
+    /// <exception cref="InvalidDataException">The file holds no U-Net (see <see cref="UNetModel.Load(string, Device?)"/>).</exception>
     public static Predictor FromCheckpoint(string path, PredictorOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return FromLoadedModel(device => UNetModel.Load(path, device), options);
+    }
+
+    /// <summary>
+    /// Loads a model from checkpoint bytes in <paramref name="checkpoint"/> (from its position to its
+    /// end; see <see cref="UNetModel.Load(Stream, Device?)"/>) and predicts with it; the predictor owns
+    /// the model, the stream stays the caller's.
+    /// </summary>
+    /// <exception cref="Serialization.SafetensorsFormatException">The bytes are not safetensors (the message says "the checkpoint stream").</exception>
+    /// <exception cref="InvalidDataException">They hold no U-Net.</exception>
+    public static Predictor FromCheckpoint(Stream checkpoint, PredictorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return FromLoadedModel(device => UNetModel.Load(checkpoint, device), options);
+    }
+
+    /// <summary>Loads a model from checkpoint bytes in memory (<see cref="UNetModel.Load(ReadOnlyMemory{byte}, Device?)"/>) and predicts with it; the predictor owns the model.</summary>
+    /// <exception cref="Serialization.SafetensorsFormatException">The bytes are not safetensors (the message says "the checkpoint bytes").</exception>
+    /// <exception cref="InvalidDataException">They hold no U-Net.</exception>
+    public static Predictor FromCheckpoint(ReadOnlyMemory<byte> checkpoint, PredictorOptions? options = null) =>
+        FromLoadedModel(device => UNetModel.Load(checkpoint, device), options);
+
+    private static Predictor FromLoadedModel(Func<Device?, UNetModel> load, PredictorOptions? options)
     {
         var checkedOptions = (options ?? new PredictorOptions()).EnsureValid();
         if (checkedOptions.KeepFreedMemory) FreedMemoryReuse.Enable(); // before the weights are allocated
-        var model = UNetModel.Load(path, checkedOptions.Device);
+        var model = load(checkedOptions.Device);
         try
         {
+            model.eval(); // the predictor's own model: in evaluation mode for good, so concurrent calls never toggle it
             return new Predictor(model, checkedOptions, ownsModel: true);
         }
         catch
@@ -123,10 +151,12 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
             throw new ArgumentException($"images must be floating point in [−1, 1], not {images.dtype} (Preprocessing.Images scales 8-bit slices)", nameof(images));
     }
 
-    /// <summary>Disposes the model when the predictor loaded it (<see cref="FromCheckpoint"/>); a model passed in stays the caller's.</summary>
+    /// <summary>Disposes the model when the predictor loaded it (<see cref="FromCheckpoint(string, PredictorOptions?)"/>); a model passed in stays the caller's.</summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _ownsModel) Model.Dispose();
+        if (!disposing) return;
+        _network.ModeLock.Dispose();
+        if (_ownsModel) Model.Dispose();
     }
 
     /// <summary>The model as the array pipeline's network: inputs to <see cref="Device"/> in the model's type, the options' memory format and precision, soft-max in float32, back to the host.</summary>
@@ -142,31 +172,63 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
 
         public int OutputSize => _model.OutputSize(InputSize);
 
+        /// <summary>
+        /// Calls on a model in evaluation mode run side by side (read lock: nothing is toggled); a model
+        /// in training mode is switched to evaluation and back under the write lock, one call at a time.
+        /// </summary>
+        public ReaderWriterLockSlim ModeLock { get; } = new(LockRecursionPolicy.NoRecursion);
+
         public void Probabilities(ReadOnlySpan<float> inputs, int count, Span<float> probabilities)
         {
-            bool wasTraining = _model.training;
-            _model.eval();
+            ModeLock.EnterReadLock();
             try
             {
-                using var scope = NewDisposeScope();
-                using var inference = inference_mode();
-                var batch = tensor(inputs.ToArray(), [count, InputChannels, InputSize, InputSize]).to(owner._dtype, owner.Device);
-                var input = owner.Options.MemoryFormat switch
+                if (!_model.training)
                 {
-                    memory_format.channels_last => ChannelsLast.Of(batch),
-                    memory_format.contiguous_format => batch.contiguous(),
-                    _ => batch,
-                };
-                Tensor logits;
-                using (owner.Options.Precision.AutocastType() is { } type ? MixedPrecision.Enter(type, owner.Device.type) : null)
-                    logits = _model.call(input);
-                // Mixed precision gives bfloat16/float16 logits: the soft-max runs in float32.
-                CopyOut(logits.softmax(1, ScalarType.Float32), probabilities);
+                    Forward(inputs, count, probabilities);
+                    return;
+                }
             }
             finally
             {
-                if (wasTraining) _model.train();
+                ModeLock.ExitReadLock();
             }
+            ModeLock.EnterWriteLock();
+            try
+            {
+                bool wasTraining = _model.training;
+                _model.eval();
+                try
+                {
+                    Forward(inputs, count, probabilities);
+                }
+                finally
+                {
+                    if (wasTraining) _model.train();
+                }
+            }
+            finally
+            {
+                ModeLock.ExitWriteLock();
+            }
+        }
+
+        private void Forward(ReadOnlySpan<float> inputs, int count, Span<float> probabilities)
+        {
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();
+            var batch = tensor(inputs.ToArray(), [count, InputChannels, InputSize, InputSize]).to(owner._dtype, owner.Device);
+            var input = owner.Options.MemoryFormat switch
+            {
+                memory_format.channels_last => ChannelsLast.Of(batch),
+                memory_format.contiguous_format => batch.contiguous(),
+                _ => batch,
+            };
+            Tensor logits;
+            using (owner.Options.Precision.AutocastType() is { } type ? MixedPrecision.Enter(type, owner.Device.type) : null)
+                logits = _model.call(input);
+            // Mixed precision gives bfloat16/float16 logits: the soft-max runs in float32.
+            CopyOut(logits.softmax(1, ScalarType.Float32), probabilities);
         }
     }
 }

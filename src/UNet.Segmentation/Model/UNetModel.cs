@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -21,7 +22,7 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor>
     /// <summary>The metadata key under which <see cref="Save"/> stores the options as JSON.</summary>
     public const string OptionsMetadataKey = "unet_options";
 
-    /// <summary>Key prefixes of checkpoint sections that are not weights (optimizer state, generator state); <see cref="Load"/> skips them.</summary>
+    /// <summary>Key prefixes of checkpoint sections that are not weights (optimizer state, generator state); <see cref="Load(string, Device?)"/> skips them.</summary>
     public static readonly IReadOnlyList<string> NonWeightPrefixes = ["optimizer.", "rng."];
 
     /// <summary>Builds the network; throws <see cref="UNetOptionsException"/> listing every problem with the options.</summary>
@@ -121,10 +122,46 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Rebuilds a model from a file written by <see cref="Save"/> or a training checkpoint: the options come from its metadata.</summary>
+    /// <exception cref="SafetensorsFormatException">The file is not valid safetensors (the message names it).</exception>
+    /// <exception cref="InvalidDataException">The file holds no U-Net options, or weights that do not fit them.</exception>
     public static UNetModel Load(string path, Device? device = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var file = Safetensors.Load(path);
+        return FromSafetensors(file, path, device);
+    }
+
+    /// <summary>
+    /// Rebuilds a model from the bytes of a checkpoint (what <see cref="Save"/> writes) in
+    /// <paramref name="checkpoint"/>, from its position to its end (the stream is not disposed); errors
+    /// call it "the checkpoint stream".
+    /// </summary>
+    /// <exception cref="SafetensorsFormatException">The bytes are not valid safetensors (empty, truncated, another format).</exception>
+    /// <exception cref="InvalidDataException">They hold no U-Net options, or weights that do not fit them.</exception>
+    public static UNetModel Load(Stream checkpoint, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        const string name = "the checkpoint stream";
+        using var file = Safetensors.Load(checkpoint, name, device: null);
+        return FromSafetensors(file, name, device);
+    }
+
+    /// <summary>Rebuilds a model from a checkpoint held in memory (what <see cref="Save"/> writes); errors call it "the checkpoint bytes".</summary>
+    /// <exception cref="SafetensorsFormatException">The bytes are not valid safetensors (empty, truncated, another format).</exception>
+    /// <exception cref="InvalidDataException">They hold no U-Net options, or weights that do not fit them.</exception>
+    public static UNetModel Load(ReadOnlyMemory<byte> checkpoint, Device? device = null)
+    {
+        const string name = "the checkpoint bytes";
+        using var stream = MemoryMarshal.TryGetArray(checkpoint, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(checkpoint.ToArray(), writable: false);
+        using var file = Safetensors.Load(stream, name, device: null);
+        return FromSafetensors(file, name, device);
+    }
+
+    /// <summary>The model of a loaded checkpoint, <paramref name="path"/> naming it in errors.</summary>
+    private static UNetModel FromSafetensors(SafetensorsFile file, string path, Device? device)
+    {
         if (!file.Metadata.TryGetValue(OptionsMetadataKey, out var json))
             throw new InvalidDataException($"{path} holds no '{OptionsMetadataKey}' metadata: it was not written by UNetModel.Save");
         UNetOptions options;

@@ -24,13 +24,42 @@ public static partial class Safetensors
     /// <exception cref="IOException">The file could not be read.</exception>
     public static SafetensorsFile Load(string path, Device? device = null) => Load(path, device, DefaultChunkBytes);
 
+    /// <summary>
+    /// Reads every tensor of safetensors data in <paramref name="stream"/> (from its position to its
+    /// end) onto <paramref name="device"/>, as <see cref="Load(string, Device?)"/> reads a file;
+    /// errors name <paramref name="name"/> where they would name the file. A stream that cannot seek
+    /// is first copied into memory.
+    /// </summary>
+    /// <param name="stream">The safetensors bytes; read, not disposed.</param>
+    /// <param name="name">What to call the data in errors, e.g. "the checkpoint stream".</param>
+    /// <param name="device">Where the tensors go; null for the CPU.</param>
+    /// <exception cref="SafetensorsFormatException">The data is not valid safetensors, or holds a dtype this library does not support.</exception>
+    /// <exception cref="IOException">The stream could not be read.</exception>
+    public static SafetensorsFile Load(Stream stream, string name, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!stream.CanRead) throw new ArgumentException($"{name} cannot be read", nameof(stream));
+        if (stream.CanSeek) return Load(stream, stream.Length - stream.Position, name, device, DefaultChunkBytes);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return Load(copy, copy.Length, name, device, DefaultChunkBytes);
+    }
+
     /// <summary>Load with a chosen piece size (tests use small ones to exercise the piecewise path).</summary>
     internal static SafetensorsFile Load(string path, Device? device, int chunkBytes)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 8);
         using var file = OpenRead(path);
-        var header = ReadHeaderCore(file, path);
+        return Load(file, file.Length, path, device, chunkBytes);
+    }
+
+    /// <summary>The reader proper: <paramref name="length"/> bytes of <paramref name="file"/> from its position, called <paramref name="path"/> in errors.</summary>
+    private static SafetensorsFile Load(Stream file, long length, string path, Device? device, int chunkBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 8);
+        var header = ReadHeaderCore(file, length, path);
         var tensors = new OrderedDictionary<string, Tensor>(header.Entries.Count, StringComparer.Ordinal);
         long largest = header.Entries.Count == 0 ? 0 : header.Entries.Max(e => e.ByteLength);
         byte[] buffer = largest == 0 ? [] : ArrayPool<byte>.Shared.Rent((int)Math.Min(largest, chunkBytes));
@@ -67,7 +96,7 @@ public static partial class Safetensors
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var file = OpenRead(path);
-        var header = ReadHeaderCore(file, path);
+        var header = ReadHeaderCore(file, file.Length, path);
         return (new ReadOnlyDictionary<string, string>(header.Metadata), header.Entries.AsReadOnly());
     }
 
@@ -80,7 +109,7 @@ public static partial class Safetensors
         Options = FileOptions.SequentialScan,
     });
 
-    private static Tensor ReadWhole(FileStream file, SafetensorsEntry entry, byte[] buffer, Device? device, string path)
+    private static Tensor ReadWhole(Stream file, SafetensorsEntry entry, byte[] buffer, Device? device, string path)
     {
         var span = buffer.AsSpan(0, (int)entry.ByteLength);
         file.ReadExactly(span);
@@ -89,7 +118,7 @@ public static partial class Safetensors
     }
 
     /// <summary>Reads a large tensor a piece at a time into a tensor allocated once on the device.</summary>
-    private static Tensor ReadInPieces(FileStream file, SafetensorsEntry entry, byte[] buffer, int chunkBytes, Device? device, string path)
+    private static Tensor ReadInPieces(Stream file, SafetensorsEntry entry, byte[] buffer, int chunkBytes, Device? device, string path)
     {
         using var scope = NewDisposeScope();
         int elementSize = ElementSize(entry.Dtype);
@@ -120,9 +149,8 @@ public static partial class Safetensors
 
     private sealed record ParsedHeader(OrderedDictionary<string, string> Metadata, List<SafetensorsEntry> Entries);
 
-    private static ParsedHeader ReadHeaderCore(FileStream file, string path)
+    private static ParsedHeader ReadHeaderCore(Stream file, long fileLength, string path)
     {
-        long fileLength = file.Length;
         if (fileLength < 8)
             throw new SafetensorsFormatException(path, $"the file holds {fileLength} bytes, fewer than the 8 of the header length");
         Span<byte> lengthBytes = stackalloc byte[8];

@@ -33,7 +33,7 @@ public sealed record CheckpointState(long Step, long NextBatch, LossScalerState 
 
 /// <summary>
 /// Training checkpoints: one safetensors file per save, <c>step-00000500.safetensors</c>, holding
-/// the model's weights under their own keys (so <see cref="UNetModel.Load"/> and PyTorch read
+/// the model's weights under their own keys (so <see cref="UNetModel.Load(string, Device?)"/> and PyTorch read
 /// them), Adam's state under <c>optimizer.state.{i}.exp_avg</c>, <c>optimizer.state.{i}.exp_avg_sq</c>
 /// and <c>optimizer.state.{i}.step</c> (int64 scalar) for the i-th parameter in the optimizer's
 /// order, the CPU generator under <c>rng.cpu</c>, and the options and run state in the metadata.
