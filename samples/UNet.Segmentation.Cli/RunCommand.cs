@@ -154,7 +154,7 @@ internal static class RunCommand
                 string tensorboard = p.GetValue(o.TensorBoard)?.FullName ?? Path.Combine(logDir, "tensorboard");
                 string curves = Path.Combine(modelDir, "training-curves.png");
                 builder = builder.WithCallback(new TensorBoardCallback(tensorboard)).WithCallback(new TrainingCurves(curves, Path.Combine(logDir, "metrics.jsonl")));
-                if (isMainRank) summary.AddRange([("tensorboard", $"tensorboard --logdir {SummaryTable.Shorten(tensorboard)}"), ("curves", SummaryTable.Shorten(curves))]);
+                if (isMainRank) summary.Add(("tensorboard", $"tensorboard --logdir {SummaryTable.Shorten(tensorboard)}"));
                 var progress = ConsoleLogger.Plain ? null : new ProgressView();
                 if (progress is not null) builder = builder.WithCallback(progress);
                 using var trainer = builder.Build();
@@ -185,6 +185,8 @@ internal static class RunCommand
                 }
                 summary.Add(("training", $"{result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min{(result.Completed ? "" : result.StopReason is { } why ? $" (stopped: {why})" : " (cancelled)")}"));
                 if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", SummaryTable.Shorten(c)));
+                // A run that logged no step (fewer steps than --log-every) has no curves to draw.
+                if (File.Exists(curves)) summary.Add(("curves", SummaryTable.Shorten(curves)));
                 if (trainer.Callbacks.OfType<KeepBest>().FirstOrDefault() is { BestStep: >= 0 } best)
                     summary.Add(("best", $"{best.Metric.Name} {best.Best:F4} at step {best.BestStep}: {SummaryTable.Shorten(best.Path!)}"));
                 if (result.FinalEvaluation is { } e)
