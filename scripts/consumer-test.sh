@@ -9,7 +9,7 @@
 #     TorchSharp 0.107.0 (managed, no backend), Microsoft.Extensions.Logging.Abstractions and
 #     Google.Protobuf; UNet.Segmentation.Core on exactly BitMiracle.LibTiff.NET 2.4.660,
 #     SkiaSharp 2.88.9 and SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9;
-#     UNet.Segmentation.Onnx on exactly UNet.Segmentation.Core and Microsoft.ML.OnnxRuntime 1.31.1;
+#     UNet.Segmentation.Onnx on exactly UNet.Segmentation.Core and Microsoft.ML.OnnxRuntime.Managed 1.31.0 (the app adds the native package);
 #   - the lines "consumer: images ok" (a TIFF and a PNG written and read back, so LibTiff.NET and
 #     the native libSkiaSharp.so load in a consumer) and
 #     "consumer: ok 34512258 parameters 572->388 <loss>", and exit code 0;
@@ -93,7 +93,7 @@ check_package UNet.Segmentation.Core -- \
   "SkiaSharp 2.88.9" \
   "SkiaSharp.NativeAssets.Linux.NoDependencies 2.88.9"
 check_package UNet.Segmentation.Onnx -- \
-  "Microsoft.ML.OnnxRuntime 1.31.1" \
+  "Microsoft.ML.OnnxRuntime.Managed 1.31.0" \
   "UNet.Segmentation.Core $version"
 
 app="$work/consumer"
@@ -156,4 +156,15 @@ fi
 line=$(tail -n 1 "$work/onnx.log")
 pages=0; [ ${#volume[@]} -eq 1 ] && pages=30
 [[ "$line" =~ ^onnx-consumer:\ ok\ $pages\ pages\ [0-9.E+-]+$ ]] || fail "unexpected ONNX consumer output: $line"
+
+# The same app with ONNX Runtime's CUDA package instead of the CPU one: it restores and builds
+# against the library (no GPU here to run it), so the library does not tie an app to one build.
+gpu_app="$work/consumer-onnx-gpu"
+mkdir -p "$gpu_app"
+cp "$onnx_app"/*.csproj "$onnx_app"/*.cs "$onnx_app"/nuget.config "$onnx_app"/Directory.Build.* "$gpu_app/"
+dotnet build "$gpu_app" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" -p:OnnxRuntimePackage=Microsoft.ML.OnnxRuntime.Gpu.Linux -p:OnnxRuntimePackageVersion=1.31.0 \
+  || fail "dotnet build of the ONNX consumer with Microsoft.ML.OnnxRuntime.Gpu.Linux"
+grep -q '"Microsoft.ML.OnnxRuntime.Gpu.Linux/1.31.0"' "$gpu_app/obj/project.assets.json" || fail "the GPU consumer did not restore Microsoft.ML.OnnxRuntime.Gpu.Linux"
+grep -q '"Microsoft.ML.OnnxRuntime/1.31.1"' "$gpu_app/obj/project.assets.json" && fail "the GPU consumer also pulled the CPU Microsoft.ML.OnnxRuntime"
+echo "consumer-test: the ONNX consumer restores and builds with Microsoft.ML.OnnxRuntime.Gpu.Linux too"
 echo "consumer-test: passed"

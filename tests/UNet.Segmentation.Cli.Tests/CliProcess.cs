@@ -6,7 +6,7 @@ namespace UNet.Segmentation.Cli.Tests;
 internal static class CliProcess
 {
     /// <summary>The repository root: the nearest folder above the test assembly holding UNet.Segmentation.sln (source paths are not usable: CI builds map them to /_/).</summary>
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "UNet.Segmentation.sln"))) return dir.FullName;
