@@ -171,7 +171,7 @@ public sealed class Trainer : IDisposable
         }
         var summary = new FitSummary(context.Step, context.Step >= context.MaxSteps, cancelled, context.StopReason, callbacks.Failure?.SourceException, clock.Elapsed);
         callbacks.FitEnd(context, summary);
-        foreach (var c in _callbacks.OfType<IDisposable>().Where(c => c is MetricsFileCallback)) c.Dispose();
+        foreach (var file in _callbacks.OfType<MetricsFileCallback>()) file.Dispose();
         callbacks.ThrowIfFailed();
         return context.Result(summary.Completed, summary.StopReason, clock.Elapsed);
     }
