@@ -87,12 +87,19 @@ public sealed class Evaluator
         CheckFits(Model, data);
         ArgumentNullException.ThrowIfNull(slices);
         if (data is not IsbiDataset isbi || slices.Count == 0) return null;
-        using var predictor = new Predictor(Model, new PredictorOptions { Precision = Options.Precision, Device = Options.Device });
+        var (probabilities, labels) = ValidationMaps(isbi, slices, new PredictorOptions { Precision = Options.Precision, Device = Options.Device });
+        return Scoring.ChallengeScores.Compute(probabilities, labels, slices.Count, isbi.Height, isbi.Width);
+    }
+
+    /// <summary>The full-resolution interior probabilities of ISBI <paramref name="slices"/> predicted with <paramref name="options"/>, and their labels, page after page.</summary>
+    internal (float[] Probabilities, byte[] Labels) ValidationMaps(IsbiDataset isbi, IReadOnlyList<int> slices, PredictorOptions options)
+    {
+        using var predictor = new Predictor(Model, options);
         var probabilities = predictor.PredictTrainingSlices(isbi, slices);
         int area = isbi.Height * isbi.Width;
         var labels = new byte[slices.Count * area];
         for (int i = 0; i < slices.Count; i++) isbi.TrainLabels.Span.Slice(slices[i] * area, area).CopyTo(labels.AsSpan(i * area));
-        return Scoring.ChallengeScores.Compute(probabilities, labels, slices.Count, isbi.Height, isbi.Width);
+        return (probabilities, labels);
     }
 
     /// <summary>The data must fit the model: its image channels are the model's input channels, its classes the model's outputs.</summary>

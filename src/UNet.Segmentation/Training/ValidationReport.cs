@@ -63,11 +63,8 @@ public sealed record ValidationReport(SegmentationMetrics Metrics, double? MapDi
         string? pPath = null, lPath = null;
         if (data is IsbiDataset isbi && split.Validation.Count > 0)
         {
-            using var predictor = new Predictor(evaluator.Model, predictorOptions);
-            var probabilities = predictor.PredictTrainingSlices(isbi, split.Validation);
-            int area = isbi.Height * isbi.Width, n = split.Validation.Count;
-            var labels = new byte[n * area];
-            for (int i = 0; i < n; i++) isbi.TrainLabels.Span.Slice(split.Validation[i] * area, area).CopyTo(labels.AsSpan(i * area));
+            var (probabilities, labels) = evaluator.ValidationMaps(isbi, split.Validation, predictorOptions);
+            int n = split.Validation.Count;
             string dir = Path.Combine(directory, "validation");
             Directory.CreateDirectory(dir);
             (pPath, lPath) = (Path.Combine(dir, "probabilities.tif"), Path.Combine(dir, "labels.tif"));
