@@ -2,7 +2,8 @@ using UNet.Segmentation.Web.Endpoints;
 using UNet.Segmentation.Web.Hosting;
 
 // The web service sample (docs/serving.md): POST /segment, GET / and GET /health over one shared predictor.
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read beside the assembly, so the working directory is free for relative model paths.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddSegmentationService();
 var app = builder.Build();
 try

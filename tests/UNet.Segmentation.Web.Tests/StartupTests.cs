@@ -7,9 +7,11 @@ public sealed class StartupTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
 
-    private static async Task<string> FailsToStartWithOneLine(params string[] args)
+    private static Task<string> FailsToStartWithOneLine(params string[] args) => FailsToStartWithOneLineIn(Environment.CurrentDirectory, args);
+
+    private static async Task<string> FailsToStartWithOneLineIn(string folder, params string[] args)
     {
-        using var service = ServiceProcess.Start(args);
+        using var service = ServiceProcess.StartIn(folder, args);
         int? code = await service.ExitCodeAsync(Limit);
         Assert.True(code is not null, $"the service still runs after {Limit}; stdout: {service.Stdout}");
         Assert.Equal(1, code);
@@ -68,6 +70,34 @@ public sealed class StartupTests
         using var client = new HttpClient { BaseAddress = address };
         var health = await Answers.Success(await client.GetAsync("/health", TestContext.Current.CancellationToken));
         Assert.Equal("onnx", health.GetProperty("engine").GetString());
+        Assert.Equal("tiny.onnx", health.GetProperty("modelFile").GetString());
+    }
+
+    [Fact]
+    public async Task AppsettingsJson_IsReadBesideTheAssembly_AndItsRelativeModelPathFromTheWorkingDirectory()
+    {
+        // No model argument: appsettings.json's artifacts/model/unet.onnx, taken from the working directory.
+        string folder = Directory.CreateTempSubdirectory("unet-web-cwd-").FullName;
+        try
+        {
+            string line = await FailsToStartWithOneLineIn(folder);
+            Assert.Contains(Path.Combine(folder, "artifacts", "model", "unet.onnx"), line);
+            Assert.Contains("does not exist", line);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ARelativeModelPath_IsTakenFromTheWorkingDirectory()
+    {
+        using var service = ServiceProcess.StartIn(TestModels.Folder, "--Segmentation:ModelPath=tiny.onnx");
+        var address = await service.ListeningAsync(Limit);
+        Assert.True(address is not null, $"no 'Now listening' line; stdout: {service.Stdout} stderr: {service.Stderr}");
+        using var client = new HttpClient { BaseAddress = address };
+        var health = await Answers.Success(await client.GetAsync("/health", TestContext.Current.CancellationToken));
         Assert.Equal("tiny.onnx", health.GetProperty("modelFile").GetString());
     }
 }

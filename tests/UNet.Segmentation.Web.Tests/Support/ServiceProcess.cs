@@ -28,9 +28,12 @@ internal sealed class ServiceProcess : IDisposable
     }
 
     /// <summary>Starts the service with <paramref name="args"/> (a free port is chosen with --urls http://127.0.0.1:0).</summary>
-    public static ServiceProcess Start(params string[] args)
+    public static ServiceProcess Start(params string[] args) => StartIn(Environment.CurrentDirectory, args);
+
+    /// <summary>Starts the service in the working directory <paramref name="folder"/>.</summary>
+    public static ServiceProcess StartIn(string folder, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder };
         start.ArgumentList.Add(DllPath());
         start.ArgumentList.Add("--urls=http://127.0.0.1:0");
         foreach (string arg in args) start.ArgumentList.Add(arg);
