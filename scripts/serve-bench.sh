@@ -48,6 +48,7 @@ if [ -z "$onnx" ]; then
     "${cli[@]}" --exec-mode train --model-dir "$out/model-f$filters" --filters "$filters" --max-steps 1 --batch-size 1 >&2
     checkpoint=$(ls -t "$out/model-f$filters"/checkpoints/*.safetensors | head -n 1)
     "${cli[@]}" export --checkpoint "$checkpoint" --onnx "$onnx" >&2
+    rm -rf "$out/model-f$filters" # the training checkpoint (weights and Adam's state: ~0.4 GB at 64 filters) is not needed any more
   fi
 fi
 [ -f "$onnx" ] || { echo "serve-bench: --onnx $onnx does not exist"; exit 1; }
