@@ -101,6 +101,17 @@ public class ThinnedScoresTests
     }
 
     [Fact]
+    public void TheLabelsAsAPrediction_ScoreOne_HoweverThickTheirMembranes()
+    {
+        // P = 1 on L > 127 and 0 elsewhere: the basins are the true segments themselves, the membrane
+        // joins them or becomes dams, and no counted pixel is on a membrane: 1 and 1 on every page with
+        // two or more true segments, at every threshold (the unthinned scores agree: no singletons either).
+        var (_, labels) = ChallengeScoresTests.RandomStack(seed: 11, pages: 3, height: 24, width: 32);
+        var exact = labels.Select(l => l > 127 ? 1f : 0f).ToArray();
+        AssertAtEveryThreshold(ThinnedScores.Compute(exact, labels, 3, 24, 32), 1, 1);
+    }
+
+    [Fact]
     public void Pages_AreAveraged_NotPooled()
     {
         // Page 0: #..## against ##.## (1, 1); page 1: ##..# against ##.## (6/7, 0.8), as above.
