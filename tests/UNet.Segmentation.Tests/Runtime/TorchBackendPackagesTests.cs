@@ -56,4 +56,30 @@ public sealed class TorchBackendPackagesTests
         // This project's tests run where TorchSharp-cpu has a backend.
         Assert.NotNull(TorchRuntime.BackendPackages(rid));
     }
+
+    [Fact]
+    public void LibTorchSharpWithoutLibtorch_TheTorchSharpPackageAlone_NamesTheBackendPackages()
+    {
+        // The managed TorchSharp package carries libLibTorchSharp itself; libtorch comes with the
+        // backend package. Without it the loader cannot find libtorch, and the message says what to add.
+        if (!OperatingSystem.IsLinux())
+        {
+            Console.WriteLine("skipped: the library's file names here are Linux's");
+            return;
+        }
+        string dir = Directory.CreateTempSubdirectory("torchsharp-only-").FullName;
+        try
+        {
+            string library = Path.Combine(dir, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+            Directory.CreateDirectory(Path.GetDirectoryName(library)!);
+            File.WriteAllText(library, "not loadable");
+            var e = TorchRuntime.Explain(new TypeInitializationException("TorchSharp.torch", null), dir, "linux-x64");
+            Assert.StartsWith($"libtorch (libtorch_cpu.so) is not in {dir}, only TorchSharp's libLibTorchSharp.so (loader: ", e.Message);
+            Assert.Contains("add a backend package to the application — on linux-x64: TorchSharp-cpu (CPU) or TorchSharp-cuda-linux (CUDA)", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }
