@@ -55,7 +55,7 @@ public static class TorchRuntime
                 "UNet.Segmentation's build step marks that need weak when the build machine lacks it; this output was built elsewhere or with UNetPatchLibTorchSharp=false. " +
                 "Rebuild or publish with -p:UNetPatchLibTorchSharp=true, or install libstdc++ from GCC 13 or newer (docs/torchsharp-on-older-linux.md). Loader: " + reason, error);
         if (NativeFiles.Find(appDirectory, "torch_cpu") is null)
-            return NoBackend($"libtorch ({NativeFiles.FileName("torch_cpu")}) is not in {appDirectory}, only TorchSharp's {Path.GetFileName(library)} (loader: {reason})", rid, error);
+            return NoBackend($"libtorch ({NativeFiles.FileName("torch_cpu")}) is not in {appDirectory}, only TorchSharp's {Path.GetFileName(library)}", rid, error);
         return new TorchNativeLibraryException($"TorchSharp's native library {library} could not be loaded: {reason}", error);
     }
 
