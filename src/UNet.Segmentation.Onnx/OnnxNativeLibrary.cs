@@ -23,7 +23,7 @@ internal static class OnnxNativeLibrary
         if (found is not null)
             return new OnnxRuntimeNativeLibraryException($"ONNX Runtime's native library {found} could not be loaded: {Innermost(error).Message}", error);
         return new OnnxRuntimeNativeLibraryException(Packages(rid) is { } packages
-            ? $"ONNX Runtime's native library ({file}) is not in {appDirectory}: UNet.Segmentation.Onnx depends on Microsoft.ML.OnnxRuntime.Managed only, so add the native package to the application — on {rid}: {packages} (the version of Microsoft.ML.OnnxRuntime.Managed, {ManagedVersion} or newer)."
+            ? $"ONNX Runtime's native library ({file}) is not in {appDirectory}: UNet.Segmentation.Onnx depends on Microsoft.ML.OnnxRuntime.Managed only, so add the native package to the application — on {rid}: {packages}, at the same version as Microsoft.ML.OnnxRuntime.Managed."
             : $"ONNX Runtime's native library ({file}) is not in {appDirectory}, and ONNX Runtime's packages ship none for {rid}: Microsoft.ML.OnnxRuntime covers linux-x64, linux-arm64, win-x64, win-arm64 and osx-arm64.", error);
     }
 
@@ -50,9 +50,6 @@ internal static class OnnxNativeLibrary
         yield return Path.Combine(directory, file);
         yield return Path.Combine(directory, "runtimes", rid, "native", file);
     }
-
-    private static string ManagedVersion =>
-        typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(3) ?? "?";
 
     private static Exception Innermost(Exception e)
     {

@@ -15,8 +15,8 @@ public sealed class OnnxNativeLibraryTests
     [Theory]
     [InlineData("linux-x64", "Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA)", "libonnxruntime.so")]
     [InlineData("win-x64", "Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu.Windows (CUDA)", "onnxruntime.dll")]
-    [InlineData("osx-arm64", "on osx-arm64: Microsoft.ML.OnnxRuntime (the version", "libonnxruntime.dylib")]
-    [InlineData("linux-arm64", "on linux-arm64: Microsoft.ML.OnnxRuntime (the version", "libonnxruntime.so")]
+    [InlineData("osx-arm64", "on osx-arm64: Microsoft.ML.OnnxRuntime, at the same version", "libonnxruntime.dylib")]
+    [InlineData("linux-arm64", "on linux-arm64: Microsoft.ML.OnnxRuntime, at the same version", "libonnxruntime.so")]
     public void AMissingLibrary_NamesThePackageForThePlatform(string rid, string packages, string file)
     {
         string empty = Directory.CreateTempSubdirectory("no-onnxruntime-").FullName;
