@@ -24,6 +24,21 @@
 #   - every package: PACKAGE.md (its readme) and LICENSE (the MIT text) packed and named in the
 #     nuspec, the MIT expression, release notes, tags, and no torchsharp/libtorch tag on
 #     UNet.Segmentation.Core and UNet.Segmentation.Onnx (package validation runs at every pack).
+#   - the unet tool (samples/UNet.Segmentation.Cli, packed into the same feed): a pointer package
+#     UNet.Segmentation.Cli (DotnetTool, no dependencies, readme, license, release notes, tags)
+#     and one package per platform (linux-x64, osx-arm64, win-x64), each holding its own platform's
+#     native libraries only; installed with `dotnet tool install --tool-path`, `unet --help` runs
+#     in a fresh shell (env -i: HOME and PATH only), and so do a 2-step training, an ONNX export,
+#     an ONNX Runtime prediction and a plot, so libtorch, ONNX Runtime and SkiaSharp load from the
+#     tool's install;
+#   - other platforms: both consumer apps publish for linux-arm64, osx-arm64 and win-x64 (the
+#     TorchSharp one framework-dependent, the ONNX one self-contained); scripts/check-publish.py
+#     finds each platform's native libraries there (TorchSharp ships none for linux-arm64: that
+#     output must hold no libtorch) and no managed assembly tied to another architecture; the
+#     GLIBCXX fix, forced, runs for linux-x64 and does nothing for osx-arm64 and win-x64;
+#   - an app without its native package names the package to add: the TorchSharp consumer without
+#     TorchSharp-cpu stops with TorchNativeLibraryException, the ONNX consumer without
+#     Microsoft.ML.OnnxRuntime with OnnxRuntimeNativeLibraryException, each naming linux-x64's packages.
 # Any stale copy of the same version in the NuGet cache is removed first. Ends with
 # "consumer-test: passed" or "consumer-test: FAILED (<why>)". KEEP_CONSUMER=1 keeps the folder.
 set -uo pipefail
@@ -40,6 +55,8 @@ rm -rf "$feed" && mkdir -p "$feed"
 for project in UNet.Segmentation.Core UNet.Segmentation UNet.Segmentation.Onnx; do
   dotnet pack "src/$project/$project.csproj" -c "$configuration" -o "$feed" -nologo -v quiet || fail "dotnet pack $project"
 done
+# The unet tool: a pointer package and one package per platform (docs/packages.md#the-unet-tool).
+dotnet pack samples/UNet.Segmentation.Cli/UNet.Segmentation.Cli.csproj -c "$configuration" -o "$feed" -nologo -v quiet || fail "dotnet pack UNet.Segmentation.Cli"
 ls "$feed"
 
 # check_package ID FILES... -- DEPENDENCIES...: the files it must hold, no native runtimes, and
@@ -95,6 +112,39 @@ check_package UNet.Segmentation.Core -- \
 check_package UNet.Segmentation.Onnx -- \
   "Microsoft.ML.OnnxRuntime.Managed 1.31.0" \
   "UNet.Segmentation.Core $version"
+
+# check_tool_package: the pointer package names the platform packages and depends on nothing; each
+# platform package holds unet.dll and that platform's native libraries, no other platform's.
+check_tool_package() {
+  local id=UNet.Segmentation.Cli package="$feed/UNet.Segmentation.Cli.$version.nupkg" nuspec listing settings rid
+  nuspec=$(python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith(".nuspec")][0]).decode())' "$package") \
+    || fail "reading the nuspec of $id"
+  grep -q '<packageType name="DotnetTool"' <<<"$nuspec" || fail "$id is not a DotnetTool package"
+  grep -q '<dependency' <<<"$nuspec" && fail "$id has dependencies"
+  listing=$(python3 -c 'import sys,zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$package") || fail "listing $id"
+  for f in PACKAGE.md LICENSE; do grep -qx "$f" <<<"$listing" || fail "$id holds no $f at its root"; done
+  grep -q '<readme>PACKAGE.md</readme>' <<<"$nuspec" || fail "$id's nuspec names no PACKAGE.md readme"
+  grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || fail "$id's nuspec has no MIT license expression"
+  grep -q '<releaseNotes>..*</releaseNotes>' <<<"$nuspec" || fail "$id's nuspec has no release notes"
+  grep -q '<tags>.*dotnet-tool.*</tags>' <<<"$nuspec" || fail "$id's nuspec has no dotnet-tool tag"
+  settings=$(python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith("DotnetToolSettings.xml")][0]).decode("utf-8-sig"))' "$package")
+  grep -q '<Command Name="unet"' <<<"$settings" || fail "$id's command is not unet"
+  for rid in linux-x64 osx-arm64 win-x64; do
+    grep -q "RuntimeIdentifier=\"$rid\" Id=\"$id.$rid\"" <<<"$settings" || fail "$id names no package for $rid"
+    package="$feed/$id.$rid.$version.nupkg"
+    listing=$(python3 -m zipfile -l "$package") || fail "listing $id.$rid"
+    case $rid in
+      linux-x64) own=(unet unet.dll libLibTorchSharp.so libtorch_cpu.so libonnxruntime.so libSkiaSharp.so); foreign='\.dylib |(torch_cpu|onnxruntime|LibTorchSharp)\.dll ' ;;
+      osx-arm64) own=(unet unet.dll libLibTorchSharp.dylib libtorch_cpu.dylib libonnxruntime.dylib libSkiaSharp.dylib); foreign='\.so |(torch_cpu|LibTorchSharp)\.dll ' ;;
+      win-x64) own=(unet.exe unet.dll LibTorchSharp.dll torch_cpu.dll onnxruntime.dll libSkiaSharp.dll); foreign='\.so |\.dylib ' ;;
+    esac
+    for f in "${own[@]}"; do grep -q "tools/net10.0/$rid/$f " <<<"$listing" || fail "$id.$rid holds no tools/net10.0/$rid/$f"; done
+    grep -Eq "$foreign" <<<"$listing" && fail "$id.$rid holds another platform's native libraries"
+    grep -q 'runtimes/' <<<"$listing" && fail "$id.$rid holds a runtimes/ folder: it should hold $rid's libraries only"
+    echo "consumer-test: $id.$rid: $(( $(stat -c %s "$package") / 1000000 )) MB, $rid's native libraries only"
+  done
+}
+check_tool_package
 
 app="$work/consumer"
 mkdir -p "$app"
@@ -167,4 +217,92 @@ dotnet build "$gpu_app" -c Release -nologo -v quiet -p:UNetPackageVersion="$vers
 grep -q '"Microsoft.ML.OnnxRuntime.Gpu.Linux/1.31.0"' "$gpu_app/obj/project.assets.json" || fail "the GPU consumer did not restore Microsoft.ML.OnnxRuntime.Gpu.Linux"
 grep -q '"Microsoft.ML.OnnxRuntime/1.31.1"' "$gpu_app/obj/project.assets.json" && fail "the GPU consumer also pulled the CPU Microsoft.ML.OnnxRuntime"
 echo "consumer-test: the ONNX consumer restores and builds with Microsoft.ML.OnnxRuntime.Gpu.Linux too"
+
+# The unet tool, installed from the feed into a folder of its own, run from a fresh shell that has
+# only HOME and PATH (the tool folder and the system's), as a user who installed it would.
+tools="$work/tools"
+(cd "$work" && dotnet tool install --tool-path "$tools" --add-source "$feed" UNet.Segmentation.Cli --version "$version") || fail "dotnet tool install UNet.Segmentation.Cli"
+[ -x "$tools/unet" ] || fail "the tool install made no $tools/unet"
+dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+fresh=(env -i HOME="$work/home" PATH="$tools:/usr/bin:/bin")
+# The tool's apphost finds .NET in /usr/share/dotnet or /usr/lib/dotnet by itself; elsewhere a user sets DOTNET_ROOT.
+case "$dotnet_root" in /usr/share/dotnet|/usr/lib/dotnet) ;; *) fresh+=(DOTNET_ROOT="$dotnet_root") ;; esac
+mkdir -p "$work/home" "$work/tool-run"
+help=$("${fresh[@]}" bash -c 'cd "$1" && unet --help' bash "$work/tool-run" 2>&1) || fail "unet --help in a fresh shell: $help"
+for expected in 'unet \[command\] \[options\]' '--exec-mode' '^  score ' '^  predict ' '^  export '; do
+  grep -Eq -- "$expected" <<<"$help" || fail "unet --help printed no '$expected'"
+done
+echo "consumer-test: unet --help runs from the installed tool in a fresh shell"
+# A real run: train 2 steps (libtorch from the tool's install), export to ONNX, predict a PNG on
+# ONNX Runtime, draw the training curves (SkiaSharp, HarfBuzz).
+"${fresh[@]}" bash -c 'set -e; cd "$1"
+  unet --exec-mode train --max-steps 2 --filters 4 --batch-size 1 --log-every 1 --model-dir m
+  unet export --checkpoint m/checkpoints/step-00000002.safetensors --onnx m/unet.onnx
+  unet show-batch --out batch --batch-size 1
+  unet predict --onnx m/unet.onnx --input batch/plain-0-image.png --output-dir predictions
+  unet plot --metrics m/metrics.jsonl --output m/curves.png' bash "$work/tool-run" >"$work/tool.log" 2>&1 \
+  || { tail -n 20 "$work/tool.log"; fail "the installed unet tool failed a real run (log above)"; }
+for f in m/checkpoints/step-00000002.safetensors m/unet.onnx predictions/plain-0-image-mask.png m/curves.png; do
+  [ -s "$work/tool-run/$f" ] || fail "the installed unet tool wrote no $f"
+done
+grep -q 'engine: ONNX Runtime' "$work/tool.log" || fail "unet predict --onnx did not say it ran on ONNX Runtime"
+echo "consumer-test: the installed unet tool trained, exported, predicted on ONNX Runtime and plotted"
+
+# Other platforms: both apps publish for linux-arm64, osx-arm64 and win-x64 (nothing in the packages
+# is x64- or Linux-only); the TorchSharp app framework-dependent, the ONNX app self-contained (.NET's
+# runtime packs restore too). Nothing is run: this machine is Linux x64. The GLIBCXX fix is forced
+# on every publish: it must run for linux-x64 only.
+publish() { # publish NAME PROJECT RID [ARGS...]: into $work/publish/NAME-RID, its log in $work/publish/NAME-RID.log
+  local name=$1 project=$2 rid=$3; shift 3
+  dotnet publish "$project" -c Release -r "$rid" -o "$work/publish/$name-$rid" -nologo -v n -p:UNetPackageVersion="$version" "$@" \
+    >"$work/publish/$name-$rid.log" 2>&1 || { tail -n 20 "$work/publish/$name-$rid.log"; fail "dotnet publish $name -r $rid"; }
+}
+mkdir -p "$work/publish"
+publish consumer "$app" linux-x64 -p:UNetPatchLibTorchSharp=true
+grep -q 'GLIBCXX_3.4.32 need' "$work/publish/consumer-linux-x64.log" || fail "the forced GLIBCXX fix did not run for linux-x64"
+for rid in linux-arm64 osx-arm64 win-x64; do
+  publish consumer "$app" "$rid" -p:UNetPatchLibTorchSharp=true
+  grep -q 'GLIBCXX_3.4.32 need' "$work/publish/consumer-$rid.log" && fail "the GLIBCXX fix ran for $rid"
+  publish consumer-onnx "$onnx_app" "$rid" --self-contained
+done
+echo "consumer-test: the forced GLIBCXX fix ran for linux-x64 and did nothing for linux-arm64's, osx-arm64's and win-x64's publish"
+check() { python3 scripts/check-publish.py "$@" || fail "the publish folder $1 for $2"; }
+check "$work/publish/consumer-osx-arm64" osx-arm64 libLibTorchSharp.dylib libtorch.dylib libtorch_cpu.dylib libc10.dylib libSkiaSharp.dylib UNet.Segmentation.Consumer
+check "$work/publish/consumer-win-x64" win-x64 LibTorchSharp.dll torch.dll torch_cpu.dll c10.dll libSkiaSharp.dll UNet.Segmentation.Consumer.exe
+check "$work/publish/consumer-linux-arm64" linux-arm64 libSkiaSharp.so UNet.Segmentation.Consumer
+ls "$work/publish/consumer-linux-arm64" | grep -Eq 'torch.*\.so' && fail "the linux-arm64 publish holds libtorch files, which TorchSharp 0.107 does not ship for linux-arm64"
+echo "consumer-test: linux-arm64: the TorchSharp app publishes but holds no libtorch (TorchSharp 0.107 ships none for linux-arm64; its first model would stop with TorchNativeLibraryException)"
+check "$work/publish/consumer-onnx-linux-arm64" linux-arm64 libonnxruntime.so libSkiaSharp.so libcoreclr.so UNet.Segmentation.Onnx.Consumer
+check "$work/publish/consumer-onnx-osx-arm64" osx-arm64 libonnxruntime.dylib libSkiaSharp.dylib libcoreclr.dylib UNet.Segmentation.Onnx.Consumer
+check "$work/publish/consumer-onnx-win-x64" win-x64 onnxruntime.dll libSkiaSharp.dll coreclr.dll UNet.Segmentation.Onnx.Consumer.exe
+# The check itself fails on an assembly for another architecture: win-x64's app read as osx-arm64's.
+negative=$(python3 scripts/check-publish.py "$work/publish/consumer-win-x64" osx-arm64) \
+  && fail "check-publish.py accepted win-x64's output as osx-arm64's"
+grep -q 'UNet.Segmentation.Consumer.dll is a managed assembly for x64, not AnyCPU or arm64' <<<"$negative" \
+  || fail "check-publish.py did not name the x64 app assembly: $negative"
+
+# An app without its native package: the first use names the package to add on this platform.
+no_torch="$work/consumer-no-backend"
+mkdir -p "$no_torch"
+cp "$app"/*.csproj "$app"/*.cs "$app"/nuget.config "$app"/Directory.Build.* "$no_torch/"
+sed -i '/<PackageReference Include="TorchSharp-cpu"/d' "$no_torch"/*.csproj
+grep -q 'Include="TorchSharp-cpu"' "$no_torch"/*.csproj && fail "TorchSharp-cpu is still referenced by the no-backend app"
+dotnet build "$no_torch" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" || fail "dotnet build of the consumer without TorchSharp-cpu"
+(cd "$work" && LD_LIBRARY_PATH= dotnet "$no_torch/bin/Release/net10.0/UNet.Segmentation.Consumer.dll") >"$work/no-backend.log" 2>&1 \
+  && fail "the consumer without TorchSharp-cpu ran"
+grep -m1 'TorchNativeLibraryException' "$work/no-backend.log" || fail "the consumer without TorchSharp-cpu did not stop with TorchNativeLibraryException: $(head -n 3 "$work/no-backend.log")"
+grep -qF 'add a backend package to the application — on linux-x64: TorchSharp-cpu (CPU) or TorchSharp-cuda-linux (CUDA)' "$work/no-backend.log" \
+  || fail "the consumer without TorchSharp-cpu was not told which package to add"
+no_ort="$work/consumer-onnx-no-native"
+mkdir -p "$no_ort"
+cp "$onnx_app"/*.csproj "$onnx_app"/*.cs "$onnx_app"/nuget.config "$onnx_app"/Directory.Build.* "$no_ort/"
+sed -i '/<PackageReference Include="$(OnnxRuntimePackage)"/d' "$no_ort"/*.csproj
+grep -q 'Include="$(OnnxRuntimePackage)"' "$no_ort"/*.csproj && fail "the native ONNX Runtime package is still referenced"
+dotnet build "$no_ort" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" || fail "dotnet build of the ONNX consumer without Microsoft.ML.OnnxRuntime"
+(cd "$work" && dotnet "$no_ort/bin/Release/net10.0/UNet.Segmentation.Onnx.Consumer.dll" "$shared/unet.onnx" "$shared/slice.tif" \
+  "$shared/torch-probabilities.tif" "$shared/slice-labels.tif" "$work/onnx-no-native-out") >"$work/no-ort.log" 2>&1 \
+  && fail "the ONNX consumer without Microsoft.ML.OnnxRuntime ran"
+grep -m1 'OnnxRuntimeNativeLibraryException' "$work/no-ort.log" || fail "the ONNX consumer without Microsoft.ML.OnnxRuntime did not stop with OnnxRuntimeNativeLibraryException: $(head -n 3 "$work/no-ort.log")"
+grep -qF 'on linux-x64: Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA)' "$work/no-ort.log" \
+  || fail "the ONNX consumer without Microsoft.ML.OnnxRuntime was not told which package to add"
 echo "consumer-test: passed"

@@ -28,7 +28,7 @@ internal static class CliErrors
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is ExternalException or TorchNativeLibraryException or CommunicationLibraryException)
+        catch (Exception e) when (e is ExternalException or TorchNativeLibraryException or Onnx.OnnxRuntimeNativeLibraryException or CommunicationLibraryException)
         {
             Console.Error.WriteLine($"error: {FirstLine(e.Message)}");
             return 2;

@@ -23,6 +23,7 @@ internal static class Launcher
         if (processes < 1) throw new ArgumentException($"--nproc-per-node must be at least 1 (got {processes})");
         if (MpiWorld.IsLaunchedByMpi())
             throw new ArgumentException("--nproc-per-node was given inside an MPI job: start the ranks either with mpirun or with --nproc-per-node, not both");
+        MpiWorld.ThrowIfUnsupported();   // Windows: MS-MPI, an ABI the binding does not speak
         string mpirun = Which("mpirun")
             ?? throw new ArgumentException("--nproc-per-node needs Open MPI's mpirun on PATH (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev)");
         var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -8,7 +8,8 @@ namespace UNet.Segmentation.Cli;
 
 /// <summary>
 /// <c>unet score --prediction P.tif --labels L.tif</c>: the ISBI 2012 challenge's V_rand and V_info
-/// of a float32 probability map against 8-bit labels, as one JSON line.
+/// of a float32 probability map against 8-bit labels, without and after border thinning
+/// (<see cref="ChallengeScoreReport.Thinned"/>), as one JSON line.
 /// </summary>
 internal static class ScoreCommand
 {
@@ -17,7 +18,8 @@ internal static class ScoreCommand
         var prediction = new Option<FileInfo?>("--prediction") { Description = "float32 probability TIFF (1 = non-membrane), as unet predict writes; one page per slice" };
         var labels = new Option<FileInfo?>("--labels") { Description = "8-bit label TIFF of the same slices (0 = membrane, 255 = interior)" };
         var command = new Command("score",
-            "Print the ISBI 2012 challenge's scores of a probability map as one JSON line: the best V_rand and V_info over thresholds 0.1..0.9 (with their thresholds) and both at 0.5.")
+            "Print the ISBI 2012 challenge's scores of a probability map as one JSON line: the best V_rand and V_info over thresholds 0.1..0.9 (with their thresholds) and both at 0.5, "
+            + "then the official scores after border thinning, as the challenge's Fiji evaluation computes them (the _thinned keys: the best over thresholds 0.0..1.0 by 0.1, their thresholds, both at 0.5).")
         {
             prediction, labels,
         };
@@ -71,8 +73,22 @@ internal static class ScoreCommand
             json.WriteNumber("v_info_at_0.5", report.VInfoAt05);
             json.WriteNumber("v_rand_threshold", report.BestRandThreshold);
             json.WriteNumber("v_info_threshold", report.BestInfoThreshold);
+            // The official scores after border thinning; null when a page has no interior label.
+            var thinned = report.Thinned;
+            WriteOrNull(json, "v_rand_thinned", thinned?.VRand);
+            WriteOrNull(json, "v_info_thinned", thinned?.VInfo);
+            WriteOrNull(json, "v_rand_thinned_at_0.5", thinned?.VRandAt05);
+            WriteOrNull(json, "v_info_thinned_at_0.5", thinned?.VInfoAt05);
+            WriteOrNull(json, "v_rand_thinned_threshold", thinned?.BestRandThreshold);
+            WriteOrNull(json, "v_info_thinned_threshold", thinned?.BestInfoThreshold);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteOrNull(Utf8JsonWriter json, string key, double? value)
+    {
+        if (value is { } v) json.WriteNumber(key, v);
+        else json.WriteNull(key);
     }
 }

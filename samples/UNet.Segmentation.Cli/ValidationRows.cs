@@ -14,6 +14,11 @@ internal static class ValidationRows
         {
             yield return ("V_rand", string.Create(inv, $"{scores.VRand:F4} (best t {scores.BestRandThreshold:0.0}); {scores.VRandAt05:F4} at t 0.5"));
             yield return ("V_info", string.Create(inv, $"{scores.VInfo:F4} (best t {scores.BestInfoThreshold:0.0}); {scores.VInfoAt05:F4} at t 0.5"));
+            if (scores.Thinned is { } thinned)
+            {
+                yield return ("V_rand (thinned)", string.Create(inv, $"{thinned.VRand:F4} (best t {thinned.BestRandThreshold:0.0}); {thinned.VRandAt05:F4} at t 0.5 (the challenge's official score)"));
+                yield return ("V_info (thinned)", string.Create(inv, $"{thinned.VInfo:F4} (best t {thinned.BestInfoThreshold:0.0}); {thinned.VInfoAt05:F4} at t 0.5"));
+            }
         }
         if (report is { ProbabilitiesPath: { } p, LabelsPath: { } l })
         {

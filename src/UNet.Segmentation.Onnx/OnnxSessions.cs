@@ -14,6 +14,19 @@ internal static class OnnxSessions
 
     private static InferenceSession Open(string path, OnnxPredictorOptions options, Func<SessionOptions, InferenceSession> create)
     {
+        try
+        {
+            return OpenLoaded(path, options, create);
+        }
+        catch (Exception e) when (OnnxNativeLibrary.IsLoadFailure(e))
+        {
+            // The first ONNX Runtime call loads its native library: missing, it names the package to add.
+            throw OnnxNativeLibrary.Explain(e, AppContext.BaseDirectory);
+        }
+    }
+
+    private static InferenceSession OpenLoaded(string path, OnnxPredictorOptions options, Func<SessionOptions, InferenceSession> create)
+    {
         using var settings = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,

@@ -28,6 +28,10 @@ public sealed class ScoreCommandTests : IDisposable
         // True: two segments of 2 (N = 4). The pixel between them has P = 0.65, the others 0.9.
         // t ≤ 0.6 merges them: V_rand = 2·(4 + 4) / (16 + 8) = 2/3, V_info = 0 (one predicted segment: I = 0).
         // t = 0.7, 0.8 separate them exactly: 1 and 1 (first at 0.7). t = 0.9: four singletons, 2/3 and 2/3.
+        // Thinned (t = 0.0, 0.1, …, 0.9999999999999999 in Java's doubles, P widened to double):
+        // t ≤ 0.6 one segment: V_rand 2/3, V_info 0 (one predicted part). t = 0.7, 0.7999999999999999:
+        // AA.BB, the dam on the uncounted middle: 1 and 1. From 0.8999999999999999 on, 0.9f
+        // (0.8999999761…) is membrane too: no interior, the page is one segment: 2/3 and 0.
         string prediction = Prediction(0.9f, 0.9f, 0.65f, 0.9f, 0.9f);
         var (code, stdout, stderr) = CliProcess.RunSplit(
             new Dictionary<string, string?> { ["LANG"] = "de_DE.UTF-8", ["LC_ALL"] = "de_DE.UTF-8" },
@@ -37,16 +41,35 @@ public sealed class ScoreCommandTests : IDisposable
         string line = Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         using var json = JsonDocument.Parse(line);
         var keys = json.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
-        Assert.Equal(["v_rand", "v_info", "v_rand_at_0.5", "v_info_at_0.5", "v_rand_threshold", "v_info_threshold"], keys);
+        Assert.Equal(["v_rand", "v_info", "v_rand_at_0.5", "v_info_at_0.5", "v_rand_threshold", "v_info_threshold",
+            "v_rand_thinned", "v_info_thinned", "v_rand_thinned_at_0.5", "v_info_thinned_at_0.5", "v_rand_thinned_threshold", "v_info_thinned_threshold"], keys);
         double Get(string key) => json.RootElement.GetProperty(key).GetDouble();
         Assert.Equal(1.0, Get("v_rand"), 1e-12);
         Assert.Equal(1.0, Get("v_info"), 1e-12);
         Assert.Equal(2.0 / 3, Get("v_rand_at_0.5"), 1e-12);
         Assert.Equal(0.0, Get("v_info_at_0.5"), 1e-12);
         Assert.Equal((0.7, 0.7), (Get("v_rand_threshold"), Get("v_info_threshold")));
+        Assert.Equal((1.0, 1.0), (Get("v_rand_thinned"), Get("v_info_thinned")));
+        Assert.Equal(2.0 / 3, Get("v_rand_thinned_at_0.5"), 1e-12);
+        Assert.Equal(0.0, Get("v_info_thinned_at_0.5"));
+        Assert.Equal((0.7, 0.7), (Get("v_rand_thinned_threshold"), Get("v_info_thinned_threshold")));
         // Round-trip doubles in the invariant culture, whatever the user's locale.
         Assert.Contains("\"v_rand_at_0.5\":0.6666666666666666,", line);
         Assert.Contains("\"v_rand_threshold\":0.7,", line);
+    }
+
+    [Fact]
+    public void APageWithoutInterior_LeavesTheThinnedKeysNull()
+    {
+        // The pooled scores count page 0's pixels; the thinned ones are a mean over pages, and page 1 has none.
+        string labels = Write("labels2.tif", new TiffVolume(2, 1, 5, new byte[] { 255, 255, 0, 255, 255, 0, 0, 0, 0, 0 }));
+        string prediction = Write("prediction2.tif", new TiffVolume(2, 1, 5, new[] { 1f, 1, 0, 1, 1, 0, 0, 0, 0, 0 }));
+        var (code, stdout, stderr) = CliProcess.RunSplit(null, "score", "--prediction", prediction, "--labels", labels);
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(1.0, json.RootElement.GetProperty("v_rand").GetDouble());
+        foreach (string key in new[] { "v_rand_thinned", "v_info_thinned", "v_rand_thinned_at_0.5", "v_info_thinned_at_0.5", "v_rand_thinned_threshold", "v_info_thinned_threshold" })
+            Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty(key).ValueKind);
     }
 
     private static void AssertOneErrorLine(int code, string stdout, string stderr, params string[] expected)

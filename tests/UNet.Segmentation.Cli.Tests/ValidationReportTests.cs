@@ -16,6 +16,7 @@ public sealed class ValidationReportTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Matches(@"V_rand +│ \d\.\d{4} \(best t 0\.\d\); \d\.\d{4} at t 0\.5", output);
         Assert.Matches(@"V_info +│ \d\.\d{4} \(best t 0\.\d\)", output);
+        Assert.Matches(@"V_rand \(thinned\) +│ \d\.\d{4} \(best t [01]\.\d\); \d\.\d{4} at t 0\.5", output);
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "metrics.json")));
         var root = metrics.RootElement;
         Assert.Equal(4, root.GetProperty("steps").GetInt64());
@@ -48,6 +49,11 @@ public sealed class ValidationReportTests : IDisposable
         using var again = JsonDocument.Parse(scored);
         Assert.Equal(vRand, again.RootElement.GetProperty("v_rand").GetDouble());
         Assert.Equal(vInfo, again.RootElement.GetProperty("v_info").GetDouble());
+        foreach (string key in new[] { "v_rand_thinned", "v_info_thinned", "v_rand_thinned_at_0.5", "v_info_thinned_at_0.5", "v_rand_thinned_threshold", "v_info_thinned_threshold" })
+        {
+            Assert.InRange(root.GetProperty(key).GetDouble(), 0, 1);
+            Assert.Equal(root.GetProperty(key).GetDouble(), again.RootElement.GetProperty(key).GetDouble());
+        }
     }
 
     [Fact]

@@ -32,6 +32,13 @@ public sealed record ChallengeScoreReport(
     IReadOnlyList<ThresholdScore> PerThreshold,
     long CountedPixels)
 {
+    /// <summary>
+    /// The challenge's official scores, after border thinning and averaged over pages, as Fiji's
+    /// Trainable_Segmentation computes them (<see cref="ThinnedScores"/>); null when a page has no
+    /// interior pixel (its mean over pages is not defined) or when the report was built by hand.
+    /// </summary>
+    public ThinnedScoreReport? Thinned { get; init; }
+
     /// <summary>One line: the best scores with their thresholds, and both at 0.5.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"V_rand {VRand:F4} (t {BestRandThreshold:0.0}) | V_info {VInfo:F4} (t {BestInfoThreshold:0.0}) | at t 0.5: V_rand {VRandAt05:F4}, V_info {VInfoAt05:F4} ({CountedPixels} pixels)");

@@ -32,8 +32,9 @@ namespace UNet.Segmentation.Scoring;
 /// (predicted, true) segment pairs, counting runs of equal pairs along rows so that the table is
 /// touched once per run, not per pixel. Singletons need no table entries: each adds 1 to Σ n_ij²
 /// and Σ a_i² and 0 to the n ln n sums (counts n_ij = N p_ij, a_i = N s_i). All sums are exact
-/// integers or doubles; the six ISBI validation slices of a fold (512×512) take well under a
-/// second for the nine thresholds.</para>
+/// integers or doubles. <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{byte}, int, int, int)"/>
+/// also computes the thinned scores (<see cref="ThinnedScores"/>), which cost more: one flooding
+/// of every page at each of their 11 thresholds.</para>
 /// </remarks>
 public static class ChallengeScores
 {
@@ -41,7 +42,9 @@ public static class ChallengeScores
     public static IReadOnlyList<double> Thresholds { get; } = Array.AsReadOnly(Enumerable.Range(1, 9).Select(k => k / 10.0).ToArray());
 
     /// <summary>
-    /// Both scores at every threshold of <see cref="Thresholds"/>, the best of each and both at 0.5.
+    /// Both scores at every threshold of <see cref="Thresholds"/>, the best of each and both at 0.5,
+    /// and the official scores after border thinning (<see cref="ChallengeScoreReport.Thinned"/>,
+    /// see <see cref="ThinnedScores"/>) when every page has interior pixels.
     /// </summary>
     /// <param name="probabilities">P: pages × height × width probabilities of non-membrane in [0, 1], page-major then row-major.</param>
     /// <param name="labels">L: pages × height × width labels; a pixel is interior (counted) where L &gt; 127.</param>
@@ -66,7 +69,10 @@ public static class ChallengeScores
             if (s.Threshold == 0.5) atHalf = s;
         }
         return new ChallengeScoreReport(bestRand.VRand, bestInfo.VInfo, atHalf.VRand, atHalf.VInfo,
-            bestRand.Threshold, bestInfo.Threshold, Array.AsReadOnly(scores), truth.Counted);
+            bestRand.Threshold, bestInfo.Threshold, Array.AsReadOnly(scores), truth.Counted)
+        {
+            Thinned = ThinnedScores.TryCompute(probabilities, truth),
+        };
     }
 
     /// <summary>
@@ -80,6 +86,13 @@ public static class ChallengeScores
     /// the values are refused as by <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{byte}, int, int, int)"/>.</exception>
     public static ChallengeScoreReport Compute(TiffVolume prediction, TiffVolume labels)
     {
+        CheckVolumes(prediction, labels);
+        return Compute(prediction.GetFloat32(), labels.GetUInt8(), labels.PageCount, labels.Height, labels.Width);
+    }
+
+    /// <summary>Refuses volumes that are not a float32 map and 8-bit labels of the same page count and size.</summary>
+    internal static void CheckVolumes(TiffVolume prediction, TiffVolume labels)
+    {
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(labels);
         if (prediction.SampleFormat != TiffSampleFormat.Float32)
@@ -90,7 +103,6 @@ public static class ChallengeScores
             throw new ArgumentException(
                 $"the prediction has {prediction.PageCount} page(s) of {prediction.Width}x{prediction.Height} but the labels {labels.PageCount} of {labels.Width}x{labels.Height}",
                 nameof(labels));
-        return Compute(prediction.GetFloat32(), labels.GetUInt8(), labels.PageCount, labels.Height, labels.Width);
     }
 
     /// <summary>Both scores at one threshold <paramref name="threshold"/> (P &gt; t is predicted non-membrane).</summary>

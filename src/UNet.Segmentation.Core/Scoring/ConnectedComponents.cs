@@ -25,7 +25,11 @@ internal static class ConnectedComponents
     /// <param name="width">Columns per page.</param>
     /// <param name="labels">Receives one label per pixel; as long as <paramref name="foreground"/>.</param>
     /// <returns>The number of components (the largest label).</returns>
-    public static int Label(ReadOnlySpan<byte> foreground, int pages, int height, int width, Span<int> labels)
+    public static int Label(ReadOnlySpan<byte> foreground, int pages, int height, int width, Span<int> labels) =>
+        Label(foreground, pages, height, width, labels, default);
+
+    /// <summary>As <see cref="Label(ReadOnlySpan{byte}, int, int, int, Span{int})"/>, with a caller-owned stack to reuse across calls (one page's pixels long; a shorter one is replaced by a new array).</summary>
+    public static int Label(ReadOnlySpan<byte> foreground, int pages, int height, int width, Span<int> labels, Span<int> stack)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pages, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -36,8 +40,9 @@ internal static class ConnectedComponents
         if (labels.Length != foreground.Length)
             throw new ArgumentException($"{labels.Length} labels for {foreground.Length} pixels", nameof(labels));
 
+        if (stack.Length < pageSize) stack = new int[pageSize];
+
         labels.Clear();
-        var stack = new int[pageSize];
         int count = 0;
         for (int page = 0; page < pages; page++)
         {

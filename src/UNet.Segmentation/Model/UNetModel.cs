@@ -19,6 +19,16 @@ namespace UNet.Segmentation.Model;
 /// </summary>
 public sealed class UNetModel : nn.Module<Tensor, Tensor>
 {
+    // Runs before TorchSharp's Module constructor, the first native call: bad options are named
+    // first, and a missing native backend is a TorchNativeLibraryException naming the package to add.
+    private static string Checked(UNetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.EnsureValid();
+        TorchRuntime.EnsureLoaded();
+        return nameof(UNetModel);
+    }
+
     /// <summary>The metadata key under which <see cref="Save"/> stores the options as JSON.</summary>
     public const string OptionsMetadataKey = "unet_options";
 
@@ -26,11 +36,9 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor>
     public static readonly IReadOnlyList<string> NonWeightPrefixes = ["optimizer.", "rng."];
 
     /// <summary>Builds the network; throws <see cref="UNetOptionsException"/> listing every problem with the options.</summary>
-    public UNetModel(UNetOptions options) : base(nameof(UNetModel))
+    public UNetModel(UNetOptions options) : base(Checked(options))
     {
-        ArgumentNullException.ThrowIfNull(options);
         Options = options.EnsureValid();
-        TorchRuntime.EnsureLoaded();
         long f = options.BaseFilters;
         using var scope = NewDisposeScope();
         InputBlock = new InputBlock(options.InputChannels, f, options);

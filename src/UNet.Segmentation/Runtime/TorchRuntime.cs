@@ -36,21 +36,53 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Turns a load failure into one message: what the dynamic loader said about libLibTorchSharp, and what to do.</summary>
-    internal static TorchNativeLibraryException Explain(Exception error, string appDirectory)
+    /// <summary>
+    /// Turns a load failure into one message: what the dynamic loader said about libLibTorchSharp,
+    /// and what to do. Without a backend package, libLibTorchSharp (which the TorchSharp package
+    /// itself carries for some platforms) or libtorch is missing: the message names the backend
+    /// packages for <paramref name="rid"/> (default: the running platform's, e.g. linux-x64).
+    /// </summary>
+    internal static TorchNativeLibraryException Explain(Exception error, string appDirectory, string? rid = null)
     {
+        rid ??= RunningPlatform();
         string? library = NativeFiles.Find(appDirectory, "LibTorchSharp");
         if (library is null)
-            return new TorchNativeLibraryException(
-                $"TorchSharp's native library (libLibTorchSharp) is not in {appDirectory}: add a backend package to the application — TorchSharp-cpu, TorchSharp-cuda-linux or TorchSharp-cuda-windows (version {TorchSharpVersion}).", error);
+            return NoBackend($"TorchSharp's native library (libLibTorchSharp) is not in {appDirectory}", rid, error);
         string reason = LoaderError(library) ?? Innermost(error).Message;
         if (reason.Contains(GlibcxxVersion, StringComparison.Ordinal))
             return new TorchNativeLibraryException(
                 $"{library} needs {GlibcxxVersion} from libstdc++, which this system's libstdc++ lacks (Debian 12, Ubuntu 22.04). " +
                 "UNet.Segmentation's build step marks that need weak when the build machine lacks it; this output was built elsewhere or with UNetPatchLibTorchSharp=false. " +
                 "Rebuild or publish with -p:UNetPatchLibTorchSharp=true, or install libstdc++ from GCC 13 or newer (docs/torchsharp-on-older-linux.md). Loader: " + reason, error);
+        if (NativeFiles.Find(appDirectory, "torch_cpu") is null)
+            return NoBackend($"libtorch ({NativeFiles.FileName("torch_cpu")}) is not in {appDirectory}, only TorchSharp's {Path.GetFileName(library)}", rid, error);
         return new TorchNativeLibraryException($"TorchSharp's native library {library} could not be loaded: {reason}", error);
     }
+
+    private static TorchNativeLibraryException NoBackend(string what, string rid, Exception error) =>
+        new(BackendPackages(rid) is { } packages
+            ? $"{what}: add a backend package to the application — on {rid}: {packages} (version {TorchSharpVersion})."
+            : $"{what}, and TorchSharp {TorchSharpVersion} has no backend package for {rid}: TorchSharp-cpu runs on linux-x64, win-x64 and osx-arm64, TorchSharp-cuda-linux and TorchSharp-cuda-windows on x64; on {rid}, predict with UNet.Segmentation.Onnx on ONNX Runtime instead.", error);
+
+    /// <summary>
+    /// The TorchSharp backend packages that bring libLibTorchSharp and libtorch for a runtime
+    /// identifier, as a phrase for a message; null where none does (linux-arm64, osx-x64, musl).
+    /// TorchSharp-cpu's libtorch packages cover linux-x64, win-x64 and osx-arm64; TorchSharp
+    /// itself carries LibTorchSharp for win-arm64 too, whose libtorch is a package of its own.
+    /// </summary>
+    internal static string? BackendPackages(string rid) => rid switch
+    {
+        "linux-x64" => "TorchSharp-cpu (CPU) or TorchSharp-cuda-linux (CUDA)",
+        "win-x64" => "TorchSharp-cpu (CPU) or TorchSharp-cuda-windows (CUDA)",
+        "osx-arm64" => "TorchSharp-cpu",
+        "win-arm64" => "TorchSharp-cpu and libtorch-cpu-win-arm64 (TorchSharp-cpu's own libtorch packages are for linux-x64, win-x64 and osx-arm64)",
+        _ => null,
+    };
+
+    /// <summary>The running process's portable runtime identifier: linux-x64, win-x64, osx-arm64, …</summary>
+    internal static string RunningPlatform() =>
+        (OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux") + "-" +
+        RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
 
     private static string TorchSharpVersion => typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?";
 

@@ -9,13 +9,13 @@ namespace UNet.Segmentation.Training;
 /// <summary>
 /// The whole validation record of a model on a fold, as <see cref="Evaluator.Report"/> writes it
 /// into a folder: <c>metrics.json</c> (the validation metrics, and for ISBI data the map Dice and
-/// the challenge's V_rand and V_info), and for ISBI data <c>validation/probabilities.tif</c> and
+/// the challenge's V_rand and V_info, without and after border thinning), and for ISBI data <c>validation/probabilities.tif</c> and
 /// <c>validation/labels.tif</c>, the held-out slices' full-resolution interior probabilities and
 /// their labels, so that <c>unet score</c> (or anyone) can score them again.
 /// </summary>
 /// <param name="Metrics">The pipeline's metrics (DICE, per-class Dice, IoU, accuracy, cross-entropy).</param>
 /// <param name="MapDice">The hard Dice of the full-resolution maps at 0.5 (ISBI data), or null.</param>
-/// <param name="Scores">The challenge's V_rand and V_info over thresholds (ISBI data), or null.</param>
+/// <param name="Scores">The challenge's V_rand and V_info over thresholds (ISBI data), with the official thinned ones in <see cref="ChallengeScoreReport.Thinned"/>, or null.</param>
 /// <param name="ProbabilitiesPath">The validation probabilities TIFF (ISBI data), or null.</param>
 /// <param name="LabelsPath">The validation labels TIFF (ISBI data), or null.</param>
 /// <param name="MetricsPath">The metrics.json written.</param>
@@ -79,6 +79,13 @@ public sealed record ValidationReport(SegmentationMetrics Metrics, double? MapDi
             json["v_info_at_0.5"] = scores.VInfoAt05;
             json["v_rand_threshold"] = scores.BestRandThreshold;
             json["v_info_threshold"] = scores.BestInfoThreshold;
+            // The official scores after border thinning (null when a validation slice has no interior label).
+            json["v_rand_thinned"] = scores.Thinned?.VRand;
+            json["v_info_thinned"] = scores.Thinned?.VInfo;
+            json["v_rand_thinned_at_0.5"] = scores.Thinned?.VRandAt05;
+            json["v_info_thinned_at_0.5"] = scores.Thinned?.VInfoAt05;
+            json["v_rand_thinned_threshold"] = scores.Thinned?.BestRandThreshold;
+            json["v_info_thinned_threshold"] = scores.Thinned?.BestInfoThreshold;
             json["predictor"] = new { input = predictorOptions.Input.ToString(), overlap = predictorOptions.TileOverlap, flip_tta = predictorOptions.FlipTta };
             json["validation_probabilities"] = pPath;
             json["validation_labels"] = lPath;

@@ -241,7 +241,8 @@ public class ChallengeScoresTests(ITestOutputHelper output)
         var fromSpans = ChallengeScores.Compute(probabilities, labels, 2, 16, 20);
         var fromVolumes = ChallengeScores.Compute(new TiffVolume(2, 16, 20, probabilities), new TiffVolume(2, 16, 20, labels));
         Assert.Equal(fromSpans.PerThreshold, fromVolumes.PerThreshold);
-        Assert.Equal(fromSpans with { PerThreshold = fromVolumes.PerThreshold }, fromVolumes);
+        Assert.Equal(fromSpans.Thinned!.PerThreshold, fromVolumes.Thinned!.PerThreshold);
+        Assert.Equal(fromSpans with { PerThreshold = fromVolumes.PerThreshold, Thinned = fromVolumes.Thinned }, fromVolumes);
     }
 
     [Fact]
@@ -362,7 +363,7 @@ public class ChallengeScoresTests(ITestOutputHelper output)
         clock.Stop();
         output.WriteLine($"against a 5x5 box blur: {report}");
         foreach (var s in report.PerThreshold) output.WriteLine($"  t {s.Threshold:0.0}: V_rand {s.VRand:F4}, V_info {s.VInfo:F4}");
-        string timing = $"scoring {slices.Count} slices of {w}x{h} at 9 thresholds took {clock.Elapsed.TotalMilliseconds:F0} ms";
+        string timing = $"scoring {slices.Count} slices of {w}x{h} at 9 thresholds, and at 11 after border thinning, took {clock.Elapsed.TotalMilliseconds:F0} ms";
         output.WriteLine(timing);
         Console.WriteLine(timing);
         Assert.All(report.PerThreshold, s => Assert.True(s.VRand is > 0 and < 1 && s.VInfo is > 0 and < 1, $"t {s.Threshold}: {s}"));

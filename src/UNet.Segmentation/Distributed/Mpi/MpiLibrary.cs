@@ -7,8 +7,9 @@ namespace UNet.Segmentation.Distributed.Mpi;
 /// Open MPI's C API, reached with <see cref="NativeLibrary"/> (no native code of ours): the
 /// functions as unmanaged function pointers, the predefined handles as the addresses of the
 /// objects Open MPI exports (<c>MPI_COMM_WORLD</c> is <c>&amp;ompi_mpi_comm_world</c>, and so on).
-/// MPICH-derived MPIs (MPICH, Intel MPI, MVAPICH) use integer handles instead and are refused by
-/// name. Loaded once per process.
+/// MPICH-derived MPIs (MPICH, Intel MPI, MVAPICH, and Microsoft MPI, Windows' MPI) use integer
+/// handles and other constants instead and are refused by name: on Windows before anything is
+/// loaded, elsewhere by the library's name or its exports. Loaded once per process.
 /// </summary>
 internal sealed unsafe class MpiLibrary
 {
@@ -86,7 +87,31 @@ internal sealed unsafe class MpiLibrary
     /// <see cref="Candidates"/> the loader finds. A missing or foreign library is a
     /// <see cref="CommunicationLibraryException"/> naming what was tried and how to install Open MPI.
     /// </summary>
-    public static MpiLibrary Load() => NativeLibraries.Load(PathVariable, Candidates, candidates =>
+    public static MpiLibrary Load()
+    {
+        if (Refusal(OperatingSystem.IsWindows(), Environment.GetEnvironmentVariable(PathVariable)) is { } refused) throw refused;
+        return LoadOpenMpi();
+    }
+
+    /// <summary>
+    /// The one-line refusal of an MPI this binding cannot speak, or null: on Windows (whose MPI is
+    /// MS-MPI), or a library named like MS-MPI's or MPICH's (<paramref name="library"/>, from
+    /// <see cref="PathVariable"/>). Open MPI's handles are pointers to exported objects; the MPICH
+    /// ABI's are integers with different constants, so the same calls would pass wrong handles.
+    /// </summary>
+    internal static CommunicationLibraryException? Refusal(bool windows, string? library)
+    {
+        string name = System.IO.Path.GetFileName(library ?? "");
+        if (windows)
+            return new CommunicationLibraryException(
+                "data-parallel training over MPI is not supported on Windows: Windows' MPI is Microsoft MPI (MS-MPI), an MPICH-ABI library (integer handles), and this binding speaks Open MPI's ABI (pointer handles) only; train in one process, or on Linux or macOS with Open MPI 4.1 or newer");
+        if (name.Contains("msmpi", StringComparison.OrdinalIgnoreCase) || name.Contains("mpich", StringComparison.OrdinalIgnoreCase))
+            return new CommunicationLibraryException(
+                $"{library} is an MPICH-ABI library (MPICH, MS-MPI, Intel MPI and MVAPICH use integer handles), and this binding speaks Open MPI's ABI (pointer handles) only: set {PathVariable} to Open MPI 4.1 or newer's libmpi");
+        return null;
+    }
+
+    private static MpiLibrary LoadOpenMpi() => NativeLibraries.Load(PathVariable, Candidates, candidates =>
         NativeLibraries.Open(candidates, (handle, path) => new MpiLibrary(handle, path),
             tried => $"MPI is not available: could not load {tried}. Install Open MPI (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev), or set {PathVariable} to the path of its libmpi.so",
             // Global symbols: Open MPI's plug-ins (mca_*.so) resolve libmpi's symbols from the process.

@@ -80,6 +80,16 @@ public sealed unsafe class MpiWorld : IDisposable
     }
 
     /// <summary>
+    /// Throws <see cref="CommunicationLibraryException"/> with one line saying why when this
+    /// platform's MPI cannot be used — on Windows, MS-MPI, whose MPICH ABI this binding does not
+    /// speak — before any process is started; <see cref="Initialize"/> refuses it the same way.
+    /// </summary>
+    public static void ThrowIfUnsupported()
+    {
+        if (MpiLibrary.Refusal(OperatingSystem.IsWindows(), Environment.GetEnvironmentVariable(MpiLibrary.PathVariable)) is { } refused) throw refused;
+    }
+
+    /// <summary>
     /// True when an MPI launcher started this process: Open MPI's mpirun (OMPI_COMM_WORLD_SIZE),
     /// PMIx (PMIX_RANK: Slurm's <c>srun --mpi=pmix</c>, PRRTE) or PMI (PMI_RANK).
     /// </summary>
