@@ -7,7 +7,7 @@
 # none of these: TorchSharp-cpu comes from NuGet. Skips apt when everything is already there.
 set -euo pipefail
 
-packages=(python3-torch python3-scipy libtiff-tools python3-pil openmpi-bin libopenmpi-dev gcc)
+packages=(python3-torch python3-scipy libtiff-tools python3-pil openmpi-bin libopenmpi-dev gcc chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
