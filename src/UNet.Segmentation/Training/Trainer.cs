@@ -35,6 +35,7 @@ public sealed class Trainer : IDisposable
     private readonly LossScaler _scaler;
     private readonly DataParallel? _parallel;
     private readonly IReadOnlyList<ITrainingCallback> _callbacks, _schedules;
+    private readonly ILearningRateSchedule? _learningRates;
 
     internal Trainer(UNetModel model, TrainerOptions options, TrainerParts parts)
     {
@@ -67,6 +68,7 @@ public sealed class Trainer : IDisposable
         }
         _callbacks = [.. BuiltInObservers(options, _logger), .. parts.Callbacks];
         _schedules = [.. BuiltInSchedules(options)];
+        _learningRates = options.ScheduleFor(StepsPerRank);
     }
 
     /// <summary>The optimizer (Adam with the reference's settings unless <see cref="TrainerBuilder.WithOptimizer"/> chose another).</summary>
@@ -303,11 +305,11 @@ public sealed class Trainer : IDisposable
         yield return new EvaluationScheduleCallback();
     }
 
-    /// <summary>The learning rate of step <paramref name="step"/>: the schedule's, set on every group, or else the optimizer's own.</summary>
+    /// <summary>The learning rate of step <paramref name="step"/>: the schedule's (<see cref="TrainerOptions.ScheduleFor"/>), set on every group, or else the optimizer's own.</summary>
     private double SetLearningRate(long step)
     {
-        if (Options.Schedule is null) return _optimizer.ParamGroups.First().LearningRate;
-        double lr = Options.Schedule.At(step);
+        if (_learningRates is null) return _optimizer.ParamGroups.First().LearningRate;
+        double lr = _learningRates.At(step);
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
         return lr;
     }
