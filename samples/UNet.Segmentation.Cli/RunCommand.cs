@@ -48,8 +48,7 @@ internal static class RunCommand
     {
         string mode = p.GetValue(o.ExecMode)!;
         if (!Modes.Contains(mode)) throw new ArgumentException($"--exec-mode must be one of {string.Join(", ", Modes)} (got '{mode}')");
-        int fold = p.GetValue(o.Fold);
-        if (fold is < 0 or > 4) throw new ArgumentException($"--fold must lie in 0..4 (got {fold})");
+        int? fold = DataChoice.ParseFold(p.GetValue(o.Fold)!);
         int patience = p.GetValue(o.EarlyStoppingPatience);
         if (patience < 0) throw new ArgumentException($"--early-stopping-patience must be 0 (off) or more (got {patience})");
         double minDelta = p.GetValue(o.MinDelta);
@@ -58,12 +57,18 @@ internal static class RunCommand
         try { monitored = MonitoredMetric.Parse(p.GetValue(o.EarlyStoppingMetric)!); }
         catch (ArgumentException e) { throw new ArgumentException($"--early-stopping-metric: {e.Message.Split(" (Parameter")[0]}"); }
         bool training = mode.StartsWith("train", StringComparison.Ordinal);
+        if (fold is null) DataChoice.RefuseWithoutValidation(mode, p.GetValue(o.EvaluateEvery), patience, p.GetValue(o.KeepBest), p.GetValue(o.ChallengeScores));
         if ((patience > 0 || p.GetValue(o.KeepBest)) && training && !p.GetValue(o.Benchmark) && mode != "train_and_evaluate")
             throw new ArgumentException($"--early-stopping-patience and --keep-best watch validation metrics: use --exec-mode train_and_evaluate (got {mode})");
         if (patience > 0 && p.GetValue(o.EvaluateEvery) <= 0)
             throw new ArgumentException("--early-stopping-patience needs evaluations during training: give --evaluate-every N");
         if (p.GetValue(o.Augment) && p.GetValue(o.NoAugment)) throw new ArgumentException("--augment and --no-augment contradict each other: give one");
         if (p.GetValue(o.Benchmark) && p.GetValue(o.NoBenchmark)) throw new ArgumentException("--benchmark and --no-benchmark contradict each other: give one");
+        if (p.GetValue(o.Amp) && p.GetValue(o.NoAmp)) throw new ArgumentException("--amp and --no-amp contradict each other: give one");
+        if (p.GetValue(o.LrWarmupSteps) is < 0) throw new ArgumentException($"--lr-warmup-steps must be 0 (none) or more (got {p.GetValue(o.LrWarmupSteps)})");
+        if (p.GetValue(o.PrefetchBatches) is < 1) throw new ArgumentException($"--prefetch-batches must be at least 1 (got {p.GetValue(o.PrefetchBatches)})");
+        var decay = p.GetValue(o.LrSchedule) is { } schedule ? RecipeChoice.ParseDecay(schedule) : (LearningRateDecay?)null;
+        var named = p.GetValue(o.Recipe) is { } recipeName ? RecipeChoice.Find(recipeName) : null;
         var device = Devices.Parse(p.GetValue(o.Device)!);
         // The reference's TensorFlow switches: accepted so that its commands run, each with one line saying what runs instead.
         if (p.GetValue(o.Xla)) Console.WriteLine("--xla: libtorch has no XLA compiler; running libtorch's own kernels (cuDNN with its autotuner on CUDA) instead");
@@ -73,7 +78,7 @@ internal static class RunCommand
         if (p.GetValue(o.Tf32) && device.type != DeviceType.CUDA) throw new ArgumentException("--tf32 needs --device cuda");
         var dataDir = p.GetValue(o.DataDir);
         if (dataDir is not null && !dataDir.Exists) throw new ArgumentException($"--data-dir {dataDir.FullName} does not exist");
-        var recipe = dataDir is null ? Recipe.CpuSynthetic : Recipe.Reference;
+        var recipe = named ?? RecipeChoice.Default(dataDir);
         string modelDir = p.GetValue(o.ModelDir)!.FullName;
         string checkpoints = Path.Combine(modelDir, "checkpoints");
         string logDir = p.GetValue(o.LogDir)?.FullName ?? modelDir;
@@ -99,13 +104,15 @@ internal static class RunCommand
         if (predictorOptions.Validate() is { Count: > 0 } bad) throw new ArgumentException(string.Join("; ", bad).Replace(nameof(PredictorOptions.TileOverlap), "--overlap"));
         var data = DataChoice.Load(dataDir, p.GetValue(o.Classes));
         summary.Add(("data", DataChoice.Describe(data)));
-        var split = data.Fold(fold);
+        var split = DataChoice.Split(data, fold);
+        summary.Add(("fold", DataChoice.Describe(split)));
+        summary.Add(("recipe", $"{recipe.Name} ({recipe.Describe()}); flags override its values"));
 
         UNetModel model;
         if (mode.StartsWith("train", StringComparison.Ordinal))
         {
             torch.manual_seed(p.GetValue(o.Seed));
-            model = new UNetModel(UNetOptions.Reference with { BaseFilters = p.GetValue(o.Filters) ?? recipe.Filters, InputChannels = data.ImageChannels, Classes = data.Classes });
+            model = new UNetModel(recipe.ApplyTo(UNetOptions.Reference) with { BaseFilters = p.GetValue(o.Filters) ?? recipe.BaseFilters, InputChannels = data.ImageChannels, Classes = data.Classes });
         }
         else
         {
@@ -116,24 +123,27 @@ internal static class RunCommand
         }
         using (model)
         {
-            var precision = !p.GetValue(o.Amp) ? Precision.Float32 : device.type == DeviceType.CUDA ? Precision.Float16 : Precision.BFloat16;
+            var precision = p.GetValue(o.NoAmp) ? Precision.Float32
+                : p.GetValue(o.Amp) ? (device.type == DeviceType.CUDA ? Precision.Float16 : Precision.BFloat16)
+                : recipe.Precision;
             long maxSteps = p.GetValue(o.MaxSteps) ?? recipe.MaxSteps;
             int batchSize = p.GetValue(o.BatchSize) ?? recipe.BatchSize;
             // Your own images may have any size: training draws tiles of them, prediction slides a window.
-            var dataOptions = data is FolderDataset ? DataOptions.Reference with { InputMode = InputMode.OverlapTile } : DataOptions.Reference;
+            var dataOptions = (data is FolderDataset ? DataOptions.Reference with { InputMode = InputMode.OverlapTile } : DataOptions.Reference)
+                with { PrefetchBatches = p.GetValue(o.PrefetchBatches) ?? recipe.PrefetchBatches };
             bool isMainRank = world is null || world.Rank == 0;
             summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}"));
 
             if (p.GetValue(o.Benchmark))
             {
-                int warmup = p.GetValue(o.WarmupSteps) ?? recipe.WarmupSteps;
+                int warmup = p.GetValue(o.WarmupSteps) ?? recipe.BenchmarkWarmupSteps;
                 if (maxSteps <= warmup) throw new ArgumentException($"--max-steps ({maxSteps}) must exceed --warmup-steps ({warmup}) in benchmark mode");
                 if (!isMainRank && !training) return 0;
                 BenchmarkReport report;
                 int worldSize = world?.Size ?? 1;
                 if (training)
                 {
-                    using var trainer = TrainerFor(model, p, o, recipe, maxSteps, batchSize, dataOptions, precision, device, checkpoints, logDir, world, dataDir is null).Build();
+                    using var trainer = TrainerFor(model, p, o, recipe, decay, maxSteps, batchSize, dataOptions, precision, device, checkpoints, logDir, world, evaluates: false).Build();
                     report = trainer.Benchmark(data, split, warmup, (int)(maxSteps - warmup));
                 }
                 else report = InferenceBenchmark.Run(model, batchSize, warmup, (int)(maxSteps - warmup), precision, device);
@@ -148,7 +158,7 @@ internal static class RunCommand
             }
             else if (training)
             {
-                var builder = TrainerFor(model, p, o, recipe, maxSteps, batchSize, dataOptions, precision, device, checkpoints, logDir, world, dataDir is null);
+                var builder = TrainerFor(model, p, o, recipe, decay, maxSteps, batchSize, dataOptions, precision, device, checkpoints, logDir, world, evaluates: mode == "train_and_evaluate");
                 if (patience > 0) builder = builder.WithCallback(new EarlyStopping(patience, minDelta, monitored));
                 if (p.GetValue(o.KeepBest)) builder = builder.WithCallback(new KeepBest(monitored));
                 string tensorboard = p.GetValue(o.TensorBoard)?.FullName ?? Path.Combine(logDir, "tensorboard");
@@ -158,6 +168,7 @@ internal static class RunCommand
                 var progress = ConsoleLogger.Plain ? null : new ProgressView();
                 if (progress is not null) builder = builder.WithCallback(progress);
                 using var trainer = builder.Build();
+                summary.Add(("learning rate", RecipeChoice.DescribeRate(trainer.Options)));
                 var evaluateFold = mode == "train_and_evaluate" ? split : split with { Validation = [] };
                 using var signals = new StopSignals();
                 var result = progress is null
@@ -215,22 +226,28 @@ internal static class RunCommand
         return 0;
     }
 
-    /// <summary>The trainer of the train modes and the training benchmark (evaluate and predict build none).</summary>
-    private static TrainerBuilder TrainerFor(UNetModel model, ParseResult p, RunOptions o, Recipe recipe, long maxSteps, int batchSize, DataOptions dataOptions,
-        Precision precision, Device device, string checkpoints, string logDir, MpiWorld? world, bool synthetic)
+    /// <summary>
+    /// The trainer of the train modes and the training benchmark (evaluate and predict build none):
+    /// the recipe, then each flag given over it. <paramref name="evaluates"/>: the fit keeps its
+    /// validation slices (train_and_evaluate), so --evaluate-every and --challenge-scores apply.
+    /// </summary>
+    private static TrainerBuilder TrainerFor(UNetModel model, ParseResult p, RunOptions o, TrainingRecipe recipe, LearningRateDecay? decay, long maxSteps, int batchSize,
+        DataOptions dataOptions, Precision precision, Device device, string checkpoints, string logDir, MpiWorld? world, bool evaluates)
     {
         var builder = Trainer.For(model)
+            .WithRecipe(recipe)
             .WithAdam(p.GetValue(o.LearningRate) ?? recipe.LearningRate)
+            .WithLearningRateDecay(decay ?? recipe.LearningRateDecay, p.GetValue(o.LrWarmupSteps) ?? recipe.LearningRateWarmupSteps)
             .WithWeightDecay(p.GetValue(o.WeightDecay))
             .WithSteps(maxSteps, batchSize)
             .WithSeed(p.GetValue(o.Seed))
             .WithData(dataOptions)
-            .WithAugmentation(!p.GetValue(o.NoAugment) && (p.GetValue(o.Augment) || synthetic))
+            .WithAugmentation(!p.GetValue(o.NoAugment) && (p.GetValue(o.Augment) || recipe.Augment))
             .WithMixedPrecision(precision)
             .OnDevice(device)
             .WithCheckpoints(checkpoints, every: (int)Math.Clamp(maxSteps / 4, 1, 500))
-            .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, p.GetValue(o.EvaluateEvery), Path.Combine(logDir, "metrics.jsonl"))
-            .WithChallengeScores(p.GetValue(o.ChallengeScores))
+            .WithLogging(p.GetValue(o.LogEvery) ?? recipe.LogEvery, evaluates ? p.GetValue(o.EvaluateEvery) : 0, Path.Combine(logDir, "metrics.jsonl"))
+            .WithChallengeScores(evaluates && p.GetValue(o.ChallengeScores))
             .WithLogger(new ConsoleLogger());
         return world is null ? builder : builder.WithDataParallel(world);
     }

@@ -1,26 +1,28 @@
 using System.CommandLine;
+using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Cli;
 
-/// <summary>The reference main.py's flags, in kebab-case with the underscore spellings as aliases, plus --device and --checkpoint.</summary>
+/// <summary>The reference main.py's flags, in kebab-case with the underscore spellings as aliases, plus --device, --checkpoint, --recipe and the rest.</summary>
 internal sealed class RunOptions
 {
     public readonly Option<string> ExecMode = new("--exec-mode", "--exec_mode") { Description = "train, evaluate, train_and_evaluate, predict or train_and_predict", DefaultValueFactory = _ => "train_and_predict" };
-    public readonly Option<DirectoryInfo?> DataDir = new("--data-dir", "--data_dir") { Description = "ISBI-style folder; without it, synthetic data and a CPU-sized recipe" };
+    public readonly Option<DirectoryInfo?> DataDir = new("--data-dir", "--data_dir") { Description = "ISBI-style folder, or one with images/ and masks/; without it, synthetic data and the cpu-synthetic recipe" };
     public readonly Option<DirectoryInfo> ModelDir = new("--model-dir", "--model_dir") { Description = "checkpoints/ and predictions/ go here", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "model")) };
     public readonly Option<DirectoryInfo?> LogDir = new("--log-dir", "--log_dir") { Description = "where metrics.jsonl is written (default: the model dir)" };
-    public readonly Option<int?> BatchSize = new("--batch-size", "--batch_size") { Description = "samples per step (reference 8; CPU recipe 2)" };
-    public readonly Option<double?> LearningRate = new("--learning-rate", "--learning_rate") { Description = "Adam's learning rate (reference 1e-4)" };
-    public readonly Option<int> Fold = new("--fold", "--crossvalidation_idx", "--crossvalidation-idx") { Description = "cross-validation fold, 0..4 (the first TF2 README's --crossvalidation_idx is an alias)", DefaultValueFactory = _ => 0 };
-    public readonly Option<long?> MaxSteps = new("--max-steps", "--max_steps") { Description = "optimizer steps (reference 6400)" };
+    public readonly Option<int?> BatchSize = new("--batch-size", "--batch_size") { Description = "samples per step (default: the recipe's; reference 8)" };
+    public readonly Option<double?> LearningRate = new("--learning-rate", "--learning_rate") { Description = "Adam's learning rate (default: the recipe's; reference 1e-4)" };
+    public readonly Option<string> Fold = new("--fold", "--crossvalidation_idx", "--crossvalidation-idx") { Description = "cross-validation fold, 0..4, or none (also None): train on every slice, no validation, as the reference makes its final model (the first TF2 README's --crossvalidation_idx is an alias)", DefaultValueFactory = _ => "0" };
+    public readonly Option<long?> MaxSteps = new("--max-steps", "--max_steps") { Description = "optimizer steps (default: the recipe's; reference 6400)" };
     public readonly Option<double> WeightDecay = new("--weight-decay", "--weight_decay") { Description = "coupled L2 weight decay", DefaultValueFactory = _ => 5e-4 };
-    public readonly Option<int?> LogEvery = new("--log-every", "--log_every") { Description = "log every N steps" };
+    public readonly Option<int?> LogEvery = new("--log-every", "--log_every") { Description = "log every N steps (default: the recipe's)" };
     public readonly Option<int> EvaluateEvery = new("--evaluate-every", "--evaluate_every") { Description = "evaluate every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
     public readonly Option<int> Seed = new("--seed") { Description = "seed of weights, data order and augmentation", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Augment = new("--augment") { Description = "augment training batches (flips, crop-and-resize, brightness)" };
     public readonly Option<bool> Benchmark = new("--benchmark") { Description = "time steps instead of training to convergence: throughput and latency as the reference reports them" };
-    public readonly Option<int?> WarmupSteps = new("--warmup-steps", "--warmup_steps") { Description = "benchmark steps not timed (reference 200; CPU recipe 2)" };
-    public readonly Option<bool> Amp = new("--amp", "--use_amp", "--use-amp") { Description = "mixed precision for training and prediction: bfloat16 on CPU, float16 (with loss scaling when training) on CUDA" };
+    public readonly Option<int?> WarmupSteps = new("--warmup-steps", "--warmup_steps") { Description = "benchmark steps not timed (default: the recipe's; reference 200); not the learning rate's warm-up (--lr-warmup-steps)" };
+    public readonly Option<bool> Amp = new("--amp", "--use_amp", "--use-amp") { Description = "mixed precision for training and prediction: bfloat16 on CPU, float16 (with loss scaling when training) on CUDA (default: the recipe's precision)" };
+    public readonly Option<bool> NoAmp = new("--no-amp", "--no_amp") { Description = "float32 for training and prediction, also when the recipe uses mixed precision" };
     public readonly Option<bool> NoAugment = new("--no-augment", "--no_augment") { Description = "no augmentation (the reference's default; also turns off the synthetic data's)" };
     public readonly Option<bool> NoBenchmark = new("--no-benchmark", "--no_benchmark") { Description = "train to convergence (the default)" };
     public readonly Option<bool> Xla = new("--xla", "--use_xla", "--use-xla") { Description = "accepted for the reference's commands: libtorch has no XLA, so it prints one line and runs libtorch's kernels" };
@@ -29,7 +31,11 @@ internal sealed class RunOptions
     public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
     public readonly Option<bool> Tf32 = new("--tf32") { Description = "CUDA: TensorFloat-32 for float32 matrix products and convolutions (Ampere and newer)" };
     public readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint to evaluate or predict with (default: the newest in <model-dir>/checkpoints)" };
-    public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (reference 64; CPU recipe 8)" };
+    public readonly Option<int?> Filters = new("--filters") { Description = "base filters of the U-Net (default: the recipe's; reference 64)" };
+    public readonly Option<string?> Recipe = new("--recipe") { Description = $"named defaults, each overridden by its flag: {string.Join("; ", TrainingRecipes.All.Select(r => $"{r.Name} ({r.Describe()})"))}. Default: cpu-synthetic without --data-dir, reference with it" };
+    public readonly Option<string?> LrSchedule = new("--lr-schedule", "--lr_schedule") { Description = "the learning rate's decay over the steps: constant or cosine (to 0; default: the recipe's)" };
+    public readonly Option<long?> LrWarmupSteps = new("--lr-warmup-steps", "--lr_warmup_steps") { Description = "steps of the learning rate's linear warm-up, 0 for none (default: the recipe's)" };
+    public readonly Option<int?> PrefetchBatches = new("--prefetch-batches", "--prefetch_batches") { Description = "training batches the loader thread prepares ahead (default: the recipe's, 2)" };
 
     public readonly Option<bool> Tiled = new("--tiled") { Description = "predict with a sliding window (Gaussian-blended input-size tiles at full resolution) instead of the reference's resize" };
     public readonly Option<double> Overlap = new("--overlap") { Description = "with --tiled: the tiles' overlap, a fraction in [0, 1)", DefaultValueFactory = _ => 0.5 };
@@ -44,5 +50,5 @@ internal sealed class RunOptions
     public readonly Option<bool> ChallengeScores = new("--challenge-scores", "--challenge_scores") { Description = "each evaluation also scores the challenge's V_rand and V_info of the validation slices' full-size maps (ISBI data)" };
     public readonly Option<DirectoryInfo?> TensorBoard = new("--tensorboard") { Description = "TensorBoard event files go here (default: <log-dir>/tensorboard)" };
 
-    public IEnumerable<Option> All => [ChallengeScores, TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, NoAugment, Benchmark, NoBenchmark, WarmupSteps, Amp, Xla, Trt, ResumeTraining, Device, Tf32, Checkpoint, Filters];
+    public IEnumerable<Option> All => [Recipe, LrSchedule, LrWarmupSteps, PrefetchBatches, NoAmp, ChallengeScores, TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, NoAugment, Benchmark, NoBenchmark, WarmupSteps, Amp, Xla, Trt, ResumeTraining, Device, Tf32, Checkpoint, Filters];
 }

@@ -20,11 +20,37 @@ public enum FoldScheme
     Disjoint,
 }
 
-/// <summary>The slices one fold trains and validates on.</summary>
-/// <param name="Fold">The fold index, in [0, folds).</param>
+/// <summary>
+/// The slices one fold trains and validates on; or, with <see cref="Fold"/> null
+/// (<see cref="All"/>, <see cref="SegmentationData.AllItems"/>), no fold: every item trains and
+/// none validates, the reference's <c>--fold None</c> (how it makes its final model).
+/// </summary>
+/// <param name="Fold">The fold index, in [0, folds); null: no fold, all items train (<see cref="All"/>).</param>
 /// <param name="Training">Slice indices to train on, in the order of the shuffled list.</param>
-/// <param name="Validation">Slice indices to validate on, in the order of the shuffled list.</param>
-public sealed record FoldSplit(int Fold, IReadOnlyList<int> Training, IReadOnlyList<int> Validation);
+/// <param name="Validation">Slice indices to validate on, in the order of the shuffled list (empty without a fold).</param>
+public sealed record FoldSplit(int? Fold, IReadOnlyList<int> Training, IReadOnlyList<int> Validation)
+{
+    /// <summary>
+    /// No fold: items 0 … <paramref name="items"/> − 1, in order, all train, none validates. A fit on
+    /// it evaluates nothing, so the options that need validation items (an evaluation schedule,
+    /// challenge scores, <c>KeepBest</c>, <c>EarlyStopping</c>) are refused by <c>Trainer.Fit</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="items"/> is below 1.</exception>
+    public static FoldSplit All(int items)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
+        return new FoldSplit(null, Enumerable.Range(0, items).ToArray(), []);
+    }
+
+    /// <summary>True for the no-fold split (<see cref="Fold"/> null): every item trains.</summary>
+    public bool IsAll => Fold is null;
+
+    /// <summary>The fold as checkpoints, metrics files and the CLI write it: its index ("0") or "none".</summary>
+    public string Name => Fold?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? NoneName;
+
+    /// <summary>The <see cref="Name"/> of the no-fold split, as the CLI's <c>--fold none</c> spells it.</summary>
+    public const string NoneName = "none";
+}
 
 /// <summary>
 /// Cross-validation folds over the slices of a volume, as NVIDIA UNet_Medical makes them
@@ -47,7 +73,7 @@ public sealed record FoldSplit(int Fold, IReadOnlyList<int> Training, IReadOnlyL
 /// last 30 − int(0.8 · 30) = 6 slices. So consecutive folds' validation sets overlap by one slice
 /// (25, 4, 23, 22) and slices 2, 10, 13 and 28 are never validated. Here the ratio is
 /// <c>(folds − 1) / folds</c> in doubles, which is exactly the double 0.8 for five folds.
-/// No fold of either scheme trains on all slices (the reference's "no fold" mode is not a split).
+/// No fold of either scheme trains on all slices: the reference's "no fold" mode is <see cref="FoldSplit.All"/>.
 /// </para>
 /// </remarks>
 public static class CrossValidation

@@ -29,6 +29,12 @@ public abstract class SegmentationData
         CrossValidation.Split(fold, folds, Count, scheme, seed);
 
     /// <summary>
+    /// No fold: every item trains, none validates (<see cref="FoldSplit.All"/>; the reference's
+    /// <c>--fold None</c>, which makes its final model on all 30 ISBI slices).
+    /// </summary>
+    public FoldSplit AllItems() => FoldSplit.All(Count);
+
+    /// <summary>
     /// An endless, prefetched stream of (augmented) training batches from <paramref name="items"/>,
     /// sharded for data-parallel rank <paramref name="rank"/> of <paramref name="worldSize"/>,
     /// starting at batch <paramref name="startBatch"/> (resume). In overlap-tile mode each sample is

@@ -20,6 +20,13 @@ public sealed record CheckpointState(long Step, long NextBatch, LossScalerState 
     public bool OptimizerRestored { get; init; } = true;
 
     /// <summary>
+    /// The fold the run trained on, as <see cref="Data.FoldSplit.Name"/> writes it (metadata
+    /// <c>fold</c>): its index, or "none" for a fit on all items (<see cref="Data.FoldSplit.All"/>);
+    /// null when not recorded (a checkpoint written before the key existed, or saved without it).
+    /// </summary>
+    public string? Fold { get; init; }
+
+    /// <summary>
     /// The same number of samples seen in steps of <paramref name="worldSize"/> ranks: step and
     /// next batch times <see cref="WorldSize"/> / <paramref name="worldSize"/>, rounded down.
     /// </summary>
@@ -36,7 +43,8 @@ public sealed record CheckpointState(long Step, long NextBatch, LossScalerState 
 /// the model's weights under their own keys (so <see cref="UNetModel.Load(string, Device?)"/> and PyTorch read
 /// them), Adam's state under <c>optimizer.state.{i}.exp_avg</c>, <c>optimizer.state.{i}.exp_avg_sq</c>
 /// and <c>optimizer.state.{i}.step</c> (int64 scalar) for the i-th parameter in the optimizer's
-/// order, the CPU generator under <c>rng.cpu</c>, and the options and run state in the metadata.
+/// order, the CPU generator under <c>rng.cpu</c>, and the options and run state in the metadata
+/// (the fold under <c>fold</c>: "0" … or "none").
 /// Another TorchSharp optimizer's state is TorchSharp's own binary form of it, kept as the uint8
 /// tensor <c>optimizer.torchsharp</c>, with the optimizer's type in the metadata <c>optimizer</c>;
 /// one that TorchSharp cannot save leaves no state (metadata <c>optimizer_state</c> = <c>none</c>),
@@ -104,6 +112,7 @@ public static class Checkpoints
             // The number of data-parallel ranks: Step and NextBatch count each rank's batches.
             [WorldSizeKey] = state.WorldSize.ToString(CultureInfo.InvariantCulture),
         };
+        if (state.Fold is { } fold) metadata[FoldKey] = fold;
         foreach (var (key, value) in extraMetadata ?? new Dictionary<string, string>())
             if (!metadata.TryAdd(key, value)) throw new ArgumentException($"metadata key '{key}' is the checkpoint's own", nameof(extraMetadata));
         Safetensors.Save(path, tensors, metadata);
@@ -144,7 +153,7 @@ public static class Checkpoints
         int seed = int.Parse(Meta("seed"), CultureInfo.InvariantCulture);
         int worldSize = file.Metadata.TryGetValue(WorldSizeKey, out var w) ? int.Parse(w, CultureInfo.InvariantCulture) : 1;
         if (worldSize < 1) throw new InvalidDataException($"{path}: {WorldSizeKey} {worldSize} is not a positive number");
-        var state = new CheckpointState(step, nextBatch, scaler, seed, worldSize);
+        var state = new CheckpointState(step, nextBatch, scaler, seed, worldSize) { Fold = file.Metadata.GetValueOrDefault(FoldKey) };
         var written = OptimizerStates.Describe(file.Metadata);
 
         var weights = file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal))).ToDictionary();
@@ -180,6 +189,9 @@ public static class Checkpoints
     }
 
     private const string WorldSizeKey = "world_size";
+
+    /// <summary>The metadata key of the fold a checkpoint's run trained on (<see cref="CheckpointState.Fold"/>).</summary>
+    public const string FoldKey = "fold";
 
     /// <summary>Adam's per-parameter state, in the order of its parameters.</summary>
     internal static List<Adam.State> AdamStates(Adam optimizer) => optimizer.state_dict().State.Cast<Adam.State>().ToList();

@@ -35,6 +35,7 @@ public sealed class Trainer : IDisposable
     private readonly LossScaler _scaler;
     private readonly DataParallel? _parallel;
     private readonly IReadOnlyList<ITrainingCallback> _callbacks, _schedules;
+    private readonly ILearningRateSchedule? _learningRates;
 
     internal Trainer(UNetModel model, TrainerOptions options, TrainerParts parts)
     {
@@ -67,6 +68,7 @@ public sealed class Trainer : IDisposable
         }
         _callbacks = [.. BuiltInObservers(options, _logger), .. parts.Callbacks];
         _schedules = [.. BuiltInSchedules(options)];
+        _learningRates = options.ScheduleFor(StepsPerRank);
     }
 
     /// <summary>The optimizer (Adam with the reference's settings unless <see cref="TrainerBuilder.WithOptimizer"/> chose another).</summary>
@@ -120,11 +122,16 @@ public sealed class Trainer : IDisposable
     /// world size resumes at the same number of samples seen), logs, evaluates and writes
     /// checkpoints; every rank stops at the same step; the other ranks return an empty history. A
     /// rank that hangs makes the watchdog abort the job after <see cref="DataParallelOptions.Timeout"/>.
+    /// A split without validation items (<see cref="FoldSplit.All"/>: no fold) evaluates nothing:
+    /// with it, an evaluation schedule (<see cref="TrainerOptions.EvaluateEvery"/>), challenge
+    /// scores, <see cref="KeepBest"/> or <see cref="EarlyStopping"/> is refused before anything
+    /// runs, in one <see cref="OptionsValidationException"/> naming them.
     /// </summary>
     public TrainingResult Fit(SegmentationData data, FoldSplit fold, bool resume = true, CancellationToken cancellation = default)
     {
         Evaluator.CheckFits(Model, data);
         ArgumentNullException.ThrowIfNull(fold);
+        OptionsValidationException.ThrowIfAny(NeedsValidation(fold), "trainer options for a fit without validation items");
         var clock = Stopwatch.StartNew();
         var callbacks = new CallbackList(_callbacks, _schedules, IsMainRank);
         var context = new TrainingContext(this, data, fold, callbacks, cancellation);
@@ -174,6 +181,19 @@ public sealed class Trainer : IDisposable
         foreach (var file in _callbacks.OfType<MetricsFileCallback>()) file.Dispose();
         callbacks.ThrowIfFailed();
         return context.Result(summary.Completed, summary.StopReason, clock.Elapsed);
+    }
+
+    /// <summary>The options and callbacks that need validation items, when <paramref name="fold"/> has none; each names itself.</summary>
+    private List<string> NeedsValidation(FoldSplit fold)
+    {
+        var problems = new List<string>();
+        if (fold.Validation.Count > 0) return problems;
+        string why = fold.IsAll ? "the split is no fold (FoldSplit.All: every item trains)" : "the split has no validation items";
+        if (Options.EvaluateEvery > 0) problems.Add($"{nameof(TrainerOptions.EvaluateEvery)} {Options.EvaluateEvery} evaluates on validation items: {why}; use 0");
+        if (Options.ChallengeScores) problems.Add($"{nameof(TrainerOptions.ChallengeScores)} scores the validation items: {why}");
+        foreach (var c in _callbacks)
+            if (c is KeepBest or EarlyStopping) problems.Add($"{c.GetType().Name} watches a validation metric: {why}");
+        return problems;
     }
 
     /// <summary>The next batch, or null when <paramref name="cancellation"/> fired while waiting.</summary>
@@ -285,11 +305,11 @@ public sealed class Trainer : IDisposable
         yield return new EvaluationScheduleCallback();
     }
 
-    /// <summary>The learning rate of step <paramref name="step"/>: the schedule's, set on every group, or else the optimizer's own.</summary>
+    /// <summary>The learning rate of step <paramref name="step"/>: the schedule's (<see cref="TrainerOptions.ScheduleFor"/>), set on every group, or else the optimizer's own.</summary>
     private double SetLearningRate(long step)
     {
-        if (Options.Schedule is null) return _optimizer.ParamGroups.First().LearningRate;
-        double lr = Options.Schedule.At(step);
+        if (_learningRates is null) return _optimizer.ParamGroups.First().LearningRate;
+        double lr = _learningRates.At(step);
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
         return lr;
     }
@@ -297,8 +317,8 @@ public sealed class Trainer : IDisposable
     private Tensor OnDevice(Tensor t) => Options.Device.type == DeviceType.CPU ? t : t.to(Options.Device);
 
     /// <summary>Writes a checkpoint of the current weights, optimizer and run state to <paramref name="path"/> (atomically).</summary>
-    internal string SaveCheckpoint(string path, long step, long nextBatch, IReadOnlyDictionary<string, string>? metadata) =>
-        Checkpoints.SaveAs(path, Model, _optimizer, new CheckpointState(step, nextBatch, _scaler.State, Options.Seed, WorldSize), metadata);
+    internal string SaveCheckpoint(string path, long step, long nextBatch, FoldSplit fold, IReadOnlyDictionary<string, string>? metadata) =>
+        Checkpoints.SaveAs(path, Model, _optimizer, new CheckpointState(step, nextBatch, _scaler.State, Options.Seed, WorldSize) { Fold = fold.Name }, metadata);
 
     /// <summary>
     /// Where the fit starts: rank 0 resumes from the newest checkpoint (when asked and there is
@@ -318,6 +338,8 @@ public sealed class Trainer : IDisposable
             (context.ResumedFrom, context.LastCheckpoint, context.LastCheckpointStep) = (latest, latest, saved.WorldSize == WorldSize ? step : -1);
             if (saved.WorldSize == WorldSize) _logger.LogInformation("Resumed from {Checkpoint} at step {Step}", latest, step);
             else _logger.LogInformation("Resumed from {Checkpoint} at step {Step} (written by {Ranks} rank(s); now {WorldSize})", latest, step, saved.WorldSize, WorldSize);
+            if (saved.Fold is { } fold && fold != context.Fold.Name)
+                _logger.LogWarning("{Checkpoint} was trained on fold {Saved}; this fit's fold is {Fold}: its validation items may have been trained on", latest, fold, context.Fold.Name);
             if (!saved.OptimizerRestored)
                 _logger.LogWarning("{Checkpoint} holds no optimizer state (TorchSharp cannot save {Optimizer}'s): the optimizer starts afresh, so this run does not continue exactly", latest, OptimizerStates.TypeName(_optimizer));
         }

@@ -36,8 +36,44 @@ public sealed class TrainerBuilder
     /// <summary>The coupled L2 weight decay (0 disables it).</summary>
     public TrainerBuilder WithWeightDecay(double weightDecay) => Set(o => o with { WeightDecay = weightDecay });
 
-    /// <summary>A learning-rate schedule over steps.</summary>
+    /// <summary>A learning-rate schedule over steps (it replaces <see cref="WithLearningRateDecay"/>'s warm-up and decay).</summary>
     public TrainerBuilder WithSchedule(ILearningRateSchedule schedule) => Set(o => o with { Schedule = schedule });
+
+    /// <summary>
+    /// The learning rate's decay over the fit's steps and a linear warm-up of
+    /// <paramref name="warmupSteps"/> steps (0: none), made of <see cref="TrainerOptions.LearningRate"/>
+    /// when the trainer is built, so a later <see cref="WithSteps"/> or <see cref="WithAdam"/> counts
+    /// (see <see cref="TrainerOptions.LearningRateDecay"/>). A schedule of your own set with
+    /// <see cref="WithSchedule"/> replaces them; this clears it.
+    /// </summary>
+    public TrainerBuilder WithLearningRateDecay(LearningRateDecay decay, long warmupSteps = 0) =>
+        Set(o => o with { LearningRateDecay = decay, LearningRateWarmupSteps = warmupSteps, Schedule = null });
+
+    /// <summary>
+    /// Every value of <paramref name="recipe"/> that a trainer holds: learning rate (Adam's β and ε
+    /// stay), its warm-up and decay (clearing a schedule set before), steps, batch size, precision,
+    /// augmentation, the loader's prefetched batches and the log interval. Later calls override
+    /// each (<c>.WithRecipe(TrainingRecipes.CpuFast).WithSteps(600, 2)</c>); the recipe's filters go
+    /// into the model's options (<see cref="TrainingRecipe.ApplyTo(UNetOptions)"/>). The recipe is
+    /// validated here (an <see cref="OptionsValidationException"/> listing every problem).
+    /// </summary>
+    public TrainerBuilder WithRecipe(TrainingRecipe recipe)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        OptionsValidationException.ThrowIfAny(recipe.Validate(), $"recipe '{recipe.Name}'");
+        return Set(o => o with
+        {
+            LearningRate = recipe.LearningRate,
+            LearningRateWarmupSteps = recipe.LearningRateWarmupSteps,
+            LearningRateDecay = recipe.LearningRateDecay,
+            Schedule = null,
+            MaxSteps = recipe.MaxSteps,
+            BatchSize = recipe.BatchSize,
+            Precision = recipe.Precision,
+            Data = o.Data with { Augment = recipe.Augment, PrefetchBatches = recipe.PrefetchBatches },
+            LogEvery = recipe.LogEvery,
+        });
+    }
 
     /// <summary>Steps and batch size.</summary>
     public TrainerBuilder WithSteps(long maxSteps, int batchSize = 8) => Set(o => o with { MaxSteps = maxSteps, BatchSize = batchSize });

@@ -15,6 +15,15 @@ public enum Precision
     Float16,
 }
 
+/// <summary>How the learning rate falls over a fit (<see cref="TrainerOptions.LearningRateDecay"/>).</summary>
+public enum LearningRateDecay
+{
+    /// <summary>No decay: the rate stays <see cref="TrainerOptions.LearningRate"/> (the reference).</summary>
+    Constant,
+    /// <summary>Half a cosine from <see cref="TrainerOptions.LearningRate"/> at step 0 down to 0 at the end of the fit (<see cref="LearningRateSchedules.Cosine"/> over its steps).</summary>
+    Cosine,
+}
+
 /// <summary>
 /// Everything a <see cref="Trainer"/> needs besides the model. The defaults are the reference's
 /// published runs: Adam 1e-4 (β 0.9/0.999, ε 1e-7), coupled L2 weight decay 5e-4, batch 8,
@@ -32,8 +41,23 @@ public sealed record TrainerOptions
     public double Epsilon { get; init; } = 1e-7;
     /// <summary>Coupled L2 term weight: the loss gains weightDecay·Σ‖w‖²/2, as the reference.</summary>
     public double WeightDecay { get; init; } = 5e-4;
-    /// <summary>Learning rate per step; null keeps <see cref="LearningRate"/> (the reference has no schedule).</summary>
+    /// <summary>
+    /// Learning rate per step, which replaces <see cref="LearningRateWarmupSteps"/> and
+    /// <see cref="LearningRateDecay"/> when set; null: the rate those two make of
+    /// <see cref="LearningRate"/> (the reference: neither, a constant rate).
+    /// </summary>
     public ILearningRateSchedule? Schedule { get; init; }
+    /// <summary>
+    /// Steps over which the rate rises linearly from <see cref="LearningRate"/>/n to its value (0:
+    /// none), within the steps of <see cref="LearningRateDecay"/>. Unused when <see cref="Schedule"/> is set.
+    /// </summary>
+    public long LearningRateWarmupSteps { get; init; }
+    /// <summary>
+    /// How the rate falls over the fit's steps (<see cref="Trainer.StepsPerRank"/>, so a
+    /// data-parallel fit ends at the same rate): constant (the reference) or a cosine to 0.
+    /// Unused when <see cref="Schedule"/> is set.
+    /// </summary>
+    public LearningRateDecay LearningRateDecay { get; init; }
     /// <summary>Optimizer steps in all.</summary>
     public long MaxSteps { get; init; } = 6400;
     /// <summary>Samples per step.</summary>
@@ -78,6 +102,21 @@ public sealed record TrainerOptions
     /// <summary>The data-parallel settings (timeout, bucket size) used with <see cref="TrainerBuilder.WithDataParallel"/>; null: the defaults.</summary>
     public UNet.Segmentation.Distributed.DataParallelOptions? DataParallel { get; init; }
 
+    /// <summary>
+    /// The rate of every step of a fit of <paramref name="steps"/> steps: <see cref="Schedule"/>
+    /// when set; else the warm-up and decay of <see cref="LearningRate"/>; null when neither is
+    /// asked for (the optimizer keeps its own rate).
+    /// </summary>
+    internal ILearningRateSchedule? ScheduleFor(long steps)
+    {
+        if (Schedule is not null) return Schedule;
+        if (LearningRateWarmupSteps == 0 && LearningRateDecay == LearningRateDecay.Constant) return null;
+        var decay = LearningRateDecay == LearningRateDecay.Cosine
+            ? LearningRateSchedules.Cosine(LearningRate, Math.Max(1, steps))
+            : LearningRateSchedules.Constant(LearningRate);
+        return decay.WithLinearWarmup(LearningRateWarmupSteps);
+    }
+
     /// <summary>Every problem, each naming its option; empty when usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -88,6 +127,8 @@ public sealed record TrainerOptions
         if (!(Beta2 is >= 0 and < 1)) p.Add($"{nameof(Beta2)} must lie in [0, 1) (got {Beta2})");
         if (!(Epsilon >= 0)) p.Add($"{nameof(Epsilon)} must be non-negative (got {Epsilon})");
         if (!(WeightDecay >= 0)) p.Add($"{nameof(WeightDecay)} must be non-negative (got {WeightDecay})");
+        if (LearningRateWarmupSteps < 0) p.Add($"{nameof(LearningRateWarmupSteps)} must be non-negative (got {LearningRateWarmupSteps})");
+        if (!Enum.IsDefined(LearningRateDecay)) p.Add($"{nameof(LearningRateDecay)} {LearningRateDecay} is not a known decay");
         if (MaxSteps < 1) p.Add($"{nameof(MaxSteps)} must be at least 1 (got {MaxSteps})");
         if (BatchSize < 1) p.Add($"{nameof(BatchSize)} must be at least 1 (got {BatchSize})");
         if (Seed < 0) p.Add($"{nameof(Seed)} must be non-negative (got {Seed})");

@@ -92,7 +92,7 @@ public sealed class TensorBoardCallbackTests : IDisposable
     }
 
     [Fact]
-    public void WithChallengeScores_EachEvaluationAddsVRandAndVInfo_AsTheRecordAndTheMetricsFileHaveThem()
+    public void WithChallengeScores_EachEvaluationAddsVRandAndVInfo_ThinnedToo_AsTheRecordAndTheMetricsFileHaveThem()
     {
         manual_seed(4);
         using var model = new UNetModel(Tiny);
@@ -114,10 +114,18 @@ public sealed class TensorBoardCallbackTests : IDisposable
             Assert.Equal((float)scores.VInfo, scalars[("val/v_info", record.Step)]);
             Assert.Equal(scores.VRand, line.GetProperty("scores").GetProperty("v_rand").GetDouble());
             Assert.Equal(scores.VInfo, line.GetProperty("scores").GetProperty("v_info").GetDouble());
+            // The official scores after border thinning, beside them (every synthetic slice has interior labels).
+            var thinned = Assert.IsType<UNet.Segmentation.Scoring.ThinnedScoreReport>(scores.Thinned);
+            Assert.Equal((float)thinned.VRand, scalars[("val/v_rand_thinned", record.Step)]);
+            Assert.Equal((float)thinned.VInfo, scalars[("val/v_info_thinned", record.Step)]);
+            Assert.Equal(thinned.VRand, line.GetProperty("scores").GetProperty("v_rand_thinned").GetDouble());
+            Assert.Equal(thinned.VInfo, line.GetProperty("scores").GetProperty("v_info_thinned").GetDouble());
+            Assert.Equal(thinned.BestRandThreshold, line.GetProperty("scores").GetProperty("best_rand_thinned_threshold").GetDouble());
         }
         // The final evaluation's numbers are those of scoring the trained model's full-resolution maps directly.
         var direct = new Evaluator(model, new EvaluatorOptions { BatchSize = 2 }).ChallengeScores(Data, Fold.Validation)!;
         Assert.Equal((direct.VRand, direct.VInfo), (result.Evaluations[^1].Scores!.VRand, result.Evaluations[^1].Scores!.VInfo));
+        Assert.Equal((direct.Thinned!.VRand, direct.Thinned.VInfo), (result.Evaluations[^1].Scores!.Thinned!.VRand, result.Evaluations[^1].Scores!.Thinned!.VInfo));
     }
 
     [Fact]

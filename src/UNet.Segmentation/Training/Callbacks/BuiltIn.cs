@@ -20,7 +20,9 @@ internal sealed class LoggingCallback(ILogger logger) : ITrainingCallback
 
     public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation)
     {
-        if (evaluation.Scores is { } s) logger.LogInformation("evaluation at step {Step}: {Metrics} | {Scores}", evaluation.Step, evaluation.Metrics, s);
+        if (evaluation.Scores is { Thinned: { } thinned } withThinned)
+            logger.LogInformation("evaluation at step {Step}: {Metrics} | {Scores} | {Thinned}", evaluation.Step, evaluation.Metrics, withThinned, thinned);
+        else if (evaluation.Scores is { } s) logger.LogInformation("evaluation at step {Step}: {Metrics} | {Scores}", evaluation.Step, evaluation.Metrics, s);
         else logger.LogInformation("evaluation at step {Step}: {Metrics}", evaluation.Step, evaluation.Metrics);
     }
 
@@ -34,7 +36,11 @@ internal sealed class LoggingCallback(ILogger logger) : ITrainingCallback
     }
 }
 
-/// <summary>The metrics file: one JSON line per logged step ("train") and per evaluation ("eval").</summary>
+/// <summary>
+/// The metrics file: one JSON line per logged step ("train") and per evaluation ("eval"); an
+/// evaluation with the challenge's scores adds "scores", the official thinned ones among them
+/// (<c>v_rand_thinned</c>, …; null when a validation slice has no interior label).
+/// </summary>
 internal sealed class MetricsFileCallback(string path) : ITrainingCallback, IDisposable
 {
     private MetricsLog? _log;
@@ -50,7 +56,20 @@ internal sealed class MetricsFileCallback(string path) : ITrainingCallback, IDis
     public void OnEvaluationEnd(TrainingContext context, EvaluationRecord evaluation)
     {
         if (evaluation.Scores is { } s)
-            _log?.Write("eval", new { evaluation.Step, evaluation.Metrics, Scores = new { s.VRand, s.VInfo, s.VRandAt05, s.VInfoAt05, s.BestRandThreshold, s.BestInfoThreshold } });
+        {
+            var t = s.Thinned;
+            _log?.Write("eval", new
+            {
+                evaluation.Step,
+                evaluation.Metrics,
+                Scores = new
+                {
+                    s.VRand, s.VInfo, s.VRandAt05, s.VInfoAt05, s.BestRandThreshold, s.BestInfoThreshold,
+                    VRandThinned = t?.VRand, VInfoThinned = t?.VInfo, VRandThinnedAt05 = t?.VRandAt05, VInfoThinnedAt05 = t?.VInfoAt05,
+                    BestRandThinnedThreshold = t?.BestRandThreshold, BestInfoThinnedThreshold = t?.BestInfoThreshold,
+                },
+            });
+        }
         else
             _log?.Write("eval", new { evaluation.Step, evaluation.Metrics });
     }

@@ -13,7 +13,9 @@ namespace UNet.Segmentation.Training.Callbacks;
 /// evaluation it adds <c>val/dice</c> (<see cref="SegmentationMetrics.ReferenceDice"/>),
 /// <c>val/hard_dice</c>, <c>val/dice_class_{k}</c> per class, <c>val/iou</c>, <c>val/accuracy</c>
 /// and <c>val/cross_entropy</c>, <c>val/v_rand</c> and <c>val/v_info</c> when the evaluation
-/// has the challenge's scores (<see cref="TrainerOptions.ChallengeScores"/>), and the first <see cref="ImagesPerEvaluation"/> validation
+/// has the challenge's scores (<see cref="TrainerOptions.ChallengeScores"/>), with
+/// <c>val/v_rand_thinned</c> and <c>val/v_info_thinned</c>, the official scores after border
+/// thinning, when it has those (every validation slice has an interior label), and the first <see cref="ImagesPerEvaluation"/> validation
 /// samples as RGB images <c>val/overlay_{i}</c>: the label overlay (left) beside the prediction
 /// overlay (right), tinted as <see cref="Overlays"/> does. Rank 0 only.
 /// </summary>
@@ -68,6 +70,11 @@ public sealed class TensorBoardCallback : ITrainingCallback, IDisposable
         {
             _writer.add_scalar("val/v_rand", (float)scores.VRand, s, wall);
             _writer.add_scalar("val/v_info", (float)scores.VInfo, s, wall);
+            if (scores.Thinned is { } thinned)
+            {
+                _writer.add_scalar("val/v_rand_thinned", (float)thinned.VRand, s, wall);
+                _writer.add_scalar("val/v_info_thinned", (float)thinned.VInfo, s, wall);
+            }
         }
         if (ImagesPerEvaluation > 0) AddOverlays(context, s, wall);
     }

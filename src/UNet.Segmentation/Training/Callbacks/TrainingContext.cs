@@ -89,7 +89,8 @@ public sealed class TrainingContext
     }
 
     /// <summary>
-    /// Evaluates the model on the validation slices now (rank 0; none: an
+    /// Evaluates the model on the validation slices now (rank 0; none, as in a fit on
+    /// <see cref="FoldSplit.All"/>: an
     /// <see cref="InvalidOperationException"/>), with the challenge's scores when
     /// <see cref="TrainerOptions.ChallengeScores"/> is on, records it and tells every callback.
     /// </summary>
@@ -113,7 +114,7 @@ public sealed class TrainingContext
     {
         string dir = Options.CheckpointDirectory ?? throw new InvalidOperationException("no checkpoint folder is set (TrainerBuilder.WithCheckpoints)");
         if (!IsMainRank) throw new InvalidOperationException($"rank {Rank} does not write checkpoints: rank 0 alone does");
-        string path = Trainer.SaveCheckpoint(Checkpoints.PathFor(dir, Step), Step, NextBatch(), null);
+        string path = Trainer.SaveCheckpoint(Checkpoints.PathFor(dir, Step), Step, NextBatch(), Fold, null);
         Checkpoints.Prune(dir, Options.KeepLast);
         (LastCheckpoint, LastCheckpointStep) = (path, Step);
         _callbacks.CheckpointSaved(this, new CheckpointRecord(path, Step, kind));
@@ -129,7 +130,7 @@ public sealed class TrainingContext
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!IsMainRank) throw new InvalidOperationException($"rank {Rank} does not write checkpoints: rank 0 alone does");
-        string written = Trainer.SaveCheckpoint(path, Step, NextBatch(), metadata);
+        string written = Trainer.SaveCheckpoint(path, Step, NextBatch(), Fold, metadata);
         _callbacks.CheckpointSaved(this, new CheckpointRecord(written, Step, kind));
         return written;
     }
