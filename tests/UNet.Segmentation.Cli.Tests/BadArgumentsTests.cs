@@ -1,6 +1,7 @@
 using TorchSharp;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Training;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Cli.Tests;
 
@@ -39,11 +40,7 @@ public sealed class BadArgumentsTests : IDisposable
     [Fact]
     public void CudaOnAMachineOrBackendWithoutIt_SaysSo()
     {
-        if (torch.cuda.is_available())
-        {
-            Console.WriteLine("skipped: CUDA is available here, so --device cuda is accepted");
-            return;
-        }
+        Requirement.SkipWhen(torch.cuda.is_available(), "CUDA is available here, so --device cuda is accepted");
         var (code, output) = CliProcess.Run("--device", "cuda");
         AssertCleanError(code, output, "CUDA is not available");
     }

@@ -1,5 +1,5 @@
-using Xunit.Abstractions;
 using UNet.Segmentation.Serialization;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Cli.Tests;
 
@@ -18,23 +18,13 @@ public sealed class DataParallelCliTests(ITestOutputHelper log) : IDisposable
         ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1", ["OMP_NUM_THREADS"] = "1", ["TERM"] = "dumb",
     };
 
-    private bool RequireMpirun()
-    {
-        bool present = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "mpirun")));
-        if (present) return true;
-        const string message = "skipped: mpirun is not on PATH (install openmpi-bin and libopenmpi-dev; scripts/setup.sh does)";
-        if (Environment.GetEnvironmentVariable("UNET_REQUIRE_MPI") == "1") Assert.Fail(message + " (UNET_REQUIRE_MPI=1 demands it)");
-        log.WriteLine(message);
-        return false;
-    }
-
     private string[] Train(long steps) =>
         ["--exec-mode", "train", "--max-steps", steps.ToString(), "--log-every", "2", "--filters", "4", "--model-dir", Path.Combine(_dir, "model")];
 
     [Fact]
     public void MpirunOfTheCliTrainsAndRankZeroAloneWritesTheCheckpoints()
     {
-        if (!RequireMpirun()) return;
+        Requirement.Mpirun();
         var (code, output) = CliProcess.RunWith(["mpirun", "--oversubscribe", "--bind-to", "none", "-np", "2"], Mpi, Train(8));
         log.WriteLine(output);
         Assert.True(code == 0, output);
@@ -55,7 +45,7 @@ public sealed class DataParallelCliTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void NprocPerNodeStartsTheRanksThroughMpirunAndPrefixesTheirLines()
     {
-        if (!RequireMpirun()) return;
+        Requirement.Mpirun();
         var (code, output) = CliProcess.RunWith(null, Mpi, ["--nproc-per-node", "2", .. Train(4)]);
         log.WriteLine(output);
         Assert.True(code == 0, output);

@@ -1,5 +1,3 @@
-using Xunit.Abstractions;
-
 namespace UNet.Segmentation.Cli.Tests;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using UNet.Segmentation.Imaging;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Cli.Tests;
 
@@ -172,7 +173,7 @@ public sealed class ScoreCommandTests : IDisposable
     [Fact]
     public void Score_UsesCoreOnly_AndNeverLoadsLibtorch()
     {
-        if (!OperatingSystem.IsLinux()) return; // LD_DEBUG is glibc's loader
+        Requirement.SkipWhen(!OperatingSystem.IsLinux(), "LD_DEBUG is glibc's loader: the libraries a process loads are read from its log on Linux only");
         var (code, stderr, log) = RunLogged("score", "score", "--prediction", Prediction(0.9f, 0.9f, 0.65f, 0.9f, 0.9f), "--labels", Labels());
         Assert.True(code == 0, stderr);
         Assert.Contains("libcoreclr.so", log); // the loader's log is live

@@ -91,7 +91,7 @@ public sealed class TrainingCurvesTests : IDisposable
         using var tensorBoard = new TensorBoardCallback(logs, imagesPerEvaluation: 1);
         using (var trainer = Trainer.For(model).WithData(TinyData).WithSteps(4, batchSize: 2).WithAdam(1e-3)
                    .WithLogging(logEvery: 2, evaluateEvery: 2, metrics).WithCallback(tensorBoard).WithCallback(new TrainingCurves(png, metrics)).Build())
-            Assert.True(trainer.Fit(Data, Fold).Completed);
+            Assert.True(trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken).Completed);
         Assert.Equal((1200, 900), Decode(png));
 
         // TorchSharp's TensorBoard images, made with SkiaSharp 2.88's API, still decode where ScottPlot brought SkiaSharp 3.119.

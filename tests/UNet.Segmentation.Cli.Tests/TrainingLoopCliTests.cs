@@ -7,7 +7,7 @@ using UNet.Segmentation.Model;
 using UNet.Segmentation.Serialization;
 using UNet.Segmentation.Training;
 using UNet.Segmentation.Training.Callbacks;
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Cli.Tests;
 
@@ -164,12 +164,7 @@ public sealed class TrainingLoopCliTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void SigintToTheNprocPerNodeLauncherStopsEveryRankAtTheSameStep()
     {
-        if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "mpirun"))))
-        {
-            if (Environment.GetEnvironmentVariable("UNET_REQUIRE_MPI") == "1") Assert.Fail("mpirun is not on PATH (UNET_REQUIRE_MPI=1 demands it)");
-            log.WriteLine("skipped: mpirun is not on PATH (install openmpi-bin and libopenmpi-dev; scripts/setup.sh does)");
-            return;
-        }
+        Requirement.Mpirun();
         var mpi = new Dictionary<string, string> { ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1", ["OMP_NUM_THREADS"] = "1", ["TERM"] = "dumb" };
         var (code, output) = RunAndSignal(["--nproc-per-node", "2", .. Train("mpi", 80)], "step 2/", [SigInt], environment: mpi);
         Assert.Equal(130, code);
@@ -200,11 +195,7 @@ public sealed class TrainingLoopCliTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void ProgressIsLiveInAPseudoTerminalAndAbsentWhenRedirected()
     {
-        if (!File.Exists("/usr/bin/script") && !File.Exists("/bin/script"))
-        {
-            log.WriteLine("skipped: script(1) (util-linux) is not installed");
-            return;
-        }
+        Requirement.SkipWhen(!File.Exists("/usr/bin/script") && !File.Exists("/bin/script"), "script(1) (util-linux) is not installed");
         string[] words = ["dotnet", CliProcess.DllPath(), .. Train("pty", 4)];
         string command = string.Join(" ", words.Select(w => "'" + w + "'"));
         var start = new ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };

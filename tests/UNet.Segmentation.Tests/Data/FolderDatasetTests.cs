@@ -64,10 +64,10 @@ public sealed class FolderDatasetTests : IDisposable
         Assert.Equal(["probe.png"], data.TestFiles.Select(Path.GetFileName));
         Assert.Equal(["item-00.png", "item-01.png", "item-02.png"], data.ImageFiles.Select(Path.GetFileName));
         using var scope = NewDisposeScope();
-        using var loader = data.TrainingBatches([0, 1, 2], 3, Tiles, seed: 2);
+        using var loader = data.TrainingBatches([0, 1, 2], 3, Tiles, seed: 2, cancellation: TestContext.Current.CancellationToken);
         for (int b = 0; b < 3; b++)
         {
-            using var batch = loader.Take();
+            using var batch = loader.Take(TestContext.Current.CancellationToken);
             // The image's grey level class·127.5 scaled to [−1, 1] is class − 1 for three classes.
             var fromImage = batch.Images.narrow(2, 20, 52).narrow(3, 20, 52).squeeze(1).add(1).round().to(ScalarType.Int64);
             Assert.True(fromImage.equal(batch.Classes).all().item<bool>(), $"batch {b}: the image and the mask disagree");
@@ -162,8 +162,8 @@ public sealed class FolderDatasetTests : IDisposable
         using var predictor = new Predictor(model, PredictorOptions.Tiled);
         predictor.PredictImageFile(data.TestFiles[0], Path.Combine(_dir, "warm")); // first call may create lasting state
         long baseline = LiveTensors.SettledCount();
-        using (var loader = data.TrainingBatches([0, 1], 2, Tiles with { Augment = true }, seed: 1))
-            for (int i = 0; i < 3; i++) loader.Take().Dispose();
+        using (var loader = data.TrainingBatches([0, 1], 2, Tiles with { Augment = true }, seed: 1, cancellation: TestContext.Current.CancellationToken))
+            for (int i = 0; i < 3; i++) loader.Take(TestContext.Current.CancellationToken).Dispose();
         foreach (var batch in data.EvaluationBatches([0, 1], 4, Tiles)) batch.Dispose();
         predictor.PredictImageFile(data.TestFiles[0], Path.Combine(_dir, "out"));
         Assert.Equal(baseline, LiveTensors.SettledCount());

@@ -1,6 +1,6 @@
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Data;
 
@@ -102,14 +102,7 @@ public sealed class IsbiDatasetTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void RealIsbiFiles_HaveTheMeasuredStatistics()
     {
-        string? dir = Environment.GetEnvironmentVariable("ISBI2012_DIR");
-        if (string.IsNullOrEmpty(dir))
-        {
-            string reason = "ISBI2012_DIR is not set: the real ISBI 2012 files were not tested";
-            output.WriteLine(reason);
-            Console.WriteLine(reason);
-            return;
-        }
+        string dir = Requirement.IsbiDirectory("the real ISBI 2012 files were not tested");
         var data = IsbiDataset.Load(dir);
         Assert.Equal((30, 30, 512, 512), (data.TrainSlices, data.TestSlices, data.Height, data.Width));
         var (mean, membrane) = data.Statistics();

@@ -68,10 +68,10 @@ public sealed class MultiClassDataTests
         using var scope = NewDisposeScope();
         // One item larger than a tile, one smaller than the output size (padded up to it), one odd.
         var data = new StripedData(3, 3, (130, 170), (40, 30), (61, 97));
-        using var loader = data.TrainingBatches([0, 1, 2], batchSize: 3, Tiles, seed: 5);
+        using var loader = data.TrainingBatches([0, 1, 2], batchSize: 3, Tiles, seed: 5, cancellation: TestContext.Current.CancellationToken);
         for (int b = 0; b < 4; b++)
         {
-            using var batch = loader.Take();
+            using var batch = loader.Take(TestContext.Current.CancellationToken);
             Assert.Equal(new long[] { 3, 3, 92, 92 }, batch.Images.shape);
             Assert.Equal(new long[] { 3, 3, 52, 52 }, batch.Labels.shape);
             Assert.Equal(new long[] { 3, 52, 52 }, batch.Classes.shape);
@@ -113,7 +113,7 @@ public sealed class MultiClassDataTests
         using var model = new UNetModel(UNetOptions.Reference with { BaseFilters = 4, Depth = 2, InputSize = 92, DropoutRate = 0, InputChannels = 3, Classes = 3 });
         using var trainer = Trainer.For(model).WithData(Tiles).WithSteps(30, 2).WithAdam(3e-3).WithLogging(10).Build();
         var before = trainer.Evaluate(data, [0, 1]);
-        var result = trainer.Fit(data, new FoldSplit(0, [0, 1, 2, 3], [0, 1]));
+        var result = trainer.Fit(data, new FoldSplit(0, [0, 1, 2, 3], [0, 1]), cancellation: TestContext.Current.CancellationToken);
         var after = result.FinalEvaluation!.Metrics;
         Assert.Equal(3, after.Classes);
         Assert.True(after.TotalLoss < before.TotalLoss, $"the loss did not fall: {before.TotalLoss:F4} -> {after.TotalLoss:F4}");

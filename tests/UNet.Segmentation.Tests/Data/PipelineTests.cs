@@ -119,22 +119,22 @@ public sealed class PipelineTests : IDisposable
         using var scope = NewDisposeScope();
         int[] slices = [0, 1, 2, 3, 4];
         var first = new List<Tensor>();
-        using (var loader = _data.TrainingBatches(slices, 2, Small, seed: 9))
+        using (var loader = _data.TrainingBatches(slices, 2, Small, seed: 9, cancellation: TestContext.Current.CancellationToken))
             for (int i = 0; i < 4; i++)
             {
-                using var b = loader.Take();
+                using var b = loader.Take(TestContext.Current.CancellationToken);
                 Assert.Equal(i, b.Index);
                 first.Add(b.Images.clone());
             }
-        using (var resumed = _data.TrainingBatches(slices, 2, Small, seed: 9, startBatch: 2))
+        using (var resumed = _data.TrainingBatches(slices, 2, Small, seed: 9, startBatch: 2, cancellation: TestContext.Current.CancellationToken))
         {
-            using var b = resumed.Take();
+            using var b = resumed.Take(TestContext.Current.CancellationToken);
             Assert.Equal(2, b.Index);
             Assert.True(b.Images.allclose(first[2], rtol: 0, atol: 0));
         }
-        using (var other = _data.TrainingBatches(slices, 2, Small, seed: 10))
+        using (var other = _data.TrainingBatches(slices, 2, Small, seed: 10, cancellation: TestContext.Current.CancellationToken))
         {
-            using var b = other.Take();
+            using var b = other.Take(TestContext.Current.CancellationToken);
             Assert.False(b.Images.allclose(first[0], rtol: 0, atol: 0));
         }
     }
@@ -143,8 +143,8 @@ public sealed class PipelineTests : IDisposable
     public void Ranks_SeeDisjointSharesOfEveryEpoch()
     {
         int[] slices = [0, 1, 2, 3, 4, 5];
-        using var rank0 = _data.TrainingBatches(slices, 1, Small with { Augment = false }, seed: 1, rank: 0, worldSize: 2);
-        using var rank1 = _data.TrainingBatches(slices, 1, Small with { Augment = false }, seed: 1, rank: 1, worldSize: 2);
+        using var rank0 = _data.TrainingBatches(slices, 1, Small with { Augment = false }, seed: 1, rank: 0, worldSize: 2, cancellation: TestContext.Current.CancellationToken);
+        using var rank1 = _data.TrainingBatches(slices, 1, Small with { Augment = false }, seed: 1, rank: 1, worldSize: 2, cancellation: TestContext.Current.CancellationToken);
         for (int epoch = 0; epoch < 3; epoch++)
         {
             var a = Enumerable.Range(epoch * 3, 3).SelectMany(i => rank0.SlicesOf(i)).ToArray();
@@ -159,9 +159,9 @@ public sealed class PipelineTests : IDisposable
     public void StoppingEarly_LeaksNoTensor_AndCancellationEndsTake()
     {
         long baseline = LiveTensors.SettledCount();
-        using (var loader = _data.TrainingBatches([0, 1, 2], 2, Small with { PrefetchBatches = 3 }))
+        using (var loader = _data.TrainingBatches([0, 1, 2], 2, Small with { PrefetchBatches = 3 }, cancellation: TestContext.Current.CancellationToken))
         {
-            loader.Take().Dispose();
+            loader.Take(TestContext.Current.CancellationToken).Dispose();
             Thread.Sleep(50); // let the worker fill its queue
         }
         // No GC before this read: a batch left in the queue must have been disposed, not finalized.
@@ -170,7 +170,7 @@ public sealed class PipelineTests : IDisposable
         using var cts = new CancellationTokenSource();
         using var cancelled = _data.TrainingBatches([0, 1], 1, Small, cancellation: cts.Token);
         cts.Cancel();
-        Assert.ThrowsAny<OperationCanceledException>(() => cancelled.Take().Dispose());
+        Assert.ThrowsAny<OperationCanceledException>(() => cancelled.Take(TestContext.Current.CancellationToken).Dispose());
     }
 
     [Fact]
@@ -191,9 +191,9 @@ public sealed class PipelineTests : IDisposable
     [Fact]
     public void BadArguments_AreRejectedWithTheirNames()
     {
-        Assert.Equal("items", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0, 9], 2, Small)).ParamName);
-        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0], 0, Small)).ParamName);
-        Assert.Equal("rank", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0, 1], 1, Small, rank: 2, worldSize: 2)).ParamName);
-        Assert.Equal("CropFraction", Assert.Throws<OptionsValidationException>(() => _data.TrainingBatches([0], 1, Small with { CropFraction = 0.6 })).ParamName);
+        Assert.Equal("items", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0, 9], 2, Small, cancellation: TestContext.Current.CancellationToken)).ParamName);
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0], 0, Small, cancellation: TestContext.Current.CancellationToken)).ParamName);
+        Assert.Equal("rank", Assert.Throws<ArgumentOutOfRangeException>(() => _data.TrainingBatches([0, 1], 1, Small, rank: 2, worldSize: 2, cancellation: TestContext.Current.CancellationToken)).ParamName);
+        Assert.Equal("CropFraction", Assert.Throws<OptionsValidationException>(() => _data.TrainingBatches([0], 1, Small with { CropFraction = 0.6 }, cancellation: TestContext.Current.CancellationToken)).ParamName);
     }
 }

@@ -1,4 +1,4 @@
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 using TorchSharp;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
@@ -21,12 +21,7 @@ public sealed class RealDataAsPngFolderTests(ITestOutputHelper log) : IDisposabl
     [Fact]
     public void TheIsbiSlicesAsAPngFolderTrainFoldZeroAsTheTiffVolumesDo()
     {
-        string? isbi = Environment.GetEnvironmentVariable("ISBI2012_DIR");
-        if (string.IsNullOrEmpty(isbi))
-        {
-            log.WriteLine("skipped: ISBI2012_DIR is not set: the real ISBI 2012 files were not tested");
-            return;
-        }
+        string isbi = Requirement.IsbiDirectory("the real ISBI 2012 files were not tested");
         var tiff = IsbiDataset.Load(isbi);
         Directory.CreateDirectory(Path.Combine(_dir, "images"));
         Directory.CreateDirectory(Path.Combine(_dir, "masks"));
@@ -45,12 +40,12 @@ public sealed class RealDataAsPngFolderTests(ITestOutputHelper log) : IDisposabl
         // The CPU recipe of the synthetic default (8 filters, batch 2, learning rate 1e-3, augmented), 150 steps.
         var options = DataOptions.Reference;
         using (var scope = NewDisposeScope())
-        using (var a = tiff.TrainingBatches(fold.Training, 2, options, seed: 0))
-        using (var b = png.TrainingBatches(fold.Training, 2, options, seed: 0))
+        using (var a = tiff.TrainingBatches(fold.Training, 2, options, seed: 0, cancellation: TestContext.Current.CancellationToken))
+        using (var b = png.TrainingBatches(fold.Training, 2, options, seed: 0, cancellation: TestContext.Current.CancellationToken))
             for (int i = 0; i < 3; i++)
             {
-                using var x = a.Take();
-                using var y = b.Take();
+                using var x = a.Take(TestContext.Current.CancellationToken);
+                using var y = b.Take(TestContext.Current.CancellationToken);
                 Assert.True(x.Images.Equals(y.Images) && x.Classes.Equals(y.Classes), $"batch {i} differs between the TIFF volumes and the PNG folder");
             }
 

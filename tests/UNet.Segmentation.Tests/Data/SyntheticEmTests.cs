@@ -1,5 +1,4 @@
 using UNet.Segmentation.Data;
-using Xunit.Abstractions;
 
 namespace UNet.Segmentation.Tests.Data;
 

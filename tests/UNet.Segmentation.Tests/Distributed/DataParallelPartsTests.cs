@@ -107,7 +107,7 @@ public sealed class DataParallelPartsTests
             Thread.Sleep(500); // nothing in flight: no report
             Assert.Empty(reports);
             using (watchdog.Enter("all-reduce of gradient bucket 2 of 3", 17))
-                Assert.True(aborted.Wait(TimeSpan.FromSeconds(10)), "the watchdog did not abort");
+                Assert.True(aborted.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken), "the watchdog did not abort");
         }
         Assert.Equal(["rank 1 of 4: all-reduce of gradient bucket 2 of 3 at step 17 did not complete within 0.3 s: another rank is hung, dead or slower than the timeout allows (UNET_DIST_TIMEOUT_SECONDS); aborting the job"], reports);
     }
@@ -120,7 +120,7 @@ public sealed class DataParallelPartsTests
         using var watchdog = new CollectiveWatchdog(0, 2, TimeSpan.FromMinutes(5), m => report = m, aborted.Set,
             poll: () => throw new DistributedException("NCCL remote error", 0, "ncclCommGetAsyncError"));
         using (watchdog.Enter("broadcast of the weights", null))
-            Assert.True(aborted.Wait(TimeSpan.FromSeconds(10)), "the watchdog did not abort");
+            Assert.True(aborted.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken), "the watchdog did not abort");
         Assert.Equal("rank 0 of 2: broadcast of the weights failed: NCCL remote error; aborting the job", report);
     }
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using TorchSharp;
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Serialization;
 using UNet.Segmentation.Training;
@@ -47,7 +47,7 @@ public sealed class DataParallelTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void TwoRanksGiveTheWeightsOfOneProcessWithTheDoubledBatch()
     {
-        if (!MpiJob.Require(log)) return;
+        Requirement.Mpirun();
         // One rank, batch 4, 3 steps; two ranks, batch 2 each, MaxSteps 6 (3 steps per rank).
         // Batch-mean losses make the mean of the two half-batch gradients the full batch's.
         MpiJob.Run(_dir, 1, Limit, "--steps", "3", "--batch", "4", "--out", "one.safetensors");
@@ -76,7 +76,7 @@ public sealed class DataParallelTests(ITestOutputHelper log) : IDisposable
     [InlineData(0)]
     public void KillingOneRankEndsTheOtherWithAMessageNamingIt(int victim)
     {
-        if (!MpiJob.Require(log)) return;
+        Requirement.Mpirun();
         int survivor = 1 - victim;
         string checkpoints = Path.Combine(_dir, "checkpoints");
         using var job = MpiJob.Start(_dir, 2, 60, "--steps", "100000", "--batch", "2", "--out", "never.safetensors", "--checkpoints", checkpoints);
@@ -108,7 +108,7 @@ public sealed class DataParallelTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void AHungRankEndsTheOtherAfterTheTimeoutNamingTheStepAndCollective()
     {
-        if (!MpiJob.Require(log)) return;
+        Requirement.Mpirun();
         const double timeoutSeconds = 4;
         using var job = MpiJob.Start(_dir, 2, timeoutSeconds, "--steps", "100000", "--batch", "2", "--out", "never.safetensors");
         Assert.True(job.WaitForLine("step 3/", Limit), $"training did not get going:\n{job.Output}");
@@ -135,7 +135,7 @@ public sealed class DataParallelTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void ACheckpointOfTwoRanksResumesInOneProcessAtTheSameSamplesSeen()
     {
-        if (!MpiJob.Require(log)) return;
+        Requirement.Mpirun();
         string checkpoints = Path.Combine(_dir, "checkpoints");
         // Two ranks: MaxSteps 8 → 4 steps of global batch 4 (16 samples).
         MpiJob.Run(_dir, 2, Limit, "--steps", "8", "--batch", "2", "--out", "a.safetensors", "--checkpoints", checkpoints);
@@ -150,7 +150,7 @@ public sealed class DataParallelTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void UnderMpirun_EachCallbackSeesEveryStepOnce_OnTheRanksItAsksFor()
     {
-        if (!MpiJob.Require(log)) return;
+        Requirement.Mpirun();
         // Two ranks, MaxSteps 6: 3 steps each. The every-rank callback runs on both, the default one on rank 0 alone.
         string output = MpiJob.Run(_dir, 2, Limit, "--steps", "6", "--batch", "2", "--out", "c.safetensors", "--callbacks");
         var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(" callback on rank ", StringComparison.Ordinal)).ToList();

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Xunit.Abstractions;
 
 namespace UNet.Segmentation.Tests.Distributed;
 
@@ -18,22 +17,6 @@ internal sealed partial class MpiJob : IDisposable
     private readonly ConcurrentQueue<string> _lines = new();
 
     private MpiJob(Process mpirun) => _mpirun = mpirun;
-
-    /// <summary>
-    /// True when mpirun is on PATH. Otherwise the test prints why and ends, unless
-    /// <c>UNET_REQUIRE_MPI=1</c> (set in CI) makes it fail.
-    /// </summary>
-    public static bool Require(ITestOutputHelper output)
-    {
-        if (Which("mpirun") is not null) return true;
-        const string message = "skipped: mpirun is not on PATH (install openmpi-bin and libopenmpi-dev; scripts/setup.sh does)";
-        if (Environment.GetEnvironmentVariable("UNET_REQUIRE_MPI") == "1") Assert.Fail(message + " (UNET_REQUIRE_MPI=1 demands it)");
-        output.WriteLine(message);
-        return false;
-    }
-
-    public static string? Which(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
 
     public static string WorkerPath()
     {

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Distributed.Nccl;
 using UNet.Segmentation.Tests.Imaging;
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Distributed;
 
@@ -56,7 +56,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
         Assert.Contains(missingCuda, cuda.Message);
         Assert.Contains(CudaRuntime.PathVariable, cuda.Message);
 
-        if (!fake.Ready(output)) return;
+        fake.Require();
         var old = Assert.Throws<CommunicationLibraryException>(() => NcclLibrary.Load(fake.OldPath));
         output.WriteLine(old.Message);
         Assert.Contains("2.8.4", old.Message);
@@ -67,7 +67,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
     [Fact]
     public void RankZero_HandsItsUniqueIdThroughTheBroadcastToInitRankByValue_OnTheDeviceSetFirst()
     {
-        if (!fake.Ready(output)) return;
+        fake.Require();
         fake.Reset();
         byte[]? broadcast = null;
         using (var comm = NcclCommunicator.Create(fake.Library, () => fake.Cuda, 0, 1, id => broadcast = id.ToArray(), cudaDevice: 3))
@@ -90,7 +90,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
     [Fact]
     public void OtherRanks_JoinWithTheIdTheBroadcastDelivers_AndNcclRefusesAnyOther()
     {
-        if (!fake.Ready(output)) return;
+        fake.Require();
         fake.Reset();
         using (var comm = NcclCommunicator.Create(fake.Library, NoCudaRuntime, 1, 2, id =>
                {
@@ -117,7 +117,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
     [Fact]
     public unsafe void Collectives_AreInPlace_WithA64BitCount_Float32Average_OnTheDefaultStream()
     {
-        if (!fake.Ready(output)) return;
+        fake.Require();
         var comm = CreateRankZero();
         long huge = (1L << 32) + 5;
         comm.AllReduceAverageFloat32(Nowhere, huge, "gradients");
@@ -148,7 +148,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
     [Fact]
     public void NcclErrorCodes_BecomeDistributedExceptionsWithNcclsText()
     {
-        if (!fake.Ready(output)) return;
+        fake.Require();
         using var comm = CreateRankZero();
         var e = Assert.Throws<DistributedException>(() => comm.AllReduceAverageFloat32(Nowhere, 12345, "gradient bucket 1 of 2"));
         output.WriteLine(e.Message);
@@ -160,7 +160,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
     [Fact]
     public void AsyncError_AbortsTheCommunicator_WhichThenRefusesCalls_AndIsNotDestroyed()
     {
-        if (!fake.Ready(output)) return;
+        fake.Require();
         var comm = CreateRankZero();
         fake.Int("fake_async_error") = (int)NcclResult.InProgress;
         comm.CheckAsyncError();
@@ -184,7 +184,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
     [Fact]
     public async Task Watchdog_AbortsAHungCollectiveFromAnotherThread()
     {
-        if (!fake.Ready(output)) return;
+        fake.Require();
         using var comm = CreateRankZero();
         var collective = OnOwnThread(() => Assert.Throws<DistributedException>(() => comm.AllReduceAverageFloat32(Nowhere, 777, "hung bucket")));
         Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref fake.Int("fake_hanging")) == 1, TimeSpan.FromSeconds(10)), "the collective never reached NCCL");
@@ -192,7 +192,7 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
         Volatile.Write(ref fake.Int("fake_async_error"), (int)NcclResult.RemoteError);
         var watchdog = OnOwnThread(() => Assert.Throws<DistributedException>(comm.CheckAsyncError));
         var both = Task.WhenAll(collective, watchdog);
-        Assert.True(both == await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(10))), "the watchdog was blocked behind the collective, or the abort did not end it");
+        Assert.True(both == await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)), "the watchdog was blocked behind the collective, or the abort did not end it");
         var (watchdogError, collectiveError) = (await watchdog, await collective);
         output.WriteLine(watchdogError.Message);
         output.WriteLine(collectiveError.Message);
@@ -229,8 +229,8 @@ public sealed class NcclBindingTests(FakeNccl fake, ITestOutputHelper output) : 
 /// <summary>
 /// FakeNccl/fake_nccl.c compiled with gcc into a temporary folder (once as NCCL 2.21.5, once as
 /// 2.8.4) and loaded through the binding's uncached path; its exported variables are read and
-/// written through their addresses. Without gcc the tests report it and end, unless CI=true or
-/// UNET_REQUIRE_ORACLES=1 makes them fail.
+/// written through their addresses. Without gcc the tests are reported skipped with the reason,
+/// unless CI=true or UNET_REQUIRE_ORACLES=1 makes them fail.
 /// </summary>
 public sealed unsafe class FakeNccl : IDisposable
 {
@@ -264,13 +264,12 @@ public sealed unsafe class FakeNccl : IDisposable
     /// <summary>The copy that reports NCCL 2.8.4.</summary>
     public string OldPath => Path.Combine(_folder, "old", "libnccl.so.2");
 
-    /// <summary>True when the fake was built; otherwise says why (or fails, in CI).</summary>
-    public bool Ready(ITestOutputHelper output)
+    /// <summary>Returns when the fake was built; otherwise skips the test with the reason (fails it in CI, or when UNET_REQUIRE_ORACLES=1).</summary>
+    public void Require()
     {
-        if (_gccMissing is null) return true;
-        if (Environment.GetEnvironmentVariable("CI") == "true" || ExternalTools.Required) Assert.Fail(_gccMissing);
-        output.WriteLine($"test not run: {_gccMissing}");
-        return false;
+        if (_gccMissing is null) return;
+        if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail(_gccMissing + " (CI=true demands it)");
+        Requirement.Skip(_gccMissing, Requirement.Oracles);
     }
 
     /// <summary>Zeroes what the fake recorded (fake_reset).</summary>

@@ -7,7 +7,6 @@ using UNet.Segmentation.Model;
 using UNet.Segmentation.Model.Precision;
 using UNet.Segmentation.Tests.Imaging;
 using UNet.Segmentation.Tests.Shared;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 using static UNet.Segmentation.Tests.Export.OnnxTestSupport;
 

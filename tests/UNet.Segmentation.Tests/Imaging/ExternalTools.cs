@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Imaging;
 
@@ -12,8 +12,9 @@ internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>
 /// The reference implementations our image files are checked against: libtiff's command-line tools
 /// (Debian libtiff-tools) and Pillow (Debian python3-pil, run by /usr/bin/python3). A test that
-/// needs one starts with <c>if (!ExternalTools.Require(output, ...)) return;</c>: when it is missing,
-/// the test prints why and ends, unless <c>UNET_REQUIRE_ORACLES=1</c> (set in CI) makes it fail.
+/// needs one starts with <c>ExternalTools.Require("tiffinfo")</c> or <c>ExternalTools.RequirePil()</c>:
+/// when it is missing, the test is reported skipped with the reason, unless
+/// <c>UNET_REQUIRE_ORACLES=1</c> (set in CI) makes it fail (<see cref="Requirement"/>).
 /// </summary>
 internal static class ExternalTools
 {
@@ -21,7 +22,7 @@ internal static class ExternalTools
 
     private static readonly Lazy<string?> PilProblem = new(ProbePil);
 
-    public static bool Required => Environment.GetEnvironmentVariable("UNET_REQUIRE_ORACLES") == "1";
+    public static bool Required => Requirement.IsDemanded(Requirement.Oracles);
 
     /// <summary>The full path of a program on PATH (or in /usr/bin), or null.</summary>
     public static string? Find(string program)
@@ -30,19 +31,34 @@ internal static class ExternalTools
         return folders.Select(f => Path.Combine(f, program)).FirstOrDefault(File.Exists);
     }
 
-    /// <summary>True when every libtiff tool named is installed; otherwise reports it (or fails, when required).</summary>
-    public static bool Require(ITestOutputHelper output, params string[] programs)
+    /// <summary>Returns when every libtiff tool named is installed; otherwise skips the test (or fails it, when required).</summary>
+    public static void Require(params string[] programs)
     {
         foreach (var program in programs)
         {
             if (Find(program) is null)
-                return Missing(output, $"{program} not found (Debian libtiff-tools; scripts/setup.sh installs it)");
+                Missing($"{program} not found (Debian libtiff-tools; scripts/setup.sh installs it)");
         }
-        return true;
     }
 
-    /// <summary>True when /usr/bin/python3 imports PIL; otherwise reports it (or fails, when required).</summary>
-    public static bool RequirePil(ITestOutputHelper output) => PilProblem.Value is not { } problem || Missing(output, problem);
+    /// <summary>Returns when /usr/bin/python3 imports PIL; otherwise skips the test (or fails it, when required).</summary>
+    public static void RequirePil()
+    {
+        if (PilProblem.Value is { } problem) Missing(problem);
+    }
+
+    /// <summary>
+    /// For a test that checks Pillow's files besides others of its own: true when /usr/bin/python3
+    /// imports PIL; otherwise writes why to <paramref name="output"/> and returns false, or fails
+    /// the test when required.
+    /// </summary>
+    public static bool HasPil(ITestOutputHelper output)
+    {
+        if (PilProblem.Value is not { } problem) return true;
+        if (Required) Assert.Fail($"oracle unavailable: {problem} ({Requirement.Oracles}=1 demands it)");
+        output.WriteLine($"oracle unavailable, that part not run: {problem}");
+        return false;
+    }
 
     public static ToolResult Run(string program, params string[] args)
     {
@@ -72,14 +88,8 @@ internal static class ExternalTools
         return result;
     }
 
-    private static bool Missing(ITestOutputHelper output, string why)
-    {
-        string message = $"oracle unavailable, test not run: {why}";
-        if (Required) Assert.Fail(message + " (UNET_REQUIRE_ORACLES=1 demands it)");
-        output.WriteLine(message);
-        Console.WriteLine(message);
-        return false;
-    }
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Missing(string why) => Requirement.Skip($"oracle unavailable: {why}", Requirement.Oracles);
 
     private static string? ProbePil()
     {

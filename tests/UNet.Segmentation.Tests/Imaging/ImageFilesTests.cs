@@ -1,6 +1,5 @@
 using System.Text.Json;
 using UNet.Segmentation.Imaging;
-using Xunit.Abstractions;
 
 namespace UNet.Segmentation.Tests.Imaging;
 
@@ -10,7 +9,7 @@ namespace UNet.Segmentation.Tests.Imaging;
 /// chromaticity chunks, Adam7 interlacing), PNGs, JPEGs and TIFFs written by Pillow and libtiff's
 /// tools. The expected samples are what was encoded (or what Pillow decodes), exactly.
 /// </summary>
-public class ImageFilesTests(ITestOutputHelper output)
+public class ImageFilesTests
 {
     /// <summary>
     /// Writes PNGs into argv[1] and prints, per file, the samples a reader must return: alpha dropped,
@@ -70,8 +69,6 @@ public class ImageFilesTests(ITestOutputHelper output)
         print(json.dumps(expected))
         """;
 
-    private static bool Ready(ITestOutputHelper output) => ExternalTools.RequirePil(output);
-
     private Dictionary<string, JsonElement> MakePngs(string folder)
     {
         var result = ExternalTools.RunOk(ExternalTools.Python, "-c", PngMaker, folder);
@@ -88,7 +85,7 @@ public class ImageFilesTests(ITestOutputHelper output)
     [MemberData(nameof(PngCases))]
     public void Png_GivesTheStoredSamples_Exactly(string name)
     {
-        if (!Ready(output)) return;
+        ExternalTools.RequirePil();
         using var dir = new TempDir();
         var expected = MakePngs(dir.Path)[name];
         var image = ImageFiles.Read(dir.File(name + ".png"));
@@ -105,7 +102,7 @@ public class ImageFilesTests(ITestOutputHelper output)
     [InlineData("rgba16")]
     public void Png16Bit_IsRefused_NotTruncatedTo8Bits(string name)
     {
-        if (!Ready(output)) return;
+        ExternalTools.RequirePil();
         using var dir = new TempDir();
         MakePngs(dir.Path);
         string path = dir.File(name + ".png");
@@ -121,7 +118,7 @@ public class ImageFilesTests(ITestOutputHelper output)
     [Fact]
     public unsafe void SkiaSharp_Decodes16BitPngsThrough8Bits()
     {
-        if (!Ready(output)) return;
+        ExternalTools.RequirePil();
         using var dir = new TempDir();
         var expected = MakePngs(dir.Path)["grey16"].GetProperty("samples").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         using var data = SkiaSharp.SKData.CreateCopy(File.ReadAllBytes(dir.File("grey16.png")));
@@ -148,7 +145,7 @@ public class ImageFilesTests(ITestOutputHelper output)
     [Fact]
     public void PillowPngs_WithItsFilters_ReadAsPillowDecodesThem()
     {
-        if (!Ready(output)) return;
+        ExternalTools.RequirePil();
         using var dir = new TempDir();
         var decoded = Pillow(dir, """
             import sys, random
@@ -173,7 +170,7 @@ public class ImageFilesTests(ITestOutputHelper output)
     [Fact]
     public void Jpeg_ReadsAsPillowDecodesIt_WithoutApplyingOrientation()
     {
-        if (!Ready(output)) return;
+        ExternalTools.RequirePil();
         using var dir = new TempDir();
         var decoded = Pillow(dir, """
             import sys, random
@@ -201,7 +198,8 @@ public class ImageFilesTests(ITestOutputHelper output)
     [Fact]
     public void Tiff_FirstPage_GreyAndRgb_ContiguousAndPlanar_ReadExactly()
     {
-        if (!Ready(output) || !ExternalTools.Require(output, "tiffcp")) return;
+        ExternalTools.RequirePil();
+        ExternalTools.Require("tiffcp");
         using var dir = new TempDir();
         var decoded = Pillow(dir, """
             import sys, random
@@ -231,7 +229,7 @@ public class ImageFilesTests(ITestOutputHelper output)
     [Fact]
     public void Tiff16BitRgb_BuiltByteByByte_ReadsExactly_ContiguousAndPlanar()
     {
-        if (!ExternalTools.Require(output, "tiffinfo")) return;
+        ExternalTools.Require("tiffinfo");
         using var dir = new TempDir();
         const int width = 5, height = 4;
         var values = Enumerable.Range(0, width * height * 3).Select(i => (ushort)(i * 1091 + 3)).ToArray();

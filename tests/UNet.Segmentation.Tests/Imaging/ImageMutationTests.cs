@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using SkiaSharp;
 using UNet.Segmentation.Imaging;
-using Xunit.Abstractions;
 
 namespace UNet.Segmentation.Tests.Imaging;
 
@@ -64,7 +63,7 @@ public class ImageMutationTests(ITestOutputHelper output)
             if (clock.Elapsed > PerFile) failures.Enqueue($"{label}: took {clock.Elapsed.TotalSeconds:F1} s (bound {PerFile.TotalSeconds} s)");
             return slot;
         }, _ => { }));
-        if (await Task.WhenAny(run, Task.Delay(TimeSpan.FromMinutes(10))) != run)
+        if (await Task.WhenAny(run, Task.Delay(TimeSpan.FromMinutes(10), TestContext.Current.CancellationToken)) != run)
             Assert.Fail($"the mutation run did not finish; it was reading {string.Join(" and ", current.Where(c => c is not null))}");
         await run;
 
@@ -168,7 +167,7 @@ public class ImageMutationTests(ITestOutputHelper output)
         {
             output.WriteLine("tiffcp not found: mutating only TIFFs made by our writer and the test builder");
         }
-        if (ExternalTools.RequirePil(output))
+        if (ExternalTools.HasPil(output))
         {
             ExternalTools.RunOk(ExternalTools.Python, "-c", ImageFilesTests.PngMaker, dir.Path);
             foreach (var name in new[] { "palette8-trns", "greyalpha8", "rgb8-adam7", "grey2", "rgba8" })

@@ -5,13 +5,12 @@ using UNet.Segmentation.Tests.Imaging;
 using UNet.Segmentation.Tests.Shared;
 using TorchSharp;
 using static TorchSharp.torch;
-using Xunit.Abstractions;
 using static UNet.Segmentation.Tests.Inference.InferenceTestSupport;
 
 namespace UNet.Segmentation.Tests.Inference;
 
 [Collection("LiveTensors")]
-public sealed class PredictVolumeTests(ITestOutputHelper output) : IDisposable
+public sealed class PredictVolumeTests : IDisposable
 {
     private const int Pages = 3, Height = 29, Width = 41;
     private readonly TempDir _dir = new();
@@ -69,7 +68,7 @@ public sealed class PredictVolumeTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void TheProbabilityTiff_IsWhatLibtiffCallsThirtyTwoBitFloat()
     {
-        if (!ExternalTools.Require(output, "tiffinfo")) return;
+        ExternalTools.Require("tiffinfo");
         using var model = NewModel();
         using var predictor = new Predictor(model, PredictorOptions.Tiled);
         var result = predictor.PredictVolume(WriteInput(), _dir.File("probabilities.tif"));

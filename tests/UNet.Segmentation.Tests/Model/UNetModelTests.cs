@@ -2,7 +2,6 @@ using TorchSharp;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Model.Precision;
 using UNet.Segmentation.Serialization;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

@@ -87,7 +87,7 @@ public sealed class OnnxPredictorParityTests : IDisposable
         string onnx;
         using (var model = UNetModel.Load(checkpoint)) onnx = Export(model, "trained.onnx");
         var image = Image(h: 75, w: 130);
-        foreach (var (input, tta) in EveryOption().Select(row => ((InputMode)row[0], (bool)row[1])))
+        foreach (var (input, tta) in EveryOption().Select(row => row.Data))
         {
             using var torch = Predictor.FromCheckpoint(checkpoint, new PredictorOptions { Input = input, FlipTta = tta, BatchSize = 3 });
             using var ort = OnnxPredictor.Load(onnx, new OnnxPredictorOptions { Input = input, FlipTta = tta, BatchSize = 3 });

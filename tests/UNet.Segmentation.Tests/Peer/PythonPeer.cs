@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Peer;
 
@@ -15,9 +15,9 @@ public sealed class PythonPeerException(string message) : Exception(message);
 /// or the interpreter named by <c>UNET_PEER_PYTHON</c>.
 /// </summary>
 /// <remarks>
-/// Tests that need the peer start with <c>if (!PythonPeer.Require(output)) return;</c>: when the
-/// peer is missing they print why and end, unless <c>UNET_REQUIRE_PEER=1</c> (set in CI), which
-/// turns a missing peer into a failure, so parity tests never pass silently there.
+/// Tests that need the peer start with <c>PythonPeer.Require();</c>: when the peer is missing they
+/// are reported skipped with the reason, unless <c>UNET_REQUIRE_PEER=1</c> (set in CI), which
+/// turns a missing peer into a failure (<see cref="Requirement"/>).
 /// </remarks>
 public static class PythonPeer
 {
@@ -39,22 +39,12 @@ public static class PythonPeer
     /// <summary>Why the peer cannot run, or null when it can.</summary>
     public static string? UnavailableReason => Unavailable.Value;
 
-    /// <summary>True when <c>UNET_REQUIRE_PEER=1</c>: a missing peer fails the test instead of ending it early.</summary>
-    public static bool Required => Environment.GetEnvironmentVariable("UNET_REQUIRE_PEER") == "1";
-
     /// <summary>
-    /// True when the peer can run. Otherwise reports why (to <paramref name="output"/> and the
-    /// console) and returns false, or fails the test when <see cref="Required"/>.
+    /// Returns when the peer can run. Otherwise skips the test with the reason, or fails it when
+    /// <c>UNET_REQUIRE_PEER=1</c>.
     /// </summary>
-    public static bool Require(ITestOutputHelper? output = null)
-    {
-        if (IsAvailable) return true;
-        string message = $"Python peer unavailable, test not run: {UnavailableReason}";
-        if (Required) Assert.Fail(message + " (UNET_REQUIRE_PEER=1 demands the peer)");
-        output?.WriteLine(message);
-        Console.WriteLine(message);
-        return false;
-    }
+    public static void Require() =>
+        Requirement.SkipWhen(!IsAvailable, $"Python peer unavailable: {UnavailableReason}", Requirement.Peer);
 
     /// <summary>Runs <c>peer/<paramref name="script"/></c> with arguments and returns its stdout; throws <see cref="PythonPeerException"/> with its stderr when it fails.</summary>
     public static string Run(string script, params string[] args) => Run(DefaultTimeout, script, args);

@@ -1,4 +1,5 @@
 using UNet.Segmentation.Runtime;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Runtime;
 
@@ -26,11 +27,8 @@ public sealed class TorchRuntimeTests
     [Fact]
     public void UnpatchedLibraryOnAnOlderLibstdcxx_NamesTheVersionAndTheFix()
     {
-        if (File.ReadAllText("/usr/lib/x86_64-linux-gnu/libstdc++.so.6").Contains(TorchRuntime.GlibcxxVersion, StringComparison.Ordinal))
-        {
-            Console.WriteLine($"skipped: this system's libstdc++ has {TorchRuntime.GlibcxxVersion}, so the unpatched library loads here");
-            return;
-        }
+        Requirement.SkipWhen(File.ReadAllText("/usr/lib/x86_64-linux-gnu/libstdc++.so.6").Contains(TorchRuntime.GlibcxxVersion, StringComparison.Ordinal),
+            $"this system's libstdc++ has {TorchRuntime.GlibcxxVersion}, so the unpatched library loads here");
         // libtorch is loaded first (so the copy's dependencies resolve); the package's own copy, in a
         // folder of its own, is then refused by the loader for GLIBCXX_3.4.32 alone.
         TorchRuntime.EnsureLoaded();

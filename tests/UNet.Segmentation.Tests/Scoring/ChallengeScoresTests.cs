@@ -4,7 +4,7 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Tests.Peer;
 using UNet.Segmentation.Scoring;
-using Xunit.Abstractions;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Scoring;
 
@@ -288,7 +288,7 @@ public class ChallengeScoresTests(ITestOutputHelper output)
     [Fact]
     public void MatchesTheNumPyDefinition_OnRandomStacks()
     {
-        if (!PythonPeer.Require(output)) return;
+        PythonPeer.Require();
         string dir = Directory.CreateTempSubdirectory("challenge-scores-").FullName;
         try
         {
@@ -320,14 +320,7 @@ public class ChallengeScoresTests(ITestOutputHelper output)
     [Fact]
     public void RealIsbiLabels_AgainstThemselvesAndABlurredCopy()
     {
-        string? dir = Environment.GetEnvironmentVariable("ISBI2012_DIR");
-        if (string.IsNullOrEmpty(dir))
-        {
-            string reason = "ISBI2012_DIR is not set: the challenge scores were not tried on the real ISBI 2012 labels";
-            output.WriteLine(reason);
-            Console.WriteLine(reason);
-            return;
-        }
+        string dir = Requirement.IsbiDirectory("the challenge scores were not tried on the real ISBI 2012 labels");
         // The six validation slices of the reference's fold 0.
         var all = Tiff.Read(Path.Combine(dir, "train-labels.tif"));
         var slices = CrossValidation.Split(0).Validation;

@@ -5,7 +5,6 @@ using TorchSharp;
 using UNet.Segmentation.Serialization;
 using UNet.Segmentation.Tests.Peer;
 using UNet.Segmentation.Tests.Shared;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Serialization;

@@ -5,19 +5,12 @@ using TorchSharp;
 using UNet.Segmentation.Serialization;
 using UNet.Segmentation.Tests.Peer;
 using UNet.Segmentation.Tests.Shared;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Serialization;
 
 public sealed partial class SafetensorsTests
 {
-    private void Report(string message)
-    {
-        output.WriteLine(message);
-        Console.WriteLine(message);
-    }
-
     /// <summary>The dtypes safetensors files here hold (TorchSharp has more; those are rejected).</summary>
     private static readonly ScalarType[] SupportedDtypes =
     [

@@ -5,7 +5,6 @@ using TorchSharp;
 using UNet.Segmentation.Serialization;
 using UNet.Segmentation.Tests.Peer;
 using UNet.Segmentation.Tests.Shared;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Serialization;
@@ -177,11 +176,7 @@ public sealed partial class SafetensorsTests(ITestOutputHelper output)
     [Fact]
     public void Load_OntoCuda_WhenADeviceIsPresent()
     {
-        if (!cuda.is_available())
-        {
-            Report("no CUDA device: the GPU load path was not exercised");
-            return;
-        }
+        Requirement.SkipWhen(!cuda.is_available(), "no CUDA device: the GPU load path was not exercised");
         using var dir = new TempDir();
         string path = dir.PathOf("gpu.safetensors");
         using var scope = NewDisposeScope();

@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using UNet.Segmentation.Tests.Peer;
 using UNet.Segmentation.Training;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Tests.Training;
@@ -32,7 +31,7 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
     [MemberData(nameof(Cases))]
     public void LossAndLogitGradient_MatchPyTorch(string name, string loss, bool indices)
     {
-        if (!PythonPeer.Require(output)) return;
+        PythonPeer.Require();
         using var scope = NewDisposeScope();
         var logits = golden[$"{name}.logits"].clone().requires_grad_();
         var labels = indices ? golden[$"{name}.classes"] : golden[$"{name}.labels"];
@@ -61,7 +60,7 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
     [InlineData("float64_confident")]
     public void DiceCoefficientPerClass_MatchesPyTorch(string name)
     {
-        if (!PythonPeer.Require(output)) return;
+        PythonPeer.Require();
         using var scope = NewDisposeScope();
         var coefficient = Losses.DiceCoefficient(golden[$"{name}.logits"], golden[$"{name}.labels"]);
         AssertClose(golden[$"{name}.dice_coef"], coefficient, $"{name} dice coefficient");
@@ -76,7 +75,7 @@ public class LossesParityTests(LossesGolden golden, ITestOutputHelper output) : 
     [Fact]
     public void L2_ValueAndParameterGradients_MatchPyTorch()
     {
-        if (!PythonPeer.Require(output)) return;
+        PythonPeer.Require();
         using var scope = NewDisposeScope();
         double weightDecay = golden["l2.weight_decay"].ToDouble();
         var parameters = Enumerable.Range(0, 4).Select(i => new Parameter(golden[$"l2.w{i}"].clone())).ToList();

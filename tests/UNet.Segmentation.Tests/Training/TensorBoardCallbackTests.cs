@@ -101,7 +101,7 @@ public sealed class TensorBoardCallbackTests : IDisposable
         TrainingResult result;
         using (var trainer = Trainer.For(model).WithSteps(8, batchSize: 2).WithAdam(1e-3)
             .WithLogging(logEvery: 2, evaluateEvery: 4, metricsFile).WithChallengeScores().WithCallback(callback).Build())
-            result = trainer.Fit(Data, Fold);
+            result = trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
 
         var scalars = TensorBoardEvents.ReadDirectory(logs).SelectMany(e => e.Values.Where(v => v.Simple is not null).Select(v => (e.Step, v.Tag, Value: v.Simple!.Value)))
             .ToDictionary(x => (x.Tag, x.Step), x => x.Value);

@@ -53,7 +53,7 @@ public sealed class TrainerTests : IDisposable
         using var model = new UNetModel(Tiny);
         string metricsFile = Path.Combine(_dir, "metrics.jsonl");
         using var trainer = Configure(model).WithSteps(12, 2).WithLogging(logEvery: 3, evaluateEvery: 6, metricsFile).Build();
-        var result = trainer.Fit(Data, Fold);
+        var result = trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
         Assert.True(result.Completed);
         Assert.Equal(12, result.Steps);
         Assert.Equal([3L, 6, 9, 12], result.History.Select(h => h.Step));
@@ -71,18 +71,18 @@ public sealed class TrainerTests : IDisposable
         string unbroken = Path.Combine(_dir, "a"), broken = Path.Combine(_dir, "b");
         manual_seed(5);
         using var a = new UNetModel(Tiny with { DropoutRate = 0.3 });
-        using (var t = Configure(a).WithCheckpoints(unbroken, every: 3).Build()) t.Fit(Data, Fold);
+        using (var t = Configure(a).WithCheckpoints(unbroken, every: 3).Build()) t.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
 
         manual_seed(5);
         using (var b = new UNetModel(Tiny with { DropoutRate = 0.3 }))
         using (var t = Configure(b).WithSteps(3, 2).WithCheckpoints(broken, every: 3).Build())
-            Assert.Equal(3, t.Fit(Data, Fold).Steps); // "killed" after the checkpoint of step 3
+            Assert.Equal(3, t.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken).Steps); // "killed" after the checkpoint of step 3
 
         manual_seed(99); // a different initialisation: the checkpoint must overwrite it
         using var c = new UNetModel(Tiny with { DropoutRate = 0.3 });
         using (var t = Configure(c).WithCheckpoints(broken, every: 3).Build())
         {
-            var result = t.Fit(Data, Fold);
+            var result = t.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
             Assert.Equal(6, result.Steps);
         }
         foreach (var ((name, pa), (_, pc)) in a.named_parameters().Zip(c.named_parameters()))
@@ -109,13 +109,13 @@ public sealed class TrainerTests : IDisposable
         string dir = Path.Combine(_dir, "d");
         using (var model = new UNetModel(Tiny))
         using (var trainer = Configure(model).WithSteps(4, 2).WithCheckpoints(dir, every: 1, keepLast: 2).Build())
-            trainer.Fit(Data, Fold);
+            trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
         Assert.Equal(2, Checkpoints.List(dir).Count);
         Assert.EndsWith("step-00000004.safetensors", Checkpoints.Latest(dir));
 
         using var other = new UNetModel(Tiny with { BaseFilters = 8 });
         using var t2 = Configure(other).WithCheckpoints(dir).Build();
-        var ex = Assert.Throws<InvalidDataException>(() => t2.Fit(Data, Fold));
+        var ex = Assert.Throws<InvalidDataException>(() => t2.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken));
         Assert.Contains("another architecture", ex.Message);
         Assert.Contains("step-00000004.safetensors", ex.Message);
         // The checkpoint doubles as a model file.
@@ -130,7 +130,7 @@ public sealed class TrainerTests : IDisposable
         manual_seed(3);
         using var model = new UNetModel(Tiny);
         using (var trainer = Configure(model).WithSteps(3, 2).WithCheckpoints(dir, every: 3).Build())
-            Assert.Equal(3, trainer.Fit(Data, Fold).Steps);
+            Assert.Equal(3, trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken).Steps);
         string saved = Checkpoints.PathFor(dir, 3);
         byte[] bytes = File.ReadAllBytes(saved);
 
@@ -152,7 +152,7 @@ public sealed class TrainerTests : IDisposable
         using var resumed = new UNetModel(Tiny);
         using (var trainer = Configure(resumed).WithSteps(4, 2).WithCheckpoints(dir, every: 3).Build())
         {
-            var result = trainer.Fit(Data, Fold);
+            var result = trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
             Assert.Equal(4, result.Steps);
             Assert.Equal([4L], result.History.Select(h => h.Step));
         }
@@ -190,7 +190,7 @@ public sealed class TrainerTests : IDisposable
     {
         using var model = new UNetModel(Tiny);
         using var trainer = Configure(model).WithSteps(3, 2).WithMixedPrecision(Precision.BFloat16).Build();
-        var result = trainer.Fit(Data, Fold);
+        var result = trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
         Assert.All(result.History, h => Assert.True(double.IsFinite(h.Loss)));
         Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
     }

@@ -5,7 +5,6 @@ using UNet.Segmentation.Model;
 using UNet.Segmentation.Tests.Shared;
 using UNet.Segmentation.Training;
 using UNet.Segmentation.Training.Callbacks;
-using Xunit.Abstractions;
 
 namespace UNet.Segmentation.Tests.Training;
 
@@ -47,7 +46,7 @@ public sealed class TrainingLeakTests(ITestOutputHelper output)
         // Warm-up: whatever libtorch, TorchSharp or the library make once per process is not a leak.
         using (var warm = new UNetModel(Tiny))
         using (var trainer = Build(warm, 3))
-            trainer.Fit(Data, Fold);
+            trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
 
         var logger = new LiveTensorLogger();
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -60,7 +59,7 @@ public sealed class TrainingLeakTests(ITestOutputHelper output)
         long afterFit;
         using (var trainer = Build(model, Steps, logger, dir))
         {
-            var result = trainer.Fit(Data, Fold);
+            var result = trainer.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
             Assert.True(result.Completed);
             Assert.Equal(Steps, result.Steps);
             Assert.All(result.History, h => Assert.True(double.IsFinite(h.Loss)));

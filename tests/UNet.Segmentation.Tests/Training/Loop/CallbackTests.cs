@@ -19,7 +19,7 @@ public sealed class CallbackTests : IDisposable
         using var model = new UNetModel(Tiny);
         var seen = new RecordingCallback();
         using var trainer = Configure(model, 4).WithLogging(2, evaluateEvery: 2).WithCheckpoints(Path.Combine(_dir, "c"), every: 3).WithCallback(seen).Build();
-        var result = trainer.Fit(EmData, Fold);
+        var result = trainer.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken);
 
         Assert.Equal(["start 0", "step 1", "step 2", "eval 2", "step 3", "checkpoint 3 Periodic", "step 4", "checkpoint 4 Final", "eval 4", "end 4"], seen.Calls);
         // The logged steps the callback saw are the result's history, value for value.
@@ -34,11 +34,11 @@ public sealed class CallbackTests : IDisposable
         var first = new RecordingCallback();
         using (var model = new UNetModel(Tiny))
         using (var t = Configure(model, 3).WithCheckpoints(dir, every: 100).WithCallback(first).Build())
-            t.Fit(EmData, Fold with { Validation = [] });
+            t.Fit(EmData, Fold with { Validation = [] }, cancellation: TestContext.Current.CancellationToken);
         var second = new RecordingCallback();
         using (var model = new UNetModel(Tiny))
         using (var t = Configure(model, 6).WithCheckpoints(dir, every: 100).WithCallback(second).Build())
-            t.Fit(EmData, Fold with { Validation = [] });
+            t.Fit(EmData, Fold with { Validation = [] }, cancellation: TestContext.Current.CancellationToken);
 
         var steps = first.Calls.Concat(second.Calls).Where(c => c.StartsWith("step ", StringComparison.Ordinal));
         Assert.Equal(Enumerable.Range(1, 6).Select(i => $"step {i}"), steps);
@@ -53,7 +53,7 @@ public sealed class CallbackTests : IDisposable
         var after = new RecordingCallback();
         using var trainer = Configure(model, 10).WithCheckpoints(dir, every: 100).WithCallback(new ThrowsAt(4)).WithCallback(after).Build();
 
-        var e = Assert.Throws<InvalidOperationException>(() => trainer.Fit(EmData, Fold));
+        var e = Assert.Throws<InvalidOperationException>(() => trainer.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken));
         Assert.Equal("callback failed at step 4", e.Message);
         Assert.EndsWith("step-00000004.safetensors", Checkpoints.Latest(dir));
         // The checkpoint holds the weights as they were after step 4.
@@ -69,7 +69,7 @@ public sealed class CallbackTests : IDisposable
     {
         using var model = new UNetModel(Tiny);
         using var trainer = Configure(model, 2).WithLoss((logits, labels) => (logits - labels).abs(), "l1 map").Build();
-        var e = Assert.Throws<InvalidOperationException>(() => trainer.Fit(EmData, Fold));
+        var e = Assert.Throws<InvalidOperationException>(() => trainer.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken));
         Assert.Contains("'l1 map' must return a floating-point scalar", e.Message);
     }
 

@@ -27,7 +27,7 @@ public sealed class EarlyStoppingAndKeepBestTests : IDisposable
         var best = new KeepBest(ScriptedMetric.Of(true, script));
         using var trainer = Configure(model, 40).WithLogging(1, evaluateEvery: 2).WithCheckpoints(dir, every: 2, keepLast: 100)
             .WithCallback(early).WithCallback(best).Build();
-        var result = trainer.Fit(EmData, Fold);
+        var result = trainer.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken);
 
         Assert.Equal(10, result.Steps);
         Assert.False(result.Completed);
@@ -53,7 +53,7 @@ public sealed class EarlyStoppingAndKeepBestTests : IDisposable
         string dir = Path.Combine(_dir, "r");
         using (var model = new UNetModel(Tiny))
         using (var t = Configure(model, 2).WithLogging(1, evaluateEvery: 1).WithCheckpoints(dir).WithCallback(new KeepBest(ScriptedMetric.Of(false, 0.3, 0.4))).Build())
-            t.Fit(EmData, Fold);
+            t.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken);
         Assert.Equal("1", Safetensors.ReadHeader(Path.Combine(dir, KeepBest.FileName)).Metadata[KeepBest.StepKey]);
 
         // A lower-is-better metric: 0.35 is worse than the kept 0.3 and must not replace it; 0.1 must.
@@ -61,7 +61,7 @@ public sealed class EarlyStoppingAndKeepBestTests : IDisposable
         using (var model = new UNetModel(Tiny))
         using (var t = Configure(model, 4).WithLogging(1, evaluateEvery: 1).WithCheckpoints(dir).WithCallback(resumed).Build())
         {
-            t.Fit(EmData, Fold);
+            t.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken);
             Assert.Equal((0.1, 4L), (resumed.Best, resumed.BestStep));
         }
         Assert.Equal("4", Safetensors.ReadHeader(Path.Combine(dir, KeepBest.FileName)).Metadata[KeepBest.StepKey]);
@@ -79,7 +79,7 @@ public sealed class EarlyStoppingAndKeepBestTests : IDisposable
         // Keep-best without a checkpoint folder or a path of its own stops the fit with one clear line.
         using var model = new UNetModel(Tiny);
         using var trainer = Configure(model, 2).WithCallback(new KeepBest()).Build();
-        var ex = Assert.Throws<InvalidOperationException>(() => trainer.Fit(EmData, Fold));
+        var ex = Assert.Throws<InvalidOperationException>(() => trainer.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken));
         Assert.Contains("KeepBest needs a checkpoint folder", ex.Message);
     }
 }

@@ -34,7 +34,7 @@ public sealed class OwnLossAndOptimizerTests : IDisposable
         using var before = a.parameters().First().detach().clone();
         using (var t = Configure(a).WithLoss(SquaredError, "mse").WithOptimizer(Make(optimizer)).WithCheckpoints(unbroken, every: 3).Build())
         {
-            var result = t.Fit(EmData, Fold);
+            var result = t.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken);
             Assert.Equal("mse", t.LossName);
             Assert.All(result.History, r => Assert.True(double.IsFinite(r.Loss)));
         }
@@ -43,11 +43,11 @@ public sealed class OwnLossAndOptimizerTests : IDisposable
         manual_seed(7);
         using (var b = new UNetModel(Tiny with { DropoutRate = 0.3 }))
         using (var t = Configure(b, 3).WithLoss(SquaredError, "mse").WithOptimizer(Make(optimizer)).WithCheckpoints(broken, every: 3).Build())
-            t.Fit(EmData, Fold);
+            t.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken);
         manual_seed(99);
         using var c = new UNetModel(Tiny with { DropoutRate = 0.3 });
         using (var t = Configure(c).WithLoss(SquaredError, "mse").WithOptimizer(Make(optimizer)).WithCheckpoints(broken, every: 3).Build())
-            Assert.Equal(6, t.Fit(EmData, Fold).Steps);
+            Assert.Equal(6, t.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken).Steps);
         // The optimizer's state (momentum buffers, AdamW's moments and step) came back: the same weights bit for bit.
         AssertSameWeights(a, c);
     }
@@ -58,10 +58,10 @@ public sealed class OwnLossAndOptimizerTests : IDisposable
         string dir = Path.Combine(_dir, "x");
         using (var model = new UNetModel(Tiny))
         using (var t = Configure(model, 2).WithCheckpoints(dir).Build())
-            t.Fit(EmData, Fold with { Validation = [] });
+            t.Fit(EmData, Fold with { Validation = [] }, cancellation: TestContext.Current.CancellationToken);
         using var other = new UNetModel(Tiny);
         using var sgd = Configure(other, 4).WithOptimizer(Make("sgd-momentum")).WithCheckpoints(dir).Build();
-        var e = Assert.Throws<InvalidDataException>(() => sgd.Fit(EmData, Fold));
+        var e = Assert.Throws<InvalidDataException>(() => sgd.Fit(EmData, Fold, cancellation: TestContext.Current.CancellationToken));
         Assert.Contains("step-00000002.safetensors", e.Message);
         Assert.Contains("TorchSharp.Modules.Adam", e.Message);
         Assert.Contains("TorchSharp.Modules.SGD", e.Message);
@@ -72,8 +72,8 @@ public sealed class OwnLossAndOptimizerTests : IDisposable
     {
         using var model = new UNetModel(Tiny);
         using (var t = Configure(model, 2).WithOptimizer(Make("sgd-momentum")).Build())
-            Assert.All(t.Fit(EmData, Fold with { Validation = [] }).History, r => Assert.Equal(0.05, r.LearningRate));
+            Assert.All(t.Fit(EmData, Fold with { Validation = [] }, cancellation: TestContext.Current.CancellationToken).History, r => Assert.Equal(0.05, r.LearningRate));
         using (var t = Configure(model, 2).WithOptimizer(Make("sgd-momentum")).WithSchedule(LearningRateSchedules.StepDecay(0.1, 1, 0.5)).Build())
-            Assert.Equal([0.1, 0.05], t.Fit(EmData, Fold with { Validation = [] }).History.Select(r => r.LearningRate));
+            Assert.Equal([0.1, 0.05], t.Fit(EmData, Fold with { Validation = [] }, cancellation: TestContext.Current.CancellationToken).History.Select(r => r.LearningRate));
     }
 }
