@@ -7,8 +7,8 @@ namespace UNet.Segmentation.Tests.Shared;
 /// Pillow, the PyTorch peer, gcc, script(1)), the real ISBI 2012 files, a CUDA device. A test that
 /// cannot run ends through <see cref="Skip"/>: xunit reports it SKIPPED with the reason (and
 /// <c>scripts/test.sh</c> counts and lists it), never passed. Where the requirement is demanded by
-/// an environment variable set to 1 (CI sets <see cref="Peer"/>, <see cref="Oracles"/> and
-/// <see cref="Mpi"/>), the same call fails the test instead, so nothing is skipped silently there.
+/// an environment variable set to 1 (CI sets <see cref="Peer"/>, <see cref="Oracles"/>,
+/// <see cref="Mpi"/> and <see cref="Browser"/>), the same call fails the test instead, so nothing is skipped silently there.
 /// </summary>
 internal static class Requirement
 {
@@ -20,6 +20,9 @@ internal static class Requirement
 
     /// <summary>Demands Open MPI's <c>mpirun</c>.</summary>
     public const string Mpi = "UNET_REQUIRE_MPI";
+
+    /// <summary>Demands Debian's chromium for the web sample's browser tests.</summary>
+    public const string Browser = "UNET_REQUIRE_BROWSER";
 
     /// <summary>True when <paramref name="variable"/> is set to 1.</summary>
     public static bool IsDemanded(string variable) => Environment.GetEnvironmentVariable(variable) == "1";

@@ -1,3 +1,4 @@
+using UNet.Segmentation.Tests.Shared;
 using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Tests.Runtime;
@@ -62,11 +63,7 @@ public sealed class TorchBackendPackagesTests
     {
         // The managed TorchSharp package carries libLibTorchSharp itself; libtorch comes with the
         // backend package. Without it the loader cannot find libtorch, and the message says what to add.
-        if (!OperatingSystem.IsLinux())
-        {
-            Console.WriteLine("skipped: the library's file names here are Linux's");
-            return;
-        }
+        Requirement.SkipWhen(!OperatingSystem.IsLinux(), "the library's file names here are Linux's");
         string dir = Directory.CreateTempSubdirectory("torchsharp-only-").FullName;
         try
         {

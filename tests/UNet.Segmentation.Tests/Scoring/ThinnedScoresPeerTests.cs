@@ -3,6 +3,7 @@ using System.Text.Json;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Scoring;
 using UNet.Segmentation.Tests.Peer;
+using UNet.Segmentation.Tests.Shared;
 
 namespace UNet.Segmentation.Tests.Scoring;
 
@@ -20,15 +21,13 @@ public sealed class ThinnedScoresPeerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static bool RequirePeer()
+    /// <summary>Returns when the peer runs with NumPy and SciPy; otherwise skips the test (fails it under UNET_REQUIRE_PEER=1).</summary>
+    private static void RequirePeer()
     {
-        if (!PythonPeer.Require()) return false;
+        PythonPeer.Require();
         var check = PythonPeer.Invoke("thinned_scores_peer.py", "--check");
-        if (check.ExitCode == 0) return true;
-        string message = $"skipped: the thinned-scores peer needs NumPy and SciPy (python3-scipy; scripts/setup.sh installs it): {check.Stderr.Trim()}";
-        if (PythonPeer.Required) Assert.Fail(message + " (UNET_REQUIRE_PEER=1 demands the peer)");
-        Console.WriteLine(message);
-        return false;
+        Requirement.SkipWhen(check.ExitCode != 0,
+            $"the thinned-scores peer needs NumPy and SciPy (python3-scipy; scripts/setup.sh installs it): {check.Stderr.Trim()}", Requirement.Peer);
     }
 
     /// <summary>Runs the peer on a stack and checks the C# scores and dams against it within <paramref name="tolerance"/>.</summary>
@@ -71,7 +70,7 @@ public sealed class ThinnedScoresPeerTests : IDisposable
     [Fact]
     public void MatchesTheFijiPeer_OnRandomStacks()
     {
-        if (!RequirePeer()) return;
+        RequirePeer();
         foreach (int seed in new[] { 1, 2, 3 })
         {
             var (probabilities, labels) = ChallengeScoresTests.RandomStack(seed, pages: 3, height: 24, width: 32);
@@ -83,12 +82,7 @@ public sealed class ThinnedScoresPeerTests : IDisposable
     [Fact]
     public void MatchesTheFijiPeer_OnRealIsbiSlices_AndScoresThirtyQuickly()
     {
-        string? dir = Environment.GetEnvironmentVariable("ISBI2012_DIR");
-        if (string.IsNullOrEmpty(dir))
-        {
-            Console.WriteLine("skipped: ISBI2012_DIR is not set: the thinned scores were not compared with the peer on real ISBI 2012 slices");
-            return;
-        }
+        string dir = Requirement.IsbiDirectory("the thinned scores were not compared with the peer on real ISBI 2012 slices");
         var all = Tiff.Read(Path.Combine(dir, "train-labels.tif"));
         int h = all.Height, w = all.Width, area = h * w;
         var allLabels = all.GetUInt8().ToArray();
@@ -97,7 +91,7 @@ public sealed class ThinnedScoresPeerTests : IDisposable
         Console.WriteLine($"all {all.PageCount} slices against themselves: {self}");
         Assert.All(self.PerThreshold, s => Assert.Equal((1.0, 1.0), (Math.Round(s.VRand, 12), Math.Round(s.VInfo, 12))));
 
-        if (!RequirePeer()) return;
+        RequirePeer();
         var allMaps = SmoothedNoisyMaps(allLabels, all.PageCount, h, w, seed: 2012);
 
         int[] slices = [0, 12, 25];

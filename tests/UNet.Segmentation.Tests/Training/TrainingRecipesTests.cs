@@ -65,7 +65,7 @@ public sealed class TrainingRecipesTests
         using var model = new UNetModel(Tiny);
         var recipe = TrainingRecipes.CpuFast with { MaxSteps = 6, LearningRateWarmupSteps = 2, BatchSize = 2, Precision = Precision.Float32, Augment = false, LogEvery = 1 };
         using var trainer = Trainer.For(model).WithRecipe(recipe).Build();
-        var rates = trainer.Fit(EmData, Fold with { Validation = [] }).History.Select(r => r.LearningRate).ToArray();
+        var rates = trainer.Fit(EmData, Fold with { Validation = [] }, cancellation: TestContext.Current.CancellationToken).History.Select(r => r.LearningRate).ToArray();
         double Cosine(int s) => 1e-3 * 0.5 * (1 + Math.Cos(Math.PI * s / 6));
         double[] expected = [Cosine(0) * 1 / 2, Cosine(1) * 2 / 2, Cosine(2), Cosine(3), Cosine(4), Cosine(5)];
         Assert.Equal(expected.Length, rates.Length);

@@ -25,7 +25,7 @@ public sealed class NoFoldFitTests : IDisposable
         TrainingResult first;
         using (var model = new UNetModel(Tiny))
         using (var t = Configure(model, 2).WithLogging(1, 0, metrics).WithCheckpoints(dir, every: 1).WithCallback(seen).Build())
-            first = t.Fit(EmData, all);
+            first = t.Fit(EmData, all, cancellation: TestContext.Current.CancellationToken);
 
         Assert.True(first.Completed);
         Assert.Empty(first.Evaluations);
@@ -38,7 +38,7 @@ public sealed class NoFoldFitTests : IDisposable
         using (var model = new UNetModel(Tiny))
         using (var t = Configure(model, 4).WithCheckpoints(dir, every: 1).WithCallback(resumed).Build())
         {
-            var second = t.Fit(EmData, all);
+            var second = t.Fit(EmData, all, cancellation: TestContext.Current.CancellationToken);
             Assert.Equal("start 2", resumed.Calls[0]);
             Assert.Equal(4, second.Steps);
             Assert.Empty(second.Evaluations);
@@ -53,7 +53,7 @@ public sealed class NoFoldFitTests : IDisposable
         string dir = Path.Combine(_dir, "k");
         using var model = new UNetModel(Tiny);
         using var t = Configure(model, 1).WithCheckpoints(dir).Build();
-        var result = t.Fit(EmData, EmData.Fold(2, folds: 3));
+        var result = t.Fit(EmData, EmData.Fold(2, folds: 3), cancellation: TestContext.Current.CancellationToken);
         Assert.Equal("2", Safetensors.ReadHeader(result.LastCheckpoint!).Metadata[Checkpoints.FoldKey]);
     }
 
@@ -64,7 +64,7 @@ public sealed class NoFoldFitTests : IDisposable
         using var model = new UNetModel(Tiny);
         using var t = Configure(model, 2).WithLogging(1, evaluateEvery: 1).WithChallengeScores().WithCheckpoints(dir)
             .WithCallback(new KeepBest()).WithCallback(new EarlyStopping(2)).Build();
-        var e = Assert.Throws<OptionsValidationException>(() => t.Fit(EmData, EmData.AllItems()));
+        var e = Assert.Throws<OptionsValidationException>(() => t.Fit(EmData, EmData.AllItems(), cancellation: TestContext.Current.CancellationToken));
         Assert.Equal(4, e.Problems.Count);
         Assert.StartsWith("EvaluateEvery 1", e.Problems[0]);
         Assert.StartsWith("ChallengeScores", e.Problems[1]);
@@ -82,8 +82,8 @@ public sealed class NoFoldFitTests : IDisposable
         using var model = new UNetModel(Tiny);
         var empty = Fold with { Validation = [] };
         using (var t = Configure(model, 1).WithLogging(1, evaluateEvery: 1).Build())
-            Assert.Contains("no validation items", Assert.Throws<OptionsValidationException>(() => t.Fit(EmData, empty)).Message);
+            Assert.Contains("no validation items", Assert.Throws<OptionsValidationException>(() => t.Fit(EmData, empty, cancellation: TestContext.Current.CancellationToken)).Message);
         using (var t = Configure(model, 1).Build())
-            Assert.Empty(t.Fit(EmData, empty).Evaluations);
+            Assert.Empty(t.Fit(EmData, empty, cancellation: TestContext.Current.CancellationToken).Evaluations);
     }
 }
