@@ -44,8 +44,7 @@ internal sealed class TiffPageReader : IDisposable
             file.Position = 0;
             tiff = LibTiff.ClientOpen(path, "r", file, new TiffStream())
                 ?? throw new TiffFormatException(path, 1, "LibTiff.NET could not read the first page's directory", null);
-            int pages = tiff.NumberOfDirectories();
-            if (pages < 1) throw new TiffFormatException(path, "the file has no page");
+            int pages = CountPages(path, tiff);
             if (!tiff.SetDirectory(0)) throw new TiffFormatException(path, 1, "LibTiff.NET could not return to the first page", null);
             return new TiffPageReader(path, file, tiff, pages);
         }
@@ -59,6 +58,29 @@ internal sealed class TiffPageReader : IDisposable
             Close(tiff, file);
             throw;
         }
+    }
+
+    /// <summary>Walks the directory chain, naming the first page whose directory cannot be read (a truncated file).</summary>
+    private static int CountPages(string path, LibTiff tiff)
+    {
+        int pages = 1;
+        while (!tiff.LastDirectory())
+        {
+            if (pages >= TiffReader.MaxPages) throw new TiffFormatException(path, null, $"the file has more than {TiffReader.MaxPages} pages, LibTiff.NET's limit", null);
+            bool read;
+            try
+            {
+                read = tiff.ReadDirectory();
+            }
+            catch (LibTiffException e)
+            {
+                throw new TiffFormatException(path, pages + 1,
+                    $"the page's directory cannot be read ({e.Message.Replace(path + ": ", "", StringComparison.Ordinal)}); the file is truncated or damaged", e);
+            }
+            if (!read) throw new TiffFormatException(path, pages + 1, "the page's directory cannot be read; the file is truncated, damaged, or its directories loop", null);
+            pages++;
+        }
+        return pages;
     }
 
     /// <summary>The size and depth page <paramref name="index"/> (zero-based) declares, checked to be 8-bit single-channel greyscale.</summary>

@@ -89,19 +89,24 @@ internal sealed class TiffPageWriter : IDisposable
                 int bytes = Math.Min(_rowsPerStrip, _height - s * _rowsPerStrip) * rowBytes;
                 page.Slice(s * _rowsPerStrip * rowBytes, bytes).CopyTo(_buffer); // LibTiff.NET may encode in place
                 if (tiff.WriteEncodedStrip(s, _buffer, bytes) < 0)
-                    throw new InvalidOperationException($"LibTiff.NET could not write strip {s} of page {p + 1} of '{_name}'");
+                    throw (Exception?)StreamError(p) ?? new InvalidOperationException($"LibTiff.NET could not write strip {s} of page {p + 1} of '{_name}'");
             }
             if (!tiff.WriteDirectory())
-                throw new InvalidOperationException($"LibTiff.NET could not write the directory of page {p + 1} of '{_name}'");
+                throw (Exception?)StreamError(p) ?? new InvalidOperationException($"LibTiff.NET could not write the directory of page {p + 1} of '{_name}'");
         }
         catch (LibTiffException e)
         {
-            throw new InvalidOperationException($"LibTiff.NET could not write page {p + 1} of '{_name}': {e.Message}", e);
+            throw (Exception?)StreamError(p) ?? new InvalidOperationException($"LibTiff.NET could not write page {p + 1} of '{_name}': {e.Message}", e);
         }
         _written++;
         if (!_bigTiff && _window.Length > uint.MaxValue)
             throw new InvalidOperationException($"'{_name}' grew past classic TIFF's 4 GiB; write fewer pages per file, or BigTIFF");
     }
+
+    /// <summary>The stream's own failure behind LibTiff.NET's "write error" (a full disk), as an <see cref="IOException"/>, or null.</summary>
+    private IOException? StreamError(int page) => _window.WriteError is { } e
+        ? new IOException($"'{_name}', page {page + 1}: {e.Message}", e)
+        : null;
 
     /// <summary>Closes the TIFF (flushing what LibTiff.NET holds) and leaves the stream at its end.</summary>
     public void Finish()
@@ -118,7 +123,7 @@ internal sealed class TiffPageWriter : IDisposable
             }
             catch (LibTiffException e)
             {
-                throw new InvalidOperationException($"LibTiff.NET could not finish '{_name}': {e.Message}", e);
+                throw (Exception?)StreamError(_written - 1) ?? new InvalidOperationException($"LibTiff.NET could not finish '{_name}': {e.Message}", e);
             }
         }
         _stream.Position = _start + _window.Length;

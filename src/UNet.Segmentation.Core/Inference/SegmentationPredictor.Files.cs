@@ -42,8 +42,8 @@ public abstract partial class SegmentationPredictor<TOptions>
         CheckGreyTwoClass();
         var watch = Stopwatch.StartNew();
         using var source = new TiffStackSource(inputTiff);
-        using var tiffs = new TiffStackSink(outputProbabilitiesTiff, outputMasksTiff, resumable: false);
-        using var sink = new VolumeFilesSink(tiffs, overlayDirectory, Path.GetFileNameWithoutExtension(inputTiff));
+        var tiffs = new TiffStackSink(outputProbabilitiesTiff, outputMasksTiff, resumable: false);
+        using var sink = new OverlaySink(tiffs, overlayDirectory, Path.GetFileNameWithoutExtension(inputTiff));
         StreamPredictionResult streamed;
         try
         {
@@ -74,35 +74,6 @@ public abstract partial class SegmentationPredictor<TOptions>
         {
             if (value.PagesDone > value.PagesResumed) pages.Report(value.PagesDone);
         }
-    }
-
-    /// <summary><see cref="PredictVolume"/>'s outputs: the TIFF stack, plus overlay PNGs and the count of interior pixels.</summary>
-    private sealed class VolumeFilesSink(TiffStackSink tiffs, string? overlayDirectory, string stem) : VolumeSink
-    {
-        public List<string> OverlayPaths { get; } = [];
-
-        public long InteriorPixels { get; private set; }
-
-        public override IReadOnlyList<string> OutputPaths => overlayDirectory is null ? tiffs.OutputPaths : [.. tiffs.OutputPaths, overlayDirectory];
-
-        public override int Begin(VolumeLayout layout, string signature)
-        {
-            tiffs.Begin(layout, signature);
-            if (overlayDirectory is not null) Directory.CreateDirectory(overlayDirectory);
-            return 0;
-        }
-
-        public override void WritePage(VolumePage page, ReadOnlySpan<float> interior, ReadOnlySpan<byte> mask)
-        {
-            tiffs.WritePage(page, interior, mask);
-            foreach (byte m in mask) if (m != 0) InteriorPixels++;
-            if (overlayDirectory is null) return;
-            string path = Path.Combine(overlayDirectory, $"{stem}-{page.Index:D4}.png");
-            Png.WriteRgb(path, Overlays.Blend(page.Pixels, mask), page.Width, page.Height);
-            OverlayPaths.Add(path);
-        }
-
-        public override void Complete() => tiffs.Complete();
     }
 
     /// <summary>

@@ -185,7 +185,7 @@ public sealed class TiffStackSink : VolumeSink
         }
     }
 
-    private static Exception Innermost(Exception e) => e.InnerException is { } inner && e is InvalidOperationException ? Innermost(inner) : e;
+    private static Exception Innermost(Exception e) => e.InnerException is { } inner && e is InvalidOperationException or IOException ? Innermost(inner) : e;
 
     /// <inheritdoc/>
     public override void Complete()
