@@ -53,8 +53,13 @@ public sealed class OverlaySink : VolumeSink
     public override void WritePage(VolumePage page, ReadOnlySpan<float> interior, ReadOnlySpan<byte> mask)
     {
         ArgumentNullException.ThrowIfNull(page);
+        WriteOverlay(page, mask); // first: a page the inner sink reports complete on resuming has its overlay
         _inner.WritePage(page, interior, mask);
         foreach (byte m in mask) if (m != 0) InteriorPixels++;
+    }
+
+    private void WriteOverlay(VolumePage page, ReadOnlySpan<byte> mask)
+    {
         if (_folder is null) return;
         string path = Path.Combine(_folder, $"{_stem}-{page.Index:D4}.png");
         try
