@@ -47,9 +47,8 @@ public sealed class StreamingPredictionTests : IDisposable
     }
 
     [Theory]
-    [InlineData(InputMode.ReferenceResize)]
-    [InlineData(InputMode.OverlapTile)]
-    public void TheRealIsbiTestVolume_StreamsToTheInMemoryBytes(InputMode input)
+    [MemberData(nameof(Engines))]
+    public void TheRealIsbiTestVolume_StreamsToTheInMemoryBytes(string engine, InputMode input)
     {
         string? dir = Environment.GetEnvironmentVariable("ISBI2012_DIR");
         if (string.IsNullOrEmpty(dir))
@@ -60,7 +59,7 @@ public sealed class StreamingPredictionTests : IDisposable
         string volume = Path.Combine(dir, "test-volume.tif");
         // 'same' padding with 128² tiles keeps the tiled pass over 30 pages of 512² short on a CPU.
         var shape = UNetOptions.Reference with { BaseFilters = 4, Depth = 2, Padding = ConvPadding.Same, InputSize = 128 };
-        using var predictor = NewPredictor("torch", input, _dir.Path, batch: 4, shape: shape);
+        using var predictor = NewPredictor(engine, input, _dir.Path, batch: 4, shape: shape);
         var expected = InMemory(predictor, volume, _dir.Path);
         using (var source = VolumeSource.Open(volume))
         using (var sink = new TiffStackSink(_dir.File("p.tif"), _dir.File("m.tif")))
