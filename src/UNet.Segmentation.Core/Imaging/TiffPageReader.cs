@@ -27,9 +27,12 @@ internal sealed class TiffPageReader : IDisposable
     public int PageCount { get; }
 
     /// <summary>Opens <paramref name="path"/> and counts its pages (reading only their directories).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="upToDamage">Count the pages before the first directory that cannot be read instead of failing
+    /// (for reading back a file whose writing was interrupted).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="TiffFormatException">It is not a TIFF or its directory chain is damaged.</exception>
-    public static TiffPageReader Open(string path)
+    public static TiffPageReader Open(string path, bool upToDamage = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"the TIFF file '{path}' does not exist", path);
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -44,7 +47,7 @@ internal sealed class TiffPageReader : IDisposable
             file.Position = 0;
             tiff = LibTiff.ClientOpen(path, "r", file, new TiffStream())
                 ?? throw new TiffFormatException(path, 1, "LibTiff.NET could not read the first page's directory", null);
-            int pages = CountPages(path, tiff);
+            int pages = CountPages(path, tiff, upToDamage);
             if (!tiff.SetDirectory(0)) throw new TiffFormatException(path, 1, "LibTiff.NET could not return to the first page", null);
             return new TiffPageReader(path, file, tiff, pages);
         }
@@ -61,7 +64,7 @@ internal sealed class TiffPageReader : IDisposable
     }
 
     /// <summary>Walks the directory chain, naming the first page whose directory cannot be read (a truncated file).</summary>
-    private static int CountPages(string path, LibTiff tiff)
+    private static int CountPages(string path, LibTiff tiff, bool upToDamage)
     {
         int pages = 1;
         while (!tiff.LastDirectory())
@@ -72,11 +75,16 @@ internal sealed class TiffPageReader : IDisposable
             {
                 read = tiff.ReadDirectory();
             }
+            catch (LibTiffException) when (upToDamage)
+            {
+                return pages;
+            }
             catch (LibTiffException e)
             {
                 throw new TiffFormatException(path, pages + 1,
                     $"the page's directory cannot be read ({e.Message.Replace(path + ": ", "", StringComparison.Ordinal)}); the file is truncated or damaged", e);
             }
+            if (!read && upToDamage) return pages;
             if (!read) throw new TiffFormatException(path, pages + 1, "the page's directory cannot be read; the file is truncated, damaged, or its directories loop", null);
             pages++;
         }

@@ -112,8 +112,8 @@ public sealed class TiffStackSink : VolumeSink
         TiffPageReader? pr = null, mr = null;
         try
         {
-            pr = TiffPageReader.Open(pOld);
-            if (mOld is not null) mr = TiffPageReader.Open(mOld);
+            pr = TiffPageReader.Open(pOld, upToDamage: true);
+            if (mOld is not null) mr = TiffPageReader.Open(mOld, upToDamage: true);
             int limit = Math.Min(hashes.Count, Math.Min(pr.PageCount, mr?.PageCount ?? int.MaxValue));
             for (int i = 0; i < limit; i++)
             {
