@@ -28,7 +28,7 @@ public abstract partial class SegmentationPredictor<TOptions>
     /// <exception cref="VolumePageException">A page has another size or depth, or its file cannot be read (names the file and page).</exception>
     /// <exception cref="Imaging.TiffFormatException">A page of a TIFF stack is damaged or truncated (names the file and page).</exception>
     /// <exception cref="VolumeOutputException">An output cannot be written, the disk is full (names the file and page).</exception>
-    /// <exception cref="ArgumentException">An output lies inside the input folder.</exception>
+    /// <exception cref="ArgumentException">An output is the input file or lies inside the input folder.</exception>
     /// <exception cref="InvalidOperationException">The network does not take one channel or has fewer than two classes.</exception>
     public StreamPredictionResult PredictStream(VolumeSource source, VolumeSink sink, IProgress<VolumeProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -58,6 +58,10 @@ public abstract partial class SegmentationPredictor<TOptions>
 
     private static void CheckOutsideInput(VolumeSource source, VolumeSink sink)
     {
+        string input = Path.GetFullPath(source.InputPath);
+        foreach (string output in sink.OutputPaths)
+            if (string.Equals(Path.GetFullPath(output), input, StringComparison.Ordinal))
+                throw new ArgumentException($"the output '{output}' is the input; write it elsewhere", nameof(sink));
         if (!Directory.Exists(source.InputPath)) return;
         string folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(source.InputPath)) + Path.DirectorySeparatorChar;
         foreach (string output in sink.OutputPaths)

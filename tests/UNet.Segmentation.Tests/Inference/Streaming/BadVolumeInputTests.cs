@@ -135,7 +135,7 @@ public sealed class BadVolumeInputTests : IDisposable
     }
 
     [Fact]
-    public void AnOutputInsideTheInputFolder_IsRefusedBeforeAnythingIsWritten()
+    public void AnOutputInsideTheInputFolder_OrOverTheInputFile_IsRefusedBeforeAnythingIsWritten()
     {
         Directory.CreateDirectory(_dir.File("in"));
         Png.WriteGray(_dir.File("in/a1.png"), new byte[30 * 40], 40, 30);
@@ -144,6 +144,12 @@ public sealed class BadVolumeInputTests : IDisposable
         Assert.False(Directory.Exists(_dir.File("in/out")));
         Assert.Throws<ArgumentException>(() => Run(_dir.File("in"), new TiffStackSink(_dir.File("in/p.tif"))));
         Assert.Equal(["a1.png"], Directory.GetFileSystemEntries(_dir.File("in")).Select(Path.GetFileName));
+
+        string stack = WriteVolume(_dir.File("stack.tif"), 2, 30, 40);
+        var before = File.ReadAllBytes(stack);
+        Assert.Contains("is the input", Assert.Throws<ArgumentException>(() => Run(stack, new TiffStackSink(_dir.File("p.tif"), stack))).Message);
+        Assert.Equal(before, File.ReadAllBytes(stack));
+        Assert.False(File.Exists(stack + ".partial"));
     }
 
     /// <summary>A file stream that fails like a full disk once <paramref name="room"/> bytes are written.</summary>
