@@ -8,8 +8,9 @@ namespace UNet.Segmentation.Cli;
 
 /// <summary>
 /// <c>unet predict (--onnx F | --checkpoint C) --input X --output-dir D</c>: one predictor, either
-/// engine, over a TIFF volume, an image file or a folder of images. Both engines share the
-/// pipeline and the outputs (<see cref="SegmentationPredictor{TOptions}"/>).
+/// engine, over a TIFF volume (streamed page by page and resumable, <see cref="VolumePrediction"/>),
+/// an image file, a folder of images, or with <c>--pages</c> a folder of slices as one volume. Both
+/// engines share the pipeline and the outputs (<see cref="SegmentationPredictor{TOptions}"/>).
 /// </summary>
 internal static class PredictCommand
 {
@@ -25,10 +26,14 @@ internal static class PredictCommand
         var overlap = new Option<double>("--overlap") { Description = "with --tiled: the tiles' overlap, in [0, 1)", DefaultValueFactory = _ => 0.5 };
         var tta = new Option<bool>("--tta") { Description = "flip test-time augmentation" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (ONNX Runtime's intra-op pool, or libtorch's)" };
+        var pages = new Option<bool>("--pages")
+        {
+            Description = "read a folder as the slices of one volume (8-bit grey, natural name order) and write NAME-probabilities.tif and NAME-mask.tif per slice, streamed and resumable",
+        };
         var command = new Command("predict",
             "Segment a TIFF volume, an image or a folder of images with an ONNX export (ONNX Runtime, no libtorch) or a checkpoint (TorchSharp).")
         {
-            onnx, checkpoint, input, output, tiled, overlap, tta, threads,
+            onnx, checkpoint, input, output, tiled, overlap, tta, threads, pages,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -36,7 +41,9 @@ internal static class PredictCommand
             if ((onnxFile is null) == (checkpointFile is null)) throw new ArgumentException("give one of --onnx FILE and --checkpoint FILE");
             var source = parse.GetValue(input) ?? throw new ArgumentException("--input FILE|FOLDER is required");
             var outputDir = parse.GetValue(output) ?? throw new ArgumentException("--output-dir FOLDER is required");
-            var inputs = Inputs(source.FullName);
+            bool asPages = parse.GetValue(pages);
+            if (asPages && !Directory.Exists(source.FullName)) throw new ArgumentException($"--pages needs --input to be a folder of slices; {source.FullName} is not a folder");
+            var inputs = asPages ? [source.FullName] : Inputs(source.FullName);
             var shared = new OnnxPredictorOptions
             {
                 Input = parse.GetValue(tiled) ? InputMode.OverlapTile : InputMode.ReferenceResize,
@@ -50,14 +57,16 @@ internal static class PredictCommand
             if (onnxFile is not null)
             {
                 using var predictor = OnnxPredictor.Load(Existing(onnxFile, "--onnx"), shared);
-                Run(predictor, inputs, outputDir.FullName, $"ONNX Runtime ({predictor.Path})");
+                int code = Run(predictor, inputs, outputDir.FullName, $"ONNX Runtime ({predictor.Path})", asPages);
+                if (code != 0) return code;
             }
             else
             {
                 if (shared.Threads is { } n) TorchSharp.torch.set_num_threads(n);
                 var options = new PredictorOptions { Input = shared.Input, TileOverlap = shared.TileOverlap, FlipTta = shared.FlipTta };
                 using var predictor = Predictor.FromCheckpoint(Existing(checkpointFile!, "--checkpoint"), options);
-                Run(predictor, inputs, outputDir.FullName, $"TorchSharp ({checkpointFile!.FullName})");
+                int code = Run(predictor, inputs, outputDir.FullName, $"TorchSharp ({checkpointFile!.FullName})", asPages);
+                if (code != 0) return code;
             }
             Console.WriteLine($"predicted {inputs.Count} file(s) in {clock.Elapsed.TotalSeconds:F1} s into {outputDir.FullName}");
             return 0;
@@ -65,16 +74,17 @@ internal static class PredictCommand
         return command;
     }
 
-    private static void Run<T>(SegmentationPredictor<T> predictor, IReadOnlyList<string> inputs, string outputDir, string engine) where T : PredictionOptions
+    private static int Run<T>(SegmentationPredictor<T> predictor, IReadOnlyList<string> inputs, string outputDir, string engine, bool pages) where T : PredictionOptions
     {
         Console.WriteLine($"engine: {engine}; input {predictor.Options.Input}{(predictor.Options.FlipTta ? " with flip TTA" : "")}");
+        if (pages) return VolumePrediction.Pages(predictor, inputs[0], outputDir);
         foreach (string file in inputs)
         {
             if (IsVolume(file, predictor))
             {
-                string stem = Path.Combine(outputDir, Path.GetFileNameWithoutExtension(file));
-                var r = predictor.PredictVolume(file, stem + "-probabilities.tif", stem + "-masks.tif", Path.Combine(outputDir, "overlays"));
-                Console.WriteLine($"{file}: {r.PageCount} page(s) of {r.Width}x{r.Height} in {r.Elapsed.TotalSeconds:F1} s, interior {r.InteriorFraction:P1} -> {r.ProbabilitiesPath}, {r.MasksPath}");
+                // streamed page by page, resumable: the same command continues an interrupted run
+                int code = VolumePrediction.Stack(predictor, file, outputDir);
+                if (code != 0) return code;
             }
             else
             {
@@ -82,6 +92,7 @@ internal static class PredictCommand
                 Console.WriteLine($"{file}: {r.Width}x{r.Height} in {r.Elapsed.TotalSeconds:F1} s -> {r.MaskPath}, {r.ProbabilitiesPath}");
             }
         }
+        return 0;
     }
 
     /// <summary>A TIFF given to a grey two-class model is a volume (every page a slice), as the ISBI files.</summary>

@@ -148,9 +148,20 @@ internal sealed class WindowTiffStream : TiffStream
     public override void Write(object clientData, byte[] buffer, int offset, int count)
     {
         var stream = Of(clientData);
-        stream.Write(buffer, offset, count);
+        try
+        {
+            stream.Write(buffer, offset, count);
+        }
+        catch (Exception e)
+        {
+            WriteError ??= e; // LibTiff.NET swallows it into "Write error"; the writer reports the cause
+            throw;
+        }
         _end = Math.Max(_end, stream.Position);
     }
+
+    /// <summary>The first exception the underlying stream threw while writing (a full disk), or null.</summary>
+    public Exception? WriteError { get; private set; }
 
     public override long Seek(object clientData, long offset, SeekOrigin origin)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
+using UNet.Segmentation.Inference.Streaming;
 using UNet.Segmentation.Visualization;
 
 namespace UNet.Segmentation.Inference;
@@ -21,12 +22,16 @@ public abstract partial class SegmentationPredictor<TOptions>
     /// (<see cref="Overlays.Blend"/>).</item>
     /// </list>
     /// Pages go through <see cref="PredictProbabilities"/> <see cref="PredictionOptions.BatchSize"/> at a
-    /// time; <paramref name="progress"/> hears the number of pages done after each page. Files are
-    /// written atomically, folders created as needed.
+    /// time; <paramref name="progress"/> hears the number of pages done after each page. A thin layer
+    /// over <see cref="PredictStream"/> (a <see cref="TiffStackSource"/> into a non-resumable
+    /// <see cref="TiffStackSink"/>): a few pages are in memory at a time, the TIFFs are written as
+    /// <c>.partial</c> files renamed at the end (deleted on failure), so the final names only ever
+    /// hold complete files; an output that may pass 4 GiB is written as BigTIFF. Folders are created as needed.
     /// </summary>
     /// <exception cref="FileNotFoundException">The input does not exist.</exception>
     /// <exception cref="TiffFormatException">The input is damaged, not a TIFF, or unsupported (the message names the file).</exception>
-    /// <exception cref="InvalidDataException">The input's pages are not 8-bit (the message names the file).</exception>
+    /// <exception cref="InvalidDataException">A page is not 8-bit, or has another size than the first (the message names the file and the page).</exception>
+    /// <exception cref="VolumeOutputException">An output could not be written (the disk is full; names the file and page).</exception>
     /// <exception cref="ArgumentException">A path is empty, or two of the files are the same.</exception>
     /// <exception cref="InvalidOperationException">The network does not take one channel or has fewer than two classes.</exception>
     public PredictionResult PredictVolume(string inputTiff, string outputProbabilitiesTiff, string? outputMasksTiff = null,
@@ -36,64 +41,39 @@ public abstract partial class SegmentationPredictor<TOptions>
         CheckPaths(inputTiff, outputProbabilitiesTiff, outputMasksTiff, overlayDirectory);
         CheckGreyTwoClass();
         var watch = Stopwatch.StartNew();
-        var volume = Tiff.Read(inputTiff);
-        if (volume.SampleFormat != TiffSampleFormat.UInt8)
-            throw new InvalidDataException(
-                $"TIFF file '{inputTiff}': the pages hold {volume.SampleFormat} samples; prediction needs 8-bit greyscale slices (0–255, as the ISBI volumes)");
-        int pages = volume.PageCount, height = volume.Height, width = volume.Width, area = volume.PixelsPerPage;
-        var probabilities = new float[(long)pages * area];
-        var masks = new byte[(long)pages * area];
-        var slices = volume.GetUInt8();
-        for (int start = 0; start < pages; start += Options.BatchSize)
+        using var source = new TiffStackSource(inputTiff);
+        var tiffs = new TiffStackSink(outputProbabilitiesTiff, outputMasksTiff, resumable: false);
+        using var sink = new OverlaySink(tiffs, overlayDirectory, Path.GetFileNameWithoutExtension(inputTiff));
+        StreamPredictionResult streamed;
+        try
         {
-            int count = Math.Min(Options.BatchSize, pages - start);
-            var p = PredictProbabilities(FloatImages.FromGrayBytes(slices.AsSpan(start * area, count * area), count, height, width));
-            for (int i = 0; i < count; i++)
-            {
-                var interior = p.Plane(i, 1);
-                interior.CopyTo(probabilities.AsSpan((start + i) * area, area));
-                var mask = masks.AsSpan((start + i) * area, area);
-                if (p.Channels == 2)
-                    for (int j = 0; j < area; j++) mask[j] = interior[j] >= 0.5f ? (byte)255 : (byte)0;
-                else
-                    for (int j = 0; j < area; j++) mask[j] = ArgMax(p, i, j) == 1 ? (byte)255 : (byte)0;
-            }
-            for (int page = start; page < start + count; page++) progress?.Report(page + 1);
+            streamed = PredictStream(source, sink, progress is null ? null : new PageCountProgress(progress));
         }
-
-        CreateParent(outputProbabilitiesTiff);
-        Tiff.Write(outputProbabilitiesTiff, new TiffVolume(pages, height, width, probabilities));
-        if (outputMasksTiff is not null)
+        catch (VolumePageException e)
         {
-            CreateParent(outputMasksTiff);
-            Tiff.Write(outputMasksTiff, new TiffVolume(pages, height, width, masks), TiffCompression.Deflate);
+            throw new InvalidDataException(e.Message, e);
         }
-        var overlays = new List<string>();
-        if (overlayDirectory is not null)
-        {
-            Directory.CreateDirectory(overlayDirectory);
-            string stem = Path.GetFileNameWithoutExtension(inputTiff);
-            for (int page = 0; page < pages; page++)
-            {
-                string path = Path.Combine(overlayDirectory, $"{stem}-{page:D4}.png");
-                Png.WriteRgb(path, Overlays.Blend(volume.PageUInt8(page), masks.AsSpan(page * area, area)), width, height);
-                overlays.Add(path);
-            }
-        }
-        long interiorPixels = 0;
-        foreach (byte m in masks) if (m != 0) interiorPixels++;
         return new PredictionResult
         {
             InputPath = inputTiff,
-            PageCount = pages,
-            Height = height,
-            Width = width,
+            PageCount = streamed.PageCount,
+            Height = streamed.Height,
+            Width = streamed.Width,
             ProbabilitiesPath = outputProbabilitiesTiff,
             MasksPath = outputMasksTiff,
-            OverlayPaths = overlays,
-            InteriorFraction = (double)interiorPixels / masks.Length,
+            OverlayPaths = sink.OverlayPaths,
+            InteriorFraction = (double)sink.InteriorPixels / ((long)streamed.PageCount * streamed.Height * streamed.Width),
             Elapsed = watch.Elapsed,
         };
+    }
+
+    /// <summary>Tells an <see cref="IProgress{T}"/> of page counts the pages done (synchronously: the caller's order is kept).</summary>
+    private sealed class PageCountProgress(IProgress<int> pages) : IProgress<VolumeProgress>
+    {
+        public void Report(VolumeProgress value)
+        {
+            if (value.PagesDone > value.PagesResumed) pages.Report(value.PagesDone);
+        }
     }
 
     /// <summary>
