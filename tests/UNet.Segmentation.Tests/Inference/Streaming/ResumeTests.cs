@@ -59,7 +59,9 @@ public sealed class ResumeTests : IDisposable
         Assert.True(File.Exists(pPath + ".partial") && File.Exists(pPath + ".progress"));
 
         var result = Run(predictor, volume, new TiffStackSink(pPath, mPath), cancelAfter: null)!;
-        Assert.InRange(result.PagesResumed, k, Pages - 1);
+        // At least k: the pages already predicted when the token is cancelled are still written, and
+        // how many that is depends on timing (all of them on a busy machine); the bytes must match either way.
+        Assert.InRange(result.PagesResumed, k, Pages);
         Assert.Equal(p, File.ReadAllBytes(pPath));
         Assert.Equal(m, File.ReadAllBytes(mPath));
         Assert.Equal(["m.tif", "p.tif"], Directory.GetFiles(_dir.File("out")).Select(Path.GetFileName).Order());
@@ -105,9 +107,9 @@ public sealed class ResumeTests : IDisposable
         var (volume, predictor, _, _) = Setup();
         using var _ = predictor;
         Run(predictor, volume, new PageFolderSink(_dir.File("whole")), cancelAfter: null);
-        Run(predictor, volume, new PageFolderSink(_dir.File("broken")), cancelAfter: 4);
+        Run(predictor, volume, new StopAfterSink(new PageFolderSink(_dir.File("broken")), 4), cancelAfter: null);
         int before = Directory.GetFiles(_dir.File("broken"), "*-mask.tif").Length;
-        Assert.InRange(before, 4, Pages - 1);
+        Assert.Equal(4, before);
         Assert.Empty(Directory.GetFiles(_dir.File("broken"), "*.tmp"));
         var result = Run(predictor, volume, new PageFolderSink(_dir.File("broken")), cancelAfter: null)!;
         Assert.Equal(before, result.PagesResumed);

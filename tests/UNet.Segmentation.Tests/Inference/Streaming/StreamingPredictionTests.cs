@@ -1,3 +1,4 @@
+using UNet.Segmentation.Tests.Shared;
 using UNet.Segmentation.Imaging;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Inference.Streaming;
@@ -32,7 +33,7 @@ public sealed class StreamingPredictionTests : IDisposable
         using (var source = VolumeSource.Open(volume))
         using (var sink = new TiffStackSink(_dir.File("out/p.tif"), _dir.File("out/m.tif")))
         {
-            var result = Stream(predictor, source, sink);
+            var result = Stream(predictor, source, sink, token: TestContext.Current.CancellationToken);
             Assert.Equal((5, 0, 70, 90), (result.PageCount, result.PagesResumed, result.Height, result.Width));
         }
         Assert.Equal(expected.Probabilities, File.ReadAllBytes(_dir.File("out/p.tif")));
@@ -50,12 +51,7 @@ public sealed class StreamingPredictionTests : IDisposable
     [MemberData(nameof(Engines))]
     public void TheRealIsbiTestVolume_StreamsToTheInMemoryBytes(string engine, InputMode input)
     {
-        string? dir = Environment.GetEnvironmentVariable("ISBI2012_DIR");
-        if (string.IsNullOrEmpty(dir))
-        {
-            Console.WriteLine("ISBI2012_DIR is not set: the real ISBI 2012 test volume was not streamed");
-            return;
-        }
+        string dir = Requirement.IsbiDirectory("the real ISBI 2012 test volume was not streamed");
         string volume = Path.Combine(dir, "test-volume.tif");
         // 'same' padding with 128² tiles keeps the tiled pass over 30 pages of 512² short on a CPU.
         var shape = UNetOptions.Reference with { BaseFilters = 4, Depth = 2, Padding = ConvPadding.Same, InputSize = 128 };
@@ -63,7 +59,7 @@ public sealed class StreamingPredictionTests : IDisposable
         var expected = InMemory(predictor, volume, _dir.Path);
         using (var source = VolumeSource.Open(volume))
         using (var sink = new TiffStackSink(_dir.File("p.tif"), _dir.File("m.tif")))
-            Assert.Equal(30, Stream(predictor, source, sink).PageCount);
+            Assert.Equal(30, Stream(predictor, source, sink, token: TestContext.Current.CancellationToken).PageCount);
         Assert.Equal(expected.Probabilities, File.ReadAllBytes(_dir.File("p.tif")));
         Assert.Equal(expected.Masks, File.ReadAllBytes(_dir.File("m.tif")));
     }
@@ -77,7 +73,7 @@ public sealed class StreamingPredictionTests : IDisposable
         using var source = new CountingSource(VolumeSource.Open(volume));
         using var sink = new CountingSink(new TiffStackSink(_dir.File("p.tif")), source, delayMs: 20);
         var reports = new List<VolumeProgress>();
-        Stream(predictor, source, sink, new SynchronousProgress<VolumeProgress>(reports.Add));
+        Stream(predictor, source, sink, new SynchronousProgress<VolumeProgress>(reports.Add), TestContext.Current.CancellationToken);
 
         Assert.Equal(Pages, sink.Written);
         // One batch being read, one queued, one predicted, one queued, one being written.
@@ -96,13 +92,13 @@ public sealed class StreamingPredictionTests : IDisposable
         using (var source = VolumeSource.Open(volume))
         using (var sink = new TiffStackSink(_dir.File("classic-p.tif"), _dir.File("classic-m.tif")))
         {
-            Stream(predictor, source, sink);
+            Stream(predictor, source, sink, token: TestContext.Current.CancellationToken);
             Assert.Equal((false, false), sink.IsBigTiff);
         }
         using (var source = VolumeSource.Open(volume))
         using (var sink = new TiffStackSink(_dir.File("big-p.tif"), _dir.File("big-m.tif"), BigTiffMode.Always))
         {
-            Stream(predictor, source, sink);
+            Stream(predictor, source, sink, token: TestContext.Current.CancellationToken);
             Assert.Equal((true, true), sink.IsBigTiff);
         }
         var header = File.ReadAllBytes(_dir.File("big-p.tif"))[..4];
@@ -137,7 +133,7 @@ public sealed class StreamingPredictionTests : IDisposable
         using (var sink = new PageFolderSink(_dir.File("out")))
         {
             Assert.Equal(["s1", "s2", "s10"], source.PageNames);
-            Stream(predictor, source, sink);
+            Stream(predictor, source, sink, token: TestContext.Current.CancellationToken);
         }
         var probabilities = Tiff.Read(_dir.File("reference-p.tif"));
         var masks = Tiff.Read(_dir.File("reference-m.tif"));

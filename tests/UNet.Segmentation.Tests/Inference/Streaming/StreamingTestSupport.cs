@@ -138,3 +138,32 @@ internal sealed class CountingSink(VolumeSink inner, CountingSource source, int 
         if (disposing) inner.Dispose();
     }
 }
+
+/// <summary>
+/// A sink that is stopped as a killed process would be, at a page boundary: after
+/// <paramref name="pages"/> pages its next write throws <see cref="OperationCanceledException"/>,
+/// so exactly that many pages are written whatever the pipeline had queued (a cancellation token
+/// lets the pages already predicted be written first, which depends on timing).
+/// </summary>
+internal sealed class StopAfterSink(VolumeSink inner, int pages) : VolumeSink
+{
+    private int _written;
+
+    public override IReadOnlyList<string> OutputPaths => inner.OutputPaths;
+
+    public override int Begin(VolumeLayout layout, string signature) => inner.Begin(layout, signature);
+
+    public override void WritePage(VolumePage page, ReadOnlySpan<float> interior, ReadOnlySpan<byte> mask)
+    {
+        if (_written == pages) throw new OperationCanceledException($"stopped after {pages} pages");
+        inner.WritePage(page, interior, mask);
+        _written++;
+    }
+
+    public override void Complete() => inner.Complete();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+    }
+}
