@@ -1,12 +1,16 @@
 using BenchmarkDotNet.Running;
 using UNet.Segmentation.Benchmarks.SideBySide;
+using UNet.Segmentation.Benchmarks.Volumes;
 
 // "step" and "conv-rate" are the worker commands of benchmarks/side-by-side/run.py, "upconv" the
 // up-convolution comparison (StepCommand), "engines" TorchSharp against ONNX Runtime
 // (EnginesCommand), "loop" the training loop with and without every built-in callback
-// (LoopCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
+// (LoopCommand), "synthetic-volume" a large synthetic EM stack for the streaming-prediction
+// measurements (SyntheticVolumeCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
 if (args.Length > 0 && args[0] == "loop")
     return LoopCommand.Run(args[1..]);
+if (args.Length > 0 && args[0] == "synthetic-volume")
+    return SyntheticVolumeCommand.Run(args[1..]);
 if (args.Length > 0 && args[0] == "engines")
     return EnginesCommand.Run(args[1..]);
 if (args.Length > 0 && StepCommand.Commands.Contains(args[0]))
