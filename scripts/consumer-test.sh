@@ -282,27 +282,24 @@ grep -q 'UNet.Segmentation.Consumer.dll is a managed assembly for x64, not AnyCP
   || fail "check-publish.py did not name the x64 app assembly: $negative"
 
 # An app without its native package: the first use names the package to add on this platform.
-no_torch="$work/consumer-no-backend"
-mkdir -p "$no_torch"
-cp "$app"/*.csproj "$app"/*.cs "$app"/nuget.config "$app"/Directory.Build.* "$no_torch/"
-sed -i '/<PackageReference Include="TorchSharp-cpu"/d' "$no_torch"/*.csproj
-grep -q 'Include="TorchSharp-cpu"' "$no_torch"/*.csproj && fail "TorchSharp-cpu is still referenced by the no-backend app"
-dotnet build "$no_torch" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" || fail "dotnet build of the consumer without TorchSharp-cpu"
-(cd "$work" && LD_LIBRARY_PATH= dotnet "$no_torch/bin/Release/net10.0/UNet.Segmentation.Consumer.dll") >"$work/no-backend.log" 2>&1 \
-  && fail "the consumer without TorchSharp-cpu ran"
-grep -m1 'TorchNativeLibraryException' "$work/no-backend.log" || fail "the consumer without TorchSharp-cpu did not stop with TorchNativeLibraryException: $(head -n 3 "$work/no-backend.log")"
-grep -qF 'add a backend package to the application — on linux-x64: TorchSharp-cpu (CPU) or TorchSharp-cuda-linux (CUDA)' "$work/no-backend.log" \
-  || fail "the consumer without TorchSharp-cpu was not told which package to add"
-no_ort="$work/consumer-onnx-no-native"
-mkdir -p "$no_ort"
-cp "$onnx_app"/*.csproj "$onnx_app"/*.cs "$onnx_app"/nuget.config "$onnx_app"/Directory.Build.* "$no_ort/"
-sed -i '/<PackageReference Include="$(OnnxRuntimePackage)"/d' "$no_ort"/*.csproj
-grep -q 'Include="$(OnnxRuntimePackage)"' "$no_ort"/*.csproj && fail "the native ONNX Runtime package is still referenced"
-dotnet build "$no_ort" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" || fail "dotnet build of the ONNX consumer without Microsoft.ML.OnnxRuntime"
-(cd "$work" && dotnet "$no_ort/bin/Release/net10.0/UNet.Segmentation.Onnx.Consumer.dll" "$shared/unet.onnx" "$shared/slice.tif" \
-  "$shared/torch-probabilities.tif" "$shared/slice-labels.tif" "$work/onnx-no-native-out") >"$work/no-ort.log" 2>&1 \
-  && fail "the ONNX consumer without Microsoft.ML.OnnxRuntime ran"
-grep -m1 'OnnxRuntimeNativeLibraryException' "$work/no-ort.log" || fail "the ONNX consumer without Microsoft.ML.OnnxRuntime did not stop with OnnxRuntimeNativeLibraryException: $(head -n 3 "$work/no-ort.log")"
-grep -qF 'on linux-x64: Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA)' "$work/no-ort.log" \
-  || fail "the ONNX consumer without Microsoft.ML.OnnxRuntime was not told which package to add"
+# without_native NAME SOURCE PACKAGE-PATTERN DLL EXCEPTION MESSAGE -- ARGS...: copies the app at
+# SOURCE to $work/NAME with the PackageReference matching PACKAGE-PATTERN removed, builds it, runs
+# DLL with ARGS and checks that it fails with EXCEPTION and prints MESSAGE.
+without_native() {
+  local name=$1 source=$2 package=$3 dll=$4 exception=$5 message=$6; shift 7
+  local dir="$work/$name" log="$work/$name.log"
+  mkdir -p "$dir"
+  cp "$source"/*.csproj "$source"/*.cs "$source"/nuget.config "$source"/Directory.Build.* "$dir/"
+  sed -i "/<PackageReference Include=\"$package\"/d" "$dir"/*.csproj
+  grep -qF "Include=\"$package\"" "$dir"/*.csproj && fail "$name still references $package"
+  dotnet build "$dir" -c Release -nologo -v quiet -p:UNetPackageVersion="$version" || fail "dotnet build of $name"
+  (cd "$work" && LD_LIBRARY_PATH= dotnet "$dir/bin/Release/net10.0/$dll" "$@") >"$log" 2>&1 && fail "$name ran"
+  grep -m1 "$exception" "$log" || fail "$name did not stop with $exception: $(head -n 3 "$log")"
+  grep -qF "$message" "$log" || fail "$name was not told which package to add"
+}
+without_native consumer-no-backend "$app" 'TorchSharp-cpu' UNet.Segmentation.Consumer.dll TorchNativeLibraryException \
+  'add a backend package to the application — on linux-x64: TorchSharp-cpu (CPU) or TorchSharp-cuda-linux (CUDA)' --
+without_native consumer-onnx-no-native "$onnx_app" '$(OnnxRuntimePackage)' UNet.Segmentation.Onnx.Consumer.dll OnnxRuntimeNativeLibraryException \
+  'on linux-x64: Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA)' -- \
+  "$shared/unet.onnx" "$shared/slice.tif" "$shared/torch-probabilities.tif" "$shared/slice-labels.tif" "$work/onnx-no-native-out"
 echo "consumer-test: passed"
