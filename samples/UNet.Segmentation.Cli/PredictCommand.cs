@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
+using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Inference;
+using UNet.Segmentation.Inference.Streaming;
 using UNet.Segmentation.Onnx;
 using UNet.Segmentation.Runtime;
 
@@ -11,12 +13,14 @@ namespace UNet.Segmentation.Cli;
 /// engine, over a TIFF volume (streamed page by page and resumable, <see cref="VolumePrediction"/>),
 /// an image file, a folder of images, or with <c>--pages</c> a folder of slices as one volume. Both
 /// engines share the pipeline and the outputs (<see cref="SegmentationPredictor{TOptions}"/>).
+/// Under <c>mpirun -np N</c> (or <c>--nproc-per-node N</c>) the ranks share the work: a volume's
+/// pages (<see cref="SegmentationPredictor{TOptions}.PredictStack"/>), or the image files.
 /// </summary>
 internal static class PredictCommand
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".tif", ".tiff"];
 
-    public static Command Create()
+    public static Command Create(IReadOnlyList<string> args)
     {
         var onnx = new Option<FileInfo?>("--onnx") { Description = "an exported U-Net (unet export) to run on ONNX Runtime" };
         var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "a checkpoint to run on TorchSharp instead" };
@@ -30,12 +34,32 @@ internal static class PredictCommand
         {
             Description = "read a folder as the slices of one volume (8-bit grey, natural name order) and write NAME-probabilities.tif and NAME-mask.tif per slice, streamed and resumable",
         };
+        var cuda = new Option<bool>("--cuda") { Description = "run on CUDA: TorchSharp's cuda:LOCAL_RANK, or ONNX Runtime's CUDA provider on that device (needs the CUDA packages)" };
+        var nproc = new Option<int?>("--nproc-per-node", "--nproc_per_node") { Description = "share the pages among N ranks on this machine through Open MPI's mpirun (many machines: mpirun -np N --hostfile H unet predict ...)" };
         var command = new Command("predict",
             "Segment a TIFF volume, an image or a folder of images with an ONNX export (ONNX Runtime, no libtorch) or a checkpoint (TorchSharp).")
         {
-            onnx, checkpoint, input, output, tiled, overlap, tta, threads, pages,
+            onnx, checkpoint, input, output, tiled, overlap, tta, threads, pages, cuda, nproc,
         };
-        command.SetAction(parse => CliErrors.Guard(() =>
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(nproc) is { } n) return CliErrors.Guard(() => Launcher.Run(n, args));
+            // Started by mpirun: this process is one rank, and the ranks share the pages.
+            MpiWorld? world = null;
+            int code = CliErrors.Guard(() =>
+            {
+                world = MpiWorld.IsLaunchedByMpi() ? MpiWorld.Initialize() : null;
+                if (world is { Size: > 1 }) RankOutput.Install(world.Rank);
+                return Predict(parse, world);
+            });
+            // The ranks agree on failures inside a shared prediction; one that fails elsewhere must not leave the others waiting.
+            if (code is not (0 or 130) && world is { Size: > 1 }) world.Abort(code);
+            world?.Dispose();
+            return code;
+        });
+        return command;
+
+        int Predict(ParseResult parse, MpiWorld? world)
         {
             var (onnxFile, checkpointFile) = (parse.GetValue(onnx), parse.GetValue(checkpoint));
             if ((onnxFile is null) == (checkpointFile is null)) throw new ArgumentException("give one of --onnx FILE and --checkpoint FILE");
@@ -44,12 +68,17 @@ internal static class PredictCommand
             bool asPages = parse.GetValue(pages);
             if (asPages && !Directory.Exists(source.FullName)) throw new ArgumentException($"--pages needs --input to be a folder of slices; {source.FullName} is not a folder");
             var inputs = asPages ? [source.FullName] : Inputs(source.FullName);
+            IPageRanks ranks = world is { Size: > 1 } ? world : SingleRank.Instance;
+            int localRank = world?.LocalRank ?? 0;
+            bool onCuda = parse.GetValue(cuda);
             var shared = new OnnxPredictorOptions
             {
                 Input = parse.GetValue(tiled) ? InputMode.OverlapTile : InputMode.ReferenceResize,
                 TileOverlap = parse.GetValue(overlap),
                 FlipTta = parse.GetValue(tta),
-                Threads = parse.GetValue(threads),
+                Threads = parse.GetValue(threads) ?? ThreadsPerRank(ranks),
+                ExecutionProvider = onCuda ? OnnxExecutionProvider.Cuda : OnnxExecutionProvider.Cpu,
+                CudaDevice = localRank,
             };
             if (shared.Validate() is { Count: > 0 } bad)
                 throw new ArgumentException(string.Join("; ", bad).Replace(nameof(PredictionOptions.TileOverlap), "--overlap").Replace(nameof(OnnxPredictorOptions.Threads), "--threads"));
@@ -57,36 +86,51 @@ internal static class PredictCommand
             if (onnxFile is not null)
             {
                 using var predictor = OnnxPredictor.Load(Existing(onnxFile, "--onnx"), shared);
-                int code = Run(predictor, inputs, outputDir.FullName, $"ONNX Runtime ({predictor.Path})", asPages);
+                int code = Run(predictor, inputs, outputDir.FullName, $"ONNX Runtime ({predictor.Path})", asPages, ranks);
                 if (code != 0) return code;
             }
             else
             {
                 if (shared.Threads is { } n) TorchSharp.torch.set_num_threads(n);
-                var options = new PredictorOptions { Input = shared.Input, TileOverlap = shared.TileOverlap, FlipTta = shared.FlipTta };
+                var options = new PredictorOptions
+                {
+                    Input = shared.Input, TileOverlap = shared.TileOverlap, FlipTta = shared.FlipTta,
+                    Device = onCuda ? new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, localRank) : null,
+                };
                 using var predictor = Predictor.FromCheckpoint(Existing(checkpointFile!, "--checkpoint"), options);
-                int code = Run(predictor, inputs, outputDir.FullName, $"TorchSharp ({checkpointFile!.FullName})", asPages);
+                int code = Run(predictor, inputs, outputDir.FullName, $"TorchSharp ({checkpointFile!.FullName})", asPages, ranks);
                 if (code != 0) return code;
             }
             Console.WriteLine($"predicted {inputs.Count} file(s) in {clock.Elapsed.TotalSeconds:F1} s into {outputDir.FullName}");
             return 0;
-        }));
-        return command;
+        }
     }
 
-    private static int Run<T>(SegmentationPredictor<T> predictor, IReadOnlyList<string> inputs, string outputDir, string engine, bool pages) where T : PredictionOptions
+    /// <summary>A rank's share of the machine's cores when the ranks share it and --threads is not given (OMP_NUM_THREADS, set by the launcher, first).</summary>
+    private static int? ThreadsPerRank(IPageRanks ranks)
     {
-        Console.WriteLine($"engine: {engine}; input {predictor.Options.Input}{(predictor.Options.FlipTta ? " with flip TTA" : "")}");
-        if (pages) return VolumePrediction.Pages(predictor, inputs[0], outputDir);
-        foreach (string file in inputs)
+        if (ranks.Size == 1) return null;
+        if (int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out int omp) && omp > 0) return omp;
+        int local = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int l) && l > 0 ? l : ranks.Size;
+        return Math.Max(1, Environment.ProcessorCount / local);
+    }
+
+    private static int Run<T>(SegmentationPredictor<T> predictor, IReadOnlyList<string> inputs, string outputDir, string engine, bool pages, IPageRanks ranks)
+        where T : PredictionOptions
+    {
+        string shared = ranks.Size > 1 ? $"; rank {ranks.Rank} of {ranks.Size}" : "";
+        Console.WriteLine($"engine: {engine}; input {predictor.Options.Input}{(predictor.Options.FlipTta ? " with flip TTA" : "")}{shared}");
+        if (pages) return VolumePrediction.Pages(predictor, inputs[0], outputDir, ranks);
+        for (int i = 0; i < inputs.Count; i++)
         {
+            string file = inputs[i];
             if (IsVolume(file, predictor))
             {
-                // streamed page by page, resumable: the same command continues an interrupted run
-                int code = VolumePrediction.Stack(predictor, file, outputDir);
+                // streamed page by page, resumable: the same command continues an interrupted run; the ranks share the pages
+                int code = VolumePrediction.Stack(predictor, file, outputDir, ranks);
                 if (code != 0) return code;
             }
-            else
+            else if (i % ranks.Size == ranks.Rank)
             {
                 var r = predictor.PredictImageFile(file, outputDir);
                 Console.WriteLine($"{file}: {r.Width}x{r.Height} in {r.Elapsed.TotalSeconds:F1} s -> {r.MaskPath}, {r.ProbabilitiesPath}");

@@ -4,7 +4,7 @@ using UNet.Segmentation.Cli;
 var root = new RootCommand("U-Net for EM segmentation (after NVIDIA UNet_Medical), on TorchSharp from .NET.");
 root.Subcommands.Add(ShowBatchCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
-root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(PredictCommand.Create(args));
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(PlotCommand.Create());
 RunCommand.Configure(root, args);

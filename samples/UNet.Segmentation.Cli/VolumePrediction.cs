@@ -10,24 +10,37 @@ namespace UNet.Segmentation.Cli;
 /// a TIFF stack into <c>NAME-probabilities.tif</c> and <c>NAME-masks.tif</c> (BigTIFF past 4 GiB)
 /// with overlay PNGs, or (<c>--pages</c>) a folder of slices into one pair of files per page.
 /// Progress is printed as lines (pages done, pages/s, ETA). Resuming is automatic: the same command
-/// run again after a crash, a kill or Ctrl+C continues after the pages already written.
+/// run again after a crash, a kill or Ctrl+C continues after the pages already written. Under MPI
+/// the ranks share the pages (<see cref="SegmentationPredictor{TOptions}.PredictStack"/>: each stages
+/// its share, rank 0 assembles the stacks); each rank prints its own progress.
 /// </summary>
 internal static class VolumePrediction
 {
     /// <summary>How often a progress line is printed at most (the last page always is).</summary>
     private static readonly TimeSpan LineEvery = TimeSpan.FromSeconds(2);
 
-    public static int Stack<T>(SegmentationPredictor<T> predictor, string file, string outputDir) where T : PredictionOptions
+    public static int Stack<T>(SegmentationPredictor<T> predictor, string file, string outputDir, IPageRanks ranks) where T : PredictionOptions
     {
         string stem = Path.Combine(outputDir, Path.GetFileNameWithoutExtension(file));
+        if (ranks.Size > 1)
+        {
+            return Run((source, lines, token) =>
+                    predictor.PredictStack(source, stem + "-probabilities.tif", stem + "-masks.tif", Path.Combine(outputDir, "overlays"), ranks, lines, token),
+                file, r => $"{file}: {r.PageCount} page(s) of {r.Width}x{r.Height}{Resumed(r)}, shared by {ranks.Size} ranks -> {stem}-probabilities.tif, {stem}-masks.tif");
+        }
         var tiffs = new TiffStackSink(stem + "-probabilities.tif", stem + "-masks.tif");
         var sink = new OverlaySink(tiffs, Path.Combine(outputDir, "overlays"), Path.GetFileNameWithoutExtension(file));
         return Run(predictor, file, sink, r =>
             $"{file}: {r.PageCount} page(s) of {r.Width}x{r.Height}{Resumed(r)} -> {stem}-probabilities.tif, {stem}-masks.tif");
     }
 
-    public static int Pages<T>(SegmentationPredictor<T> predictor, string input, string outputDir) where T : PredictionOptions
+    public static int Pages<T>(SegmentationPredictor<T> predictor, string input, string outputDir, IPageRanks ranks) where T : PredictionOptions
     {
+        if (ranks.Size > 1)
+        {
+            return Run((source, lines, token) => predictor.PredictPages(source, outputDir, ranks, lines, token), input,
+                r => $"{input}: {r.PageCount} page(s) of {r.Width}x{r.Height}{Resumed(r)}, shared by {ranks.Size} ranks -> {outputDir} (NAME-probabilities.tif, NAME-mask.tif per page)");
+        }
         var sink = new PageFolderSink(outputDir);
         return Run(predictor, input, sink, r =>
             $"{input}: {r.PageCount} page(s) of {r.Width}x{r.Height}{Resumed(r)} -> {outputDir} (NAME-probabilities.tif, NAME-mask.tif per page)");
@@ -37,6 +50,13 @@ internal static class VolumePrediction
 
     private static int Run<T>(SegmentationPredictor<T> predictor, string input, VolumeSink sink, Func<StreamPredictionResult, string> summary)
         where T : PredictionOptions
+    {
+        using (sink)
+            return Run((source, lines, token) => predictor.PredictStream(source, sink, lines, token), input, summary);
+    }
+
+    private static int Run(Func<VolumeSource, ProgressLines, CancellationToken, StreamPredictionResult> predict, string input,
+        Func<StreamPredictionResult, string> summary)
     {
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -49,17 +69,19 @@ internal static class VolumePrediction
         try
         {
             using var source = VolumeSource.Open(input);
-            using (sink)
-            {
-                var result = predictor.PredictStream(source, sink, lines, cancel.Token);
-                Console.WriteLine(summary(result));
-                return 0;
-            }
+            var result = predict(source, lines, cancel.Token);
+            Console.WriteLine(summary(result));
+            return 0;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             Console.Error.WriteLine($"cancelled after {lines.Done} page(s); run the same command again to resume");
             return 130;
+        }
+        catch (PageRanksException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
         }
         catch (VolumeOutputException e)
         {

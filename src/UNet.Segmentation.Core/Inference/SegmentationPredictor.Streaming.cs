@@ -37,7 +37,7 @@ public abstract partial class SegmentationPredictor<TOptions>
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(sink);
         CheckGreyTwoClass();
-        CheckOutsideInput(source, sink);
+        CheckOutsideInput(source, sink.OutputPaths);
         var watch = Stopwatch.StartNew();
         int pages = source.PageCount, batch = Options.BatchSize;
         var (height, width) = source.Describe(0);
@@ -56,20 +56,20 @@ public abstract partial class SegmentationPredictor<TOptions>
         $"input {Path.GetFullPath(layout.InputPath)}; {layout.PageCount} pages of {layout.Height}x{layout.Width}; " +
         $"network {InputChannels}x{InputSize}² -> {Classes}x{OutputSize}²; {Options}";
 
-    private static void CheckOutsideInput(VolumeSource source, VolumeSink sink)
+    private static void CheckOutsideInput(VolumeSource source, IReadOnlyList<string> outputs)
     {
         string input = Path.GetFullPath(source.InputPath);
-        foreach (string output in sink.OutputPaths)
+        foreach (string output in outputs)
             if (string.Equals(Path.GetFullPath(output), input, StringComparison.Ordinal))
-                throw new ArgumentException($"the output '{output}' is the input; write it elsewhere", nameof(sink));
+                throw new ArgumentException($"the output '{output}' is the input; write it elsewhere", "outputs");
         if (!Directory.Exists(source.InputPath)) return;
         string folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(source.InputPath)) + Path.DirectorySeparatorChar;
-        foreach (string output in sink.OutputPaths)
+        foreach (string output in outputs)
         {
             string full = Path.GetFullPath(output);
             if ((full + Path.DirectorySeparatorChar).StartsWith(folder, StringComparison.Ordinal))
                 throw new ArgumentException(
-                    $"the output '{output}' lies inside the input folder '{source.InputPath}', where it would be read as input pages; write it elsewhere", nameof(sink));
+                    $"the output '{output}' lies inside the input folder '{source.InputPath}', where it would be read as input pages; write it elsewhere", "outputs");
         }
     }
 

@@ -24,6 +24,9 @@ public sealed class OverlaySink : VolumeSink
         (_inner, _folder, _stem) = (inner, folder is null ? null : Path.GetFullPath(folder), stem);
     }
 
+    /// <summary>The volume's page number of this sink's page 0 (a rank's share): it numbers the PNGs and the messages.</summary>
+    internal int FirstPage { get; init; }
+
     /// <summary>The PNGs written by this run, in page order.</summary>
     public IReadOnlyList<string> OverlayPaths => _overlays;
 
@@ -61,14 +64,14 @@ public sealed class OverlaySink : VolumeSink
     private void WriteOverlay(VolumePage page, ReadOnlySpan<byte> mask)
     {
         if (_folder is null) return;
-        string path = Path.Combine(_folder, $"{_stem}-{page.Index:D4}.png");
+        string path = Path.Combine(_folder, $"{_stem}-{FirstPage + page.Index:D4}.png");
         try
         {
             Png.WriteRgb(path, Overlays.Blend(page.Pixels, mask), page.Width, page.Height);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new VolumeOutputException(path, page.Index + 1, $"the overlay could not be written ({e.Message})", e);
+            throw new VolumeOutputException(path, FirstPage + page.Index + 1, $"the overlay could not be written ({e.Message})", e);
         }
         _overlays.Add(path);
     }

@@ -31,6 +31,12 @@ public sealed class PageFolderSink : VolumeSink
     /// <summary>The mask file of the page named <paramref name="name"/>.</summary>
     public string MaskPath(string name) => Path.Combine(_folder, $"{name}-mask.tif");
 
+    /// <summary>Whether <see cref="Begin"/> records (or checks) which prediction the folder holds; off for the ranks sharing one folder, whose rank 0 keeps the record.</summary>
+    internal bool KeepsRecord { get; init; } = true;
+
+    /// <summary>The volume's page number of this sink's page 0, for messages (a rank's share).</summary>
+    internal int FirstPage { get; init; }
+
     private string ManifestPath => Path.Combine(_folder, ".unet-predict-progress");
 
     /// <inheritdoc/>
@@ -42,6 +48,7 @@ public sealed class PageFolderSink : VolumeSink
         try
         {
             Directory.CreateDirectory(_folder);
+            if (!KeepsRecord) return LeadingPagesDone();
             if (ProgressManifest.Read(ManifestPath) is { } earlier && earlier.Signature != signature)
                 throw new VolumeOutputException(ManifestPath, 1,
                     $"the folder holds the pages of another prediction (it recorded: {earlier.Signature}); delete the folder's files to start over, or write elsewhere");
@@ -51,6 +58,11 @@ public sealed class PageFolderSink : VolumeSink
         {
             throw new VolumeOutputException(_folder, 1, $"the output folder could not be prepared ({e.Message})", e);
         }
+        return LeadingPagesDone();
+    }
+
+    private int LeadingPagesDone()
+    {
         int done = 0;
         while (done < _names.Count && File.Exists(ProbabilitiesPath(_names[done])) && File.Exists(MaskPath(_names[done]))) done++;
         return done;
@@ -61,11 +73,11 @@ public sealed class PageFolderSink : VolumeSink
     {
         ArgumentNullException.ThrowIfNull(page);
         string name = _names[page.Index];
-        Write(ProbabilitiesPath(name), page, new TiffVolume(1, page.Height, page.Width, interior.ToArray()), TiffCompression.None);
-        Write(MaskPath(name), page, new TiffVolume(1, page.Height, page.Width, mask.ToArray()), TiffCompression.Deflate);
+        Write(ProbabilitiesPath(name), FirstPage + page.Index, new TiffVolume(1, page.Height, page.Width, interior.ToArray()), TiffCompression.None);
+        Write(MaskPath(name), FirstPage + page.Index, new TiffVolume(1, page.Height, page.Width, mask.ToArray()), TiffCompression.Deflate);
     }
 
-    private static void Write(string path, VolumePage page, TiffVolume volume, TiffCompression compression)
+    private static void Write(string path, int index, TiffVolume volume, TiffCompression compression)
     {
         try
         {
@@ -73,7 +85,7 @@ public sealed class PageFolderSink : VolumeSink
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            throw new VolumeOutputException(path, page.Index + 1, $"the page could not be written ({e.Message})", e);
+            throw new VolumeOutputException(path, index + 1, $"the page could not be written ({e.Message})", e);
         }
     }
 

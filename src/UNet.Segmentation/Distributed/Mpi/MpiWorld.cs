@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using UNet.Segmentation.Inference.Streaming;
 
 namespace UNet.Segmentation.Distributed.Mpi;
 
@@ -11,9 +12,10 @@ namespace UNet.Segmentation.Distributed.Mpi;
 /// MPI makes a world of one. MPI can be initialised once per process: <see cref="Initialize"/>
 /// returns the same world until it is disposed (<c>MPI_Finalize</c>), after which it throws.
 /// Errors are returned, not fatal (<c>MPI_ERRORS_RETURN</c>), and raised as
-/// <see cref="DistributedException"/> naming the rank and the collective.
+/// <see cref="DistributedException"/> naming the rank and the collective. It is also the group of
+/// processes that share a streaming prediction (<see cref="IPageRanks"/>).
 /// </summary>
-public sealed unsafe class MpiWorld : IDisposable
+public sealed unsafe class MpiWorld : IDisposable, IPageRanks
 {
     private static readonly object Gate = new();
     private static MpiWorld? _current;
@@ -140,6 +142,14 @@ public sealed unsafe class MpiWorld : IDisposable
     public void AllReduceMax(Span<long> data, string what)
     {
         fixed (long* p = data) AllReduce((nint)p, data.Length, sizeof(long), _mpi.Int64, _mpi.Max, what);
+    }
+
+    /// <summary>Whether every rank passed true (an all-reduce of the failures: every rank calls it).</summary>
+    public bool AllSucceeded(bool succeeded, string what)
+    {
+        Span<long> failed = [succeeded ? 0 : 1];
+        AllReduceMax(failed, what);
+        return failed[0] == 0;
     }
 
     /// <summary>Waits until every rank has called it.</summary>
