@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using UNet.Segmentation.Imaging;
+using UNet.Segmentation.Inference;
 using UNet.Segmentation.Scoring;
 
 namespace UNet.Segmentation.Cli;
@@ -17,11 +18,15 @@ internal static class ScoreCommand
     {
         var prediction = new Option<FileInfo?>("--prediction") { Description = "float32 probability TIFF (1 = non-membrane), as unet predict writes; one page per slice" };
         var labels = new Option<FileInfo?>("--labels") { Description = "8-bit label TIFF of the same slices (0 = membrane, 255 = interior)" };
+        var minSegment = new Option<int?>("--min-segment-pixels")
+        {
+            Description = "first remove the interior segments (4-connected, probability >= 0.5) of fewer pixels: they become membrane (SmallSegmentRemoval)",
+        };
         var command = new Command("score",
             "Print the ISBI 2012 challenge's scores of a probability map as one JSON line: the best V_rand and V_info over thresholds 0.1..0.9 (with their thresholds) and both at 0.5, "
             + "then the official scores after border thinning, as the challenge's Fiji evaluation computes them (the _thinned keys: the best over thresholds 0.0..1.0 by 0.1, their thresholds, both at 0.5).")
         {
-            prediction, labels,
+            prediction, labels, minSegment,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -35,6 +40,14 @@ internal static class ScoreCommand
                 throw new ArgumentException(
                     $"--prediction {pPath} has {p.PageCount} page(s) of {p.Width}x{p.Height} but --labels {lPath} has {l.PageCount} of {l.Width}x{l.Height}");
 
+            if (parse.GetValue(minSegment) is { } min)
+            {
+                var removal = new SmallSegmentRemoval(min);
+                if (removal.Validate() is { Count: > 0 }) throw new ArgumentException($"--min-segment-pixels must be at least 1 (got {min})");
+                var maps = p.GetFloat32();
+                int area = p.Height * p.Width;
+                for (int page = 0; page < p.PageCount; page++) removal.Apply(maps.AsSpan(page * area, area), p.Height, p.Width);
+            }
             ChallengeScoreReport report;
             try
             {

@@ -19,6 +19,9 @@ public abstract record PredictionOptions
     /// <summary>Test-time augmentation: average the probabilities over the four flip combinations (none, horizontal, vertical, both), each flipped back (4× the work).</summary>
     public bool FlipTta { get; init; }
 
+    /// <summary>Post-processing of the probability maps (two-class networks): null (the default) for none, or the removal of small interior segments.</summary>
+    public SmallSegmentRemoval? PostProcessing { get; init; }
+
     /// <summary>Network inputs (tiles, or resized images) per forward pass.</summary>
     public int BatchSize { get; init; } = 4;
 
@@ -29,6 +32,7 @@ public abstract record PredictionOptions
         if (!Enum.IsDefined(Input)) problems.Add($"{nameof(Input)} {Input} is not a known prediction input");
         if (!(TileOverlap >= 0 && TileOverlap < 1)) problems.Add($"{nameof(TileOverlap)} must lie in [0, 1) (got {TileOverlap})");
         if (BatchSize < 1) problems.Add($"{nameof(BatchSize)} must be at least 1 (got {BatchSize})");
+        if (PostProcessing is { } post) problems.AddRange(post.Validate());
         return problems;
     }
 

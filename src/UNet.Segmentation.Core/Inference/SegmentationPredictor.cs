@@ -46,14 +46,20 @@ public abstract partial class SegmentationPredictor<TOptions> : IDisposable wher
     /// <summary>
     /// Soft-max probabilities N×K×H×W for images N×C×H×W in [−1, 1] (C = the network's input
     /// channels, any H, W ≥ 1), by <see cref="PredictionOptions.Input"/>, averaged over flips with
-    /// <see cref="PredictionOptions.FlipTta"/>.
+    /// <see cref="PredictionOptions.FlipTta"/>, then post-processed by <see cref="PredictionOptions.PostProcessing"/> when set.
     /// </summary>
     /// <exception cref="ArgumentException">The images have another number of channels.</exception>
+    /// <exception cref="InvalidOperationException">Post-processing is set and the network does not have two classes.</exception>
     public FloatImages PredictProbabilities(FloatImages images)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentNullException.ThrowIfNull(images);
-        return ProbabilityMaps.Predict(images, Network, Options);
+        if (Options.PostProcessing is { } post && Classes != 2)
+            throw new InvalidOperationException($"{nameof(PredictionOptions.PostProcessing)} needs a two-class network (membrane, interior); this one has {Classes} classes");
+        var maps = ProbabilityMaps.Predict(images, Network, Options);
+        if (Options.PostProcessing is { } removal)
+            for (int i = 0; i < maps.Count; i++) removal.Apply(maps, i);
+        return maps;
     }
 
     /// <summary>
