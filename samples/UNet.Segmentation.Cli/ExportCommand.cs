@@ -7,7 +7,9 @@ namespace UNet.Segmentation.Cli;
 
 /// <summary>
 /// <c>unet export --checkpoint C --onnx model.onnx [--opset 17]</c>: the checkpoint's model as an
-/// ONNX file for inference (docs/onnx.md), and one line saying what was written.
+/// ONNX file for inference (docs/onnx.md), and one line saying what was written; with
+/// <c>--weights W.safetensors</c> also the model alone (a training checkpoint less its optimizer
+/// state: a third of the size), as <see cref="UNetModel.Save(string)"/> writes it.
 /// </summary>
 internal static class ExportCommand
 {
@@ -20,15 +22,19 @@ internal static class ExportCommand
             Description = $"ONNX operator set, {OnnxExport.MinOpset}..{OnnxExport.MaxOpset}",
             DefaultValueFactory = _ => OnnxExport.DefaultOpset,
         };
+        var weights = new Option<FileInfo?>("--weights") { Description = "also write the model's weights alone (no optimizer state) to this .safetensors file" };
         var command = new Command("export",
             "Write a checkpoint's model as an ONNX file for inference: input 'image' N x C x H x W, outputs 'probabilities' and 'logits'; batch, height and width dynamic.")
         {
-            checkpoint, onnx, opset,
+            checkpoint, onnx, opset, weights,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
             string source = Existing(parse.GetValue(checkpoint));
-            string target = Writable(parse.GetValue(onnx));
+            string target = Writable(parse.GetValue(onnx), "--onnx");
+            string? weightsTarget = parse.GetValue(weights) is { } w ? Writable(w, "--weights") : null;
+            if (weightsTarget is not null && (weightsTarget == target || weightsTarget == source))
+                throw new ArgumentException($"--weights {weightsTarget} must differ from --onnx and --checkpoint");
             int version = parse.GetValue(opset);
             if (version is < OnnxExport.MinOpset or > OnnxExport.MaxOpset)
                 throw new ArgumentException($"--opset must lie in {OnnxExport.MinOpset}..{OnnxExport.MaxOpset} (got {version})");
@@ -43,6 +49,18 @@ internal static class ExportCommand
                 throw new ArgumentException($"--onnx {target} could not be written: {e.Message}");
             }
             Console.WriteLine(Summary(result, model.Options));
+            if (weightsTarget is not null)
+            {
+                try
+                {
+                    model.Save(weightsTarget);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new ArgumentException($"--weights {weightsTarget} could not be written: {e.Message}");
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {weightsTarget} ({new FileInfo(weightsTarget).Length / 1e6:F1} MB, the weights alone)"));
+            }
             return 0;
         }));
         return command;
@@ -56,12 +74,12 @@ internal static class ExportCommand
         return file.FullName;
     }
 
-    private static string Writable(FileInfo? file)
+    private static string Writable(FileInfo? file, string flag)
     {
-        if (file is null) throw new ArgumentException("--onnx FILE is required");
-        if (Directory.Exists(file.FullName)) throw new ArgumentException($"--onnx {file.FullName} is a folder; give the path of the .onnx file to write");
+        if (file is null) throw new ArgumentException($"{flag} FILE is required");
+        if (Directory.Exists(file.FullName)) throw new ArgumentException($"{flag} {file.FullName} is a folder; give the path of the file to write");
         string folder = Path.GetDirectoryName(file.FullName)!;
-        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"--onnx {file.FullName}: the folder {folder} does not exist");
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{flag} {file.FullName}: the folder {folder} does not exist");
         return file.FullName;
     }
 
