@@ -4,8 +4,11 @@ using UNet.Segmentation.Inference;
 namespace UNet.Segmentation.Onnx;
 
 /// <summary>An exported U-Net in an ONNX Runtime session as the array pipeline's network.</summary>
-internal sealed class OnnxNetwork(string path, InferenceSession session, OnnxModelInfo info) : ISegmentationNetwork
+internal sealed class OnnxNetwork(string path, InferenceSession session, OnnxModelInfo info, string fingerprint) : ISegmentationNetwork
 {
+    /// <summary>The SHA-256 of the model's bytes as loaded.</summary>
+    public string Fingerprint() => fingerprint;
+
     private static readonly string[] InputNames = [OnnxModelInfo.InputName];
     private static readonly string[] OutputNames = [OnnxModelInfo.ProbabilitiesName];
 

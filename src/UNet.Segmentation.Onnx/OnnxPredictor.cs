@@ -19,12 +19,12 @@ public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
     private readonly InferenceSession _session;
     private readonly OnnxNetwork _network;
 
-    private OnnxPredictor(string path, InferenceSession session, OnnxModelInfo info, OnnxPredictorOptions options) : base(options)
+    private OnnxPredictor(string path, InferenceSession session, OnnxModelInfo info, OnnxPredictorOptions options, string fingerprint) : base(options)
     {
         Path = path;
         _session = session;
         Info = info;
-        _network = new OnnxNetwork(path, session, info);
+        _network = new OnnxNetwork(path, session, info, fingerprint);
     }
 
     /// <summary>
@@ -39,7 +39,9 @@ public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var checkedOptions = (options ?? new OnnxPredictorOptions()).EnsureValid();
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist", path);
-        return FromSession(path, OnnxSessions.Open(path, checkedOptions), checkedOptions);
+        string fingerprint;
+        using (var file = File.OpenRead(path)) fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
+        return FromSession(path, OnnxSessions.Open(path, checkedOptions), checkedOptions, fingerprint);
     }
 
     /// <summary>
@@ -55,16 +57,16 @@ public sealed class OnnxPredictor : SegmentationPredictor<OnnxPredictorOptions>
         const string name = "the model bytes";
         if (model.Length == 0) throw new ArgumentException($"{name} are empty: pass the bytes of an ONNX file", nameof(model));
         var checkedOptions = (options ?? new OnnxPredictorOptions()).EnsureValid();
-        return FromSession(name, OnnxSessions.Open(model, name, checkedOptions), checkedOptions);
+        return FromSession(name, OnnxSessions.Open(model, name, checkedOptions), checkedOptions, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(model)));
     }
 
-    private static OnnxPredictor FromSession(string path, InferenceSession session, OnnxPredictorOptions options)
+    private static OnnxPredictor FromSession(string path, InferenceSession session, OnnxPredictorOptions options, string fingerprint)
     {
         try
         {
             var info = OnnxModelInfo.FromMetadata(path, session.ModelMetadata.CustomMetadataMap);
             OnnxSessions.CheckSignature(path, session, info);
-            return new OnnxPredictor(path, session, info, options);
+            return new OnnxPredictor(path, session, info, options, fingerprint);
         }
         catch
         {

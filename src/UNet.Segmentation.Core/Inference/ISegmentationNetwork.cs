@@ -24,4 +24,11 @@ public interface ISegmentationNetwork
     /// <paramref name="inputs"/> (<paramref name="count"/>×C×S_in×S_in) into <paramref name="probabilities"/>.
     /// </summary>
     void Probabilities(ReadOnlySpan<float> inputs, int count, Span<float> probabilities);
+
+    /// <summary>
+    /// What tells this network's weights from another's of the same shape (e.g. a SHA-256 of them),
+    /// as they are now; empty when the network cannot say. A resumed streaming prediction must have
+    /// the same.
+    /// </summary>
+    string Fingerprint() => "";
 }

@@ -51,10 +51,13 @@ public abstract partial class SegmentationPredictor<TOptions>
         return new StreamPredictionResult(source.InputPath, pages, resumed, height, width, watch.Elapsed);
     }
 
-    /// <summary>What a resumed run must share with the run that started the output: the input, the network's shape and the options.</summary>
-    private string Signature(VolumeLayout layout) =>
-        $"input {Path.GetFullPath(layout.InputPath)}; {layout.PageCount} pages of {layout.Height}x{layout.Width}; " +
-        $"network {InputChannels}x{InputSize}² -> {Classes}x{OutputSize}²; {Options}";
+    /// <summary>What a resumed run must share with the run that started the output: the input, the network's shape and weights, and the options.</summary>
+    private string Signature(VolumeLayout layout)
+    {
+        string weights = Network.Fingerprint();
+        return $"input {Path.GetFullPath(layout.InputPath)}; {layout.PageCount} pages of {layout.Height}x{layout.Width}; " +
+               $"network {InputChannels}x{InputSize}² -> {Classes}x{OutputSize}²{(weights.Length > 0 ? $", weights {weights}" : "")}; {Options}";
+    }
 
     private static void CheckOutsideInput(VolumeSource source, IReadOnlyList<string> outputs)
     {

@@ -172,6 +172,20 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
 
         public int OutputSize => _model.OutputSize(InputSize);
 
+        /// <summary>A SHA-256 of the model's parameters and buffers (names, types and values) as they are now.</summary>
+        public string Fingerprint()
+        {
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var scope = torch.NewDisposeScope();
+            foreach (var (name, tensor) in _model.state_dict())
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{name}:{tensor.dtype}:{string.Join('x', tensor.shape)};"));
+                using var host = tensor.detach().cpu().contiguous();
+                hash.AppendData(host.bytes);
+            }
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+
         /// <summary>
         /// Calls on a model in evaluation mode run side by side (read lock: nothing is toggled); a model
         /// in training mode is switched to evaluation and back under the write lock, one call at a time.

@@ -87,6 +87,26 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(m, File.ReadAllBytes(mPath));
     }
 
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("onnx")]
+    public void AnotherModelOfTheSameShape_DoesNotResumeTheOutput(string engine)
+    {
+        string volume = WriteVolume(_dir.File("volume.tif"), Pages, 40, 48);
+        string pPath = _dir.File("p.tif");
+        using (var first = NewPredictor(engine, InputMode.OverlapTile, _dir.Path, batch: 3))
+            Run(first, volume, new TiffStackSink(pPath), cancelAfter: 2);
+        // the same again resumes; other weights (seed 8) of the same shape are refused, the pages kept
+        using (var same = NewPredictor(engine, InputMode.OverlapTile, _dir.Path, batch: 3))
+            Assert.Null(Run(same, volume, new TiffStackSink(pPath), cancelAfter: 3));
+        long before = new FileInfo(pPath + ".partial").Length;
+        using var other = NewPredictor(engine, InputMode.OverlapTile, _dir.Path, batch: 3, seed: 8);
+        var e = Assert.Throws<VolumeOutputException>(() => Run(other, volume, new TiffStackSink(pPath), cancelAfter: null));
+        Assert.Contains("an unfinished prediction of something else", e.Message);
+        Assert.Contains("weights ", e.Message);
+        Assert.Equal(before, new FileInfo(pPath + ".partial").Length);
+    }
+
     [Fact]
     public void AnotherPrediction_DoesNotResumeSomeoneElsesOutput()
     {

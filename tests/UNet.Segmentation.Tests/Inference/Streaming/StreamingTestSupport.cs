@@ -11,9 +11,9 @@ namespace UNet.Segmentation.Tests.Inference.Streaming;
 internal static class StreamingTestSupport
 {
     /// <summary>A TorchSharp or ONNX Runtime predictor over the same small model.</summary>
-    public static IDisposable NewPredictor(string engine, InputMode input, string dir, int batch = 2, UNetOptions? shape = null)
+    public static IDisposable NewPredictor(string engine, InputMode input, string dir, int batch = 2, UNetOptions? shape = null, long seed = 7)
     {
-        var model = InferenceTestSupport.NewModel(shape);
+        var model = InferenceTestSupport.NewModel(shape, seed);
         if (engine == "torch") return new Predictor(model, new PredictorOptions { Input = input, BatchSize = batch });
         using (model)
         {
