@@ -89,6 +89,33 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void WithWeights_ATrainingCheckpointAlsoBecomesTheModelAloneAThirdOfItsSize()
+    {
+        manual_seed(5);
+        using var model = new UNetModel(Small);
+        string dir = Path.Combine(_dir, "checkpoints");
+        using (var adam = torch.optim.Adam(model.parameters()))
+            Checkpoints.Save(dir, model, adam, new UNet.Segmentation.Training.CheckpointState(1, 1, new LossScalerState(1, 0, 0), 0));
+        string checkpoint = Assert.Single(Directory.GetFiles(dir));
+        string onnx = Path.Combine(_dir, "m.onnx"), weights = Path.Combine(_dir, "m.safetensors");
+
+        var (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--weights", weights);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"wrote {weights} (", stdout);
+        Assert.InRange(new FileInfo(weights).Length, 1, new FileInfo(checkpoint).Length / 2);  // no Adam moments
+        using var alone = UNetModel.Load(weights);
+        Assert.Equal(model.Options, alone.Options);
+        var expected = model.state_dict();
+        foreach (var (name, value) in alone.state_dict())
+            Assert.True(value.equal(expected[name]).all().item<bool>(), name);
+        AssertOnnxRuntimeMatches(onnx, alone);
+
+        (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--weights", onnx);
+        AssertOneErrorLine(code, stdout, stderr, "--weights", "must differ from --onnx and --checkpoint");
+    }
+
+    [Fact]
     public void NotACheckpoint_IsOneErrorLine_AndTheOutputFileStaysAsItWas()
     {
         string bogus = Path.Combine(_dir, "bogus.safetensors");
