@@ -134,7 +134,7 @@ internal static class NiftiHeaderCodec
         int size = Size(version);
         if (double.IsNaN(voxOffset)) throw new NiftiFormatException(name, "vox_offset is NaN");
         if (voxOffset < size) throw new NiftiFormatException(name, FormattableString.Invariant($"vox_offset is {voxOffset}, inside the {size}-byte header"));
-        if (voxOffset > long.MaxValue / 2 || voxOffset != Math.Floor(voxOffset))
+        if (voxOffset >= 1L << 60 || voxOffset != Math.Floor(voxOffset))
             throw new NiftiFormatException(name, FormattableString.Invariant($"vox_offset is {voxOffset}, not a usable byte offset"));
         h.VoxOffset = (long)voxOffset;
         return h;

@@ -68,7 +68,9 @@ public sealed class NiftiImage
     /// <exception cref="InvalidOperationException">The image holds voxels of another type.</exception>
     public T[] GetData<T>()
         where T : unmanaged =>
-        _data as T[] ?? throw new InvalidOperationException($"the image holds {DataType} voxels ({_data.GetType().GetElementType()!.Name}), not {typeof(T).Name}; use GetData<{_data.GetType().GetElementType()!.Name}>() or ToScaledFloat32()");
+        _data.GetType() == typeof(T[]) // exactly: the runtime would let a ushort[] pass as a short[]
+            ? (T[])_data
+            : throw new InvalidOperationException($"the image holds {DataType} voxels ({_data.GetType().GetElementType()!.Name}), not {typeof(T).Name}; use GetData<{_data.GetType().GetElementType()!.Name}>() or ToScaledFloat32()");
 
     /// <summary>
     /// True when <see cref="NiftiHeader.SclSlope"/> and <see cref="NiftiHeader.SclInter"/> change the
@@ -177,16 +179,17 @@ public sealed class NiftiImage
         where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
         var (slope, inter) = Scaling();
-        return _data switch
+        // by the data type, not by type patterns: the runtime lets an sbyte[] pass as a byte[], a ushort[] as a short[]…
+        return DataType switch
         {
-            byte[] a => Convert<byte, TOut>(a, slope, inter),
-            sbyte[] a => Convert<sbyte, TOut>(a, slope, inter),
-            short[] a => Convert<short, TOut>(a, slope, inter),
-            ushort[] a => Convert<ushort, TOut>(a, slope, inter),
-            int[] a => Convert<int, TOut>(a, slope, inter),
-            uint[] a => Convert<uint, TOut>(a, slope, inter),
-            long[] a => Convert<long, TOut>(a, slope, inter),
-            float[] a => Convert<float, TOut>(a, slope, inter),
+            NiftiDataType.UInt8 => Convert<byte, TOut>((byte[])_data, slope, inter),
+            NiftiDataType.Int8 => Convert<sbyte, TOut>((sbyte[])_data, slope, inter),
+            NiftiDataType.Int16 => Convert<short, TOut>((short[])_data, slope, inter),
+            NiftiDataType.UInt16 => Convert<ushort, TOut>((ushort[])_data, slope, inter),
+            NiftiDataType.Int32 => Convert<int, TOut>((int[])_data, slope, inter),
+            NiftiDataType.UInt32 => Convert<uint, TOut>((uint[])_data, slope, inter),
+            NiftiDataType.Int64 => Convert<long, TOut>((long[])_data, slope, inter),
+            NiftiDataType.Float32 => Convert<float, TOut>((float[])_data, slope, inter),
             _ => Convert<double, TOut>((double[])_data, slope, inter),
         };
     }

@@ -10,7 +10,8 @@ namespace UNet.Segmentation.Imaging.Nifti;
 /// </summary>
 /// <remarks>
 /// <para>Reading: either byte order (from <c>sizeof_hdr</c>); gzip recognised by its magic bytes,
-/// not by the name; NIfTI-1 extensions skipped (the voxels start at <c>vox_offset</c>).
+/// not by the name; NIfTI-1 extensions skipped (the voxels start at <c>vox_offset</c>); the voxel
+/// size follows <c>datatype</c> (<c>bitpix</c> is not trusted, as nibabel does not).
 /// .hdr/.img pairs, ANALYZE 7.5, complex and RGB voxels and more than 4 dimensions are refused
 /// with a <see cref="NiftiFormatException"/> naming the file and the problem, as is every damaged,
 /// truncated or forged file; sizes are checked before voxels are allocated.</para>
@@ -21,7 +22,7 @@ namespace UNet.Segmentation.Imaging.Nifti;
 /// and written in the same version keeps every field but <c>sizeof_hdr</c>, <c>magic</c>,
 /// <c>vox_offset</c>, <c>datatype</c> and <c>bitpix</c>.</para>
 /// </remarks>
-public static class Nifti
+public static class NiftiFile
 {
     /// <summary>Reads the image at <paramref name="path"/> (<c>.nii</c> or <c>.nii.gz</c>).</summary>
     /// <param name="path">The file.</param>
