@@ -70,15 +70,22 @@ public sealed class ExportCommandTests : IDisposable
         AssertOnnxRuntimeMatches(onnx, model);
     }
 
-    [Fact]
-    public void ATrainingCheckpoint_IsExported_AtTheOpsetAskedFor()
+    /// <summary>A small model and a training checkpoint of it (weights, Adam's state, the step).</summary>
+    private (UNetModel Model, string Checkpoint) TrainingCheckpoint()
     {
         manual_seed(5);
-        using var model = new UNetModel(Small);
+        var model = new UNetModel(Small);
         string dir = Path.Combine(_dir, "checkpoints");
         using (var adam = torch.optim.Adam(model.parameters()))
             Checkpoints.Save(dir, model, adam, new UNet.Segmentation.Training.CheckpointState(1, 1, new LossScalerState(1, 0, 0), 0));
-        string checkpoint = Assert.Single(Directory.GetFiles(dir));
+        return (model, Assert.Single(Directory.GetFiles(dir)));
+    }
+
+    [Fact]
+    public void ATrainingCheckpoint_IsExported_AtTheOpsetAskedFor()
+    {
+        var (model, checkpoint) = TrainingCheckpoint();
+        using var _ = model;
         string onnx = Path.Combine(_dir, "trained.onnx");
 
         var (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--opset", "21");
@@ -91,12 +98,8 @@ public sealed class ExportCommandTests : IDisposable
     [Fact]
     public void WithWeights_ATrainingCheckpointAlsoBecomesTheModelAloneAThirdOfItsSize()
     {
-        manual_seed(5);
-        using var model = new UNetModel(Small);
-        string dir = Path.Combine(_dir, "checkpoints");
-        using (var adam = torch.optim.Adam(model.parameters()))
-            Checkpoints.Save(dir, model, adam, new UNet.Segmentation.Training.CheckpointState(1, 1, new LossScalerState(1, 0, 0), 0));
-        string checkpoint = Assert.Single(Directory.GetFiles(dir));
+        var (model, checkpoint) = TrainingCheckpoint();
+        using var _ = model;
         string onnx = Path.Combine(_dir, "m.onnx"), weights = Path.Combine(_dir, "m.safetensors");
 
         var (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--weights", weights);
