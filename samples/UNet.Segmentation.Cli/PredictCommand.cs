@@ -34,12 +34,16 @@ internal static class PredictCommand
         {
             Description = "read a folder as the slices of one volume (8-bit grey, natural name order) and write NAME-probabilities.tif and NAME-mask.tif per slice, streamed and resumable",
         };
+        var minSegment = new Option<int?>("--min-segment-pixels")
+        {
+            Description = "post-processing: interior segments (4-connected, probability >= 0.5) of fewer pixels become membrane",
+        };
         var cuda = new Option<bool>("--cuda") { Description = "run on CUDA: TorchSharp's cuda:LOCAL_RANK, or ONNX Runtime's CUDA provider on that device (needs the CUDA packages)" };
         var nproc = new Option<int?>("--nproc-per-node", "--nproc_per_node") { Description = "share the pages among N ranks on this machine through Open MPI's mpirun (many machines: mpirun -np N --hostfile H unet predict ...)" };
         var command = new Command("predict",
             "Segment a TIFF volume, an image or a folder of images with an ONNX export (ONNX Runtime, no libtorch) or a checkpoint (TorchSharp).")
         {
-            onnx, checkpoint, input, output, tiled, overlap, tta, threads, pages, cuda, nproc,
+            onnx, checkpoint, input, output, tiled, overlap, tta, threads, pages, minSegment, cuda, nproc,
         };
         command.SetAction(parse =>
         {
@@ -77,11 +81,12 @@ internal static class PredictCommand
                 TileOverlap = parse.GetValue(overlap),
                 FlipTta = parse.GetValue(tta),
                 Threads = parse.GetValue(threads) ?? ThreadsPerRank(ranks),
+                PostProcessing = parse.GetValue(minSegment) is { } min ? new SmallSegmentRemoval(min) : null,
                 ExecutionProvider = onCuda ? OnnxExecutionProvider.Cuda : OnnxExecutionProvider.Cpu,
                 CudaDevice = localRank,
             };
             if (shared.Validate() is { Count: > 0 } bad)
-                throw new ArgumentException(string.Join("; ", bad).Replace(nameof(PredictionOptions.TileOverlap), "--overlap").Replace(nameof(OnnxPredictorOptions.Threads), "--threads"));
+                throw new ArgumentException(string.Join("; ", bad).Replace(nameof(PredictionOptions.TileOverlap), "--overlap").Replace(nameof(OnnxPredictorOptions.Threads), "--threads").Replace("PostProcessing.MinPixels", "--min-segment-pixels"));
             var clock = Stopwatch.StartNew();
             if (onnxFile is not null)
             {
@@ -94,7 +99,7 @@ internal static class PredictCommand
                 if (shared.Threads is { } n) TorchSharp.torch.set_num_threads(n);
                 var options = new PredictorOptions
                 {
-                    Input = shared.Input, TileOverlap = shared.TileOverlap, FlipTta = shared.FlipTta,
+                    Input = shared.Input, TileOverlap = shared.TileOverlap, FlipTta = shared.FlipTta, PostProcessing = shared.PostProcessing,
                     Device = onCuda ? new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, localRank) : null,
                 };
                 using var predictor = Predictor.FromCheckpoint(Existing(checkpointFile!, "--checkpoint"), options);

@@ -74,8 +74,13 @@ public sealed class PredictCommandTests : IDisposable
             ["predict", "--onnx", onnx, "--input", Path.Combine(_dir, "missing.tif"), "--output-dir", _dir],
             ["predict", "--onnx", onnx, "--input", volume, "--output-dir", _dir, "--tiled", "--overlap", "1"],
             ["predict", "--onnx", Path.Combine(_dir, "missing.onnx"), "--input", volume, "--output-dir", _dir],
+            ["predict", "--onnx", onnx, "--input", volume, "--output-dir", _dir, "--min-segment-pixels", "0"],
         ];
-        string[] expected = ["noise.onnx", "give one of --onnx FILE and --checkpoint FILE", "missing.tif", "--overlap", "missing.onnx"];
+        string[] expected =
+        [
+            "noise.onnx", "give one of --onnx FILE and --checkpoint FILE", "missing.tif", "--overlap", "missing.onnx",
+            "--min-segment-pixels must be at least 1 (got 0)",
+        ];
         for (int i = 0; i < cases.Length; i++)
         {
             var (code, stdout, stderr) = CliProcess.RunSplit(null, cases[i]);
