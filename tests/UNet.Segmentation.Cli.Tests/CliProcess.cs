@@ -37,6 +37,34 @@ internal static class CliProcess
     public static (int ExitCode, string Stdout, string Stderr) RunSplit(IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
         Start(null, environment, args);
 
+    /// <summary>
+    /// Starts unet.dll (through <paramref name="launcher"/>'s words when given, with
+    /// <paramref name="environment"/> added), drains its output, and returns it still running once
+    /// <paramref name="ready"/> holds; fails if it ends first or <paramref name="ready"/> does not
+    /// hold within 3 minutes. The caller kills it (or a process of it) and disposes it.
+    /// </summary>
+    public static Process StartUntil(string[]? launcher, IReadOnlyDictionary<string, string?>? environment, string[] args, Func<bool> ready)
+    {
+        var start = new ProcessStartInfo(launcher?[0] ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in launcher?.Skip(1) ?? []) start.ArgumentList.Add(a);
+        if (launcher is not null) start.ArgumentList.Add("dotnet");
+        start.ArgumentList.Add(DllPath());
+        foreach (string a in args) start.ArgumentList.Add(a);
+        start.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
+        var p = Process.Start(start)!;
+        _ = p.StandardOutput.ReadToEndAsync();
+        _ = p.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        while (!ready())
+        {
+            Xunit.Assert.False(p.HasExited, "unet finished before it could be killed; make the volume slower");
+            Xunit.Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), "unet made no progress in 3 minutes");
+            Thread.Sleep(5);
+        }
+        return p;
+    }
+
     private static (int ExitCode, string Stdout, string Stderr) Start(string[]? launcher, IReadOnlyDictionary<string, string?>? environment, string[] args)
     {
         string dll = DllPath();

@@ -61,20 +61,7 @@ public sealed class PredictLargeVolumeTests : IDisposable
     /// <summary>Starts unet, kills it (SIGKILL) when <paramref name="ready"/> holds, and returns the pages its progress list held then.</summary>
     private static int KillWhen(string[] args, Func<bool> ready)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(CliProcess.DllPath());
-        foreach (string a in args) start.ArgumentList.Add(a);
-        start.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(start)!;
-        _ = p.StandardOutput.ReadToEndAsync();
-        _ = p.StandardError.ReadToEndAsync();
-        var clock = Stopwatch.StartNew();
-        while (!ready())
-        {
-            Assert.False(p.HasExited, "unet finished before it could be killed; make the volume slower");
-            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), "unet made no progress in 3 minutes");
-            Thread.Sleep(5);
-        }
+        using var p = CliProcess.StartUntil(null, null, args, ready);
         p.Kill(); // SIGKILL on Unix: no handler runs
         p.WaitForExit();
         string progress = args[Array.IndexOf(args, "--output-dir") + 1];

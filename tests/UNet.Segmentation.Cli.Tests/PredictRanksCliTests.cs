@@ -112,20 +112,7 @@ public sealed class PredictRanksCliTests(ITestOutputHelper log) : IDisposable
     /// <summary>Starts the 2-rank job, SIGKILLs rank <paramref name="rank"/>'s process once <paramref name="ready"/>, and returns mpirun's exit code.</summary>
     private static int KillRankWhen(int rank, string[] args, Func<bool> ready)
     {
-        var start = new ProcessStartInfo(TwoRanks[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in TwoRanks.Skip(1).Append("dotnet").Append(CliProcess.DllPath()).Concat(args)) start.ArgumentList.Add(a);
-        foreach (var (name, value) in Mpi) start.Environment[name] = value;
-        start.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(start)!;
-        _ = p.StandardOutput.ReadToEndAsync();
-        _ = p.StandardError.ReadToEndAsync();
-        var clock = Stopwatch.StartNew();
-        while (!ready())
-        {
-            Assert.False(p.HasExited, "the job finished before a rank could be killed; make the volume slower");
-            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), "no progress in 3 minutes");
-            Thread.Sleep(5);
-        }
+        using var p = CliProcess.StartUntil(TwoRanks, Mpi, args, ready);
         int pid = RankProcess(rank, args[Array.IndexOf(args, "--output-dir") + 1]);
         Process.GetProcessById(pid).Kill(); // SIGKILL: no handler runs
         Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "mpirun did not end after a rank was killed");
