@@ -374,6 +374,27 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    public static TheoryData<int> Opsets() => new(Enumerable.Range(OnnxExport.MinOpset, OnnxExport.MaxOpset - OnnxExport.MinOpset + 1));
+
+    [Theory]
+    [MemberData(nameof(Opsets))]
+    public void AtEveryOfferedOpset_OnnxRuntimeFusesTheConvolutions_AndRunsTheFile(int opset)
+    {
+        var c = Cases["reference"];
+        using var model = RandomModel(c.Options);
+        string path = _dir.File($"opset{opset}.onnx");
+        var result = OnnxExport.Save(model, path, new OnnxExportOptions { Opset = opset, Int8 = new Int8Quantization { Calibration = Images(2) } });
+        Assert.Equal((opset, OnnxExport.IrVersion(opset)), (result.Opset, result.IrVersion));
+        var operators = OptimizedOperators(path, _dir.File($"opset{opset}-optimized.onnx"));
+        output.WriteLine($"opset {opset}: {Describe(operators)}");
+        Assert.Equal(10, operators.GetValueOrDefault("com.microsoft:QLinearConv"));
+        Assert.Equal(2, operators.GetValueOrDefault("com.microsoft:QLinearConcat"));
+        Assert.Equal(2, operators.GetValueOrDefault("com.microsoft:NhwcMaxPool"));
+        using var session = new InferenceSession(path);
+        var (p, _, _, _) = OnnxForward(session, Images(1, size: c.First.H)[0].Pixels.Data, [1, 1, c.First.H, c.First.W]);
+        Assert.All(p, v => Assert.InRange(v, 0f, 1f));
+    }
+
     [Fact]
     public void Calibrating_ThroughTheTiledPipeline_IsRecorded()
     {
