@@ -3,11 +3,11 @@
 # SciPy (with NumPy: the thinned challenge scores' peer, tests/peer/thinned_scores_peer.py),
 # Open MPI (the data-parallel tests start real mpirun jobs), gcc (the NCCL binding test compiles a
 # stand-in libnccl)
-# and libtiff-tools + PIL + nibabel (oracles for the image and NIfTI files). Building and running the library needs
+# and libtiff-tools + PIL + nibabel (oracles for the image and NIfTI files) + onnx (the checker of the exported ONNX files). Building and running the library needs
 # none of these: TorchSharp-cpu comes from NuGet. Skips apt when everything is already there.
 set -euo pipefail
 
-packages=(python3-torch python3-scipy libtiff-tools python3-pil python3-nibabel openmpi-bin libopenmpi-dev gcc chromium)
+packages=(python3-torch python3-scipy libtiff-tools python3-pil python3-nibabel python3-onnx openmpi-bin libopenmpi-dev gcc chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

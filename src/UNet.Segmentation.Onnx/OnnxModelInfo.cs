@@ -6,7 +6,8 @@ namespace UNet.Segmentation.Onnx;
 /// <summary>
 /// What an exported U-Net says of itself in its ONNX metadata (<c>unet_options</c>, written by
 /// UNet.Segmentation's <c>OnnxExport</c>): channels, classes, depth, padding and the input size it
-/// was trained at, from which the output size follows (<see cref="UNetGeometry"/>).
+/// was trained at, from which the output size follows (<see cref="UNetGeometry"/>); for an int8
+/// model also its <see cref="Quantization"/>.
 /// </summary>
 /// <param name="InputChannels">C.</param>
 /// <param name="Classes">K.</param>
@@ -31,6 +32,15 @@ public sealed record OnnxModelInfo(int InputChannels, int Classes, int Depth, bo
     /// <summary>The logits output's name.</summary>
     public const string LogitsName = UNetOnnxFormat.LogitsName;
 
+    /// <summary>The metadata key of an int8 model's quantization (absent from float32 models).</summary>
+    public const string QuantizationKey = UNetOnnxFormat.QuantizationKey;
+
+    /// <summary>
+    /// How the model is quantized, from its <see cref="QuantizationKey"/> metadata: null for a
+    /// float32 model, set for an int8 one (QDQ form; its input and outputs are float32 all the same).
+    /// </summary>
+    public OnnxQuantizationInfo? Quantization { get; init; }
+
     /// <summary>S_out for <see cref="InputSize"/>.</summary>
     public int OutputSize => UNetGeometry.TryOutputSize(InputSize, Depth, ValidPadding, out int output) ? output : 0;
 
@@ -54,7 +64,10 @@ public sealed record OnnxModelInfo(int InputChannels, int Classes, int Depth, bo
             string padding = root.TryGetProperty("Padding", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "?";
             if (padding is not ("Valid" or "Same"))
                 throw new OnnxModelException(path, $"its '{OptionsKey}' metadata has padding '{padding}'; expected Valid or Same");
-            var info = new OnnxModelInfo(Get("InputChannels"), Get("Classes"), Get("Depth"), padding == "Valid", Get("InputSize"), json);
+            var info = new OnnxModelInfo(Get("InputChannels"), Get("Classes"), Get("Depth"), padding == "Valid", Get("InputSize"), json)
+            {
+                Quantization = metadata.TryGetValue(QuantizationKey, out var quantization) ? OnnxQuantizationInfo.Parse(path, quantization) : null,
+            };
             if (info.InputChannels < 1 || info.Classes < 1 || info.OutputSize < 1)
                 throw new OnnxModelException(path, $"its '{OptionsKey}' metadata describes no usable network ({json})");
             return info;

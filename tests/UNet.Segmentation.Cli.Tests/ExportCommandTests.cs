@@ -160,4 +160,66 @@ public sealed class ExportCommandTests : IDisposable
         AssertOneErrorLine(code, stdout, stderr, "--opset must lie in 17..26 (got 16)");
         Assert.False(File.Exists(onnx));
     }
+
+    /// <summary>A 3-page 8-bit TIFF stack of noisy structure (or constant pages).</summary>
+    private string CalibrationStack(bool constant = false)
+    {
+        var pages = new byte[3 * 40 * 50];
+        var random = new Random(3);
+        for (int i = 0; i < pages.Length; i++) pages[i] = constant ? (byte)90 : (byte)(128 + 100 * Math.Sin(i * 0.05) * random.NextDouble());
+        string path = Path.Combine(_dir, constant ? "blank.tif" : "calibration.tif");
+        UNet.Segmentation.Imaging.Tiff.Write(path, new UNet.Segmentation.Imaging.TiffVolume(3, 40, 50, pages));
+        return path;
+    }
+
+    [Fact]
+    public void WithInt8_TheFileIsQuantizedOnTheCalibrationImages_AndASecondLineSaysHow()
+    {
+        manual_seed(6);
+        using var model = new UNetModel(Small);
+        string checkpoint = Path.Combine(_dir, "model.safetensors");
+        model.Save(checkpoint);
+        string onnx = Path.Combine(_dir, "int8.onnx");
+
+        var (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx,
+            "--int8", "--calibration", CalibrationStack(), "--calibration-images", "2", "--calibration-method", "MinMax");
+
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"wrote {onnx} (", lines[0]);
+        Assert.Matches(@"^int8 \(QDQ\): 12 int8 convolutions, float32: output_block.conv3; min-max calibration on 2 image\(s\) \(calibration.tif\[0\], calibration.tif\[2\]\), SHA-256 [0-9a-f]{12}$", lines[1]);
+        using var session = new InferenceSession(onnx);
+        string metadata = session.ModelMetadata.CustomMetadataMap["unet_quantization"];
+        Assert.Contains("\"Method\":\"MinMax\"", metadata);
+        Assert.Contains("\"ImageNames\":[\"calibration.tif[0]\",\"calibration.tif[2]\"]", metadata);
+    }
+
+    [Fact]
+    public void Int8FlagsThatDoNotFit_AreOneErrorLineEach_AndNothingIsWritten()
+    {
+        string checkpoint = Path.Combine(_dir, "model.safetensors");
+        using (var model = new UNetModel(Small)) model.Save(checkpoint);
+        string onnx = Path.Combine(_dir, "m.onnx"), stack = CalibrationStack();
+
+        var (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--int8");
+        AssertOneErrorLine(code, stdout, stderr, "--int8 needs --calibration DATA");
+
+        (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--calibration", stack);
+        AssertOneErrorLine(code, stdout, stderr, "--calibration, --calibration-images and --calibration-method go with --int8");
+
+        (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--int8", "--calibration", stack, "--calibration-method", "entropy");
+        AssertOneErrorLine(code, stdout, stderr, "--calibration-method must be minmax or percentile (got 'entropy')");
+
+        (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--int8", "--calibration", stack, "--calibration-images", "0");
+        AssertOneErrorLine(code, stdout, stderr, "--calibration-images must be at least 1 (got 0)");
+
+        string missing = Path.Combine(_dir, "no-such-data");
+        (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--int8", "--calibration", missing);
+        AssertOneErrorLine(code, stdout, stderr, $"--calibration {missing}: calibration data '{missing}' does not exist");
+
+        (code, stdout, stderr) = CliProcess.RunSplit(null, "export", "--checkpoint", checkpoint, "--onnx", onnx, "--int8", "--calibration", CalibrationStack(constant: true));
+        AssertOneErrorLine(code, stdout, stderr, "--calibration: calibration image 'blank.tif[0]' is constant");
+        Assert.False(File.Exists(onnx));
+    }
 }

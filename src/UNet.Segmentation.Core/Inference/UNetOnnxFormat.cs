@@ -18,6 +18,9 @@ public static class UNetOnnxFormat
     /// <summary>The metadata key of the U-Net's options JSON (the key the safetensors checkpoints use too).</summary>
     public const string OptionsKey = "unet_options";
 
+    /// <summary>The metadata key of an int8 model's quantization and calibration (a JSON object; absent from float32 models).</summary>
+    public const string QuantizationKey = "unet_quantization";
+
     /// <summary>The metadata key of the layout's version.</summary>
     public const string FormatKey = "unet_onnx_format";
 

@@ -16,7 +16,9 @@ namespace UNet.Segmentation.Export;
 /// input size of the model (<see cref="UNetOptions.IsValidInputSize"/>). The graph is written from
 /// the model's blocks (Conv, BatchNormalization, Relu, MaxPool, ConvTranspose, Slice, Concat,
 /// Softmax), its weights are initializers named by their state-dict keys, and the options travel
-/// in the metadata (<see cref="OptionsMetadataKey"/>). See docs/onnx.md.
+/// in the metadata (<see cref="OptionsMetadataKey"/>). With <see cref="OnnxExportOptions.Int8"/> the
+/// graph is statically quantized to int8 in ONNX's QDQ form instead (<see cref="Int8Quantization"/>).
+/// See docs/onnx.md.
 /// </summary>
 public static class OnnxExport
 {
@@ -40,6 +42,8 @@ public static class OnnxExport
     public const string OptionsMetadataKey = UNetOnnxFormat.OptionsKey;
     /// <summary>The metadata key holding <see cref="FormatVersion"/>.</summary>
     public const string FormatMetadataKey = UNetOnnxFormat.FormatKey;
+    /// <summary>The metadata key of an int8 model's quantization and calibration (JSON; see <see cref="Int8Quantization"/>); absent from a float32 model.</summary>
+    public const string QuantizationMetadataKey = UNetOnnxFormat.QuantizationKey;
     /// <summary>The version of this graph layout (names, outputs, metadata); a reader checks it.</summary>
     public const string FormatVersion = UNetOnnxFormat.FormatVersion;
     /// <summary>The producer name written into the file.</summary>
@@ -60,6 +64,7 @@ public static class OnnxExport
     /// <exception cref="OptionsValidationException">The options' <see cref="OnnxExportOptions.Opset"/> is outside <see cref="MinOpset"/>..<see cref="MaxOpset"/>.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="model"/> was disposed.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="Int8CalibrationException">With <see cref="OnnxExportOptions.Int8"/>: a calibration image does not fit the model or is constant, or the model computes NaN, infinite or everywhere-zero activations on them.</exception>
     public static OnnxExportResult Save(UNetModel model, string path, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -73,9 +78,10 @@ public static class OnnxExport
         if (parameters.Count == 0 || parameters.Any(p => p.IsInvalid)) throw new ObjectDisposedException(nameof(model), "the model was disposed");
 
         ModelProto proto;
+        Int8QuantizationReport? quantization;
         using (NewDisposeScope())
         {
-            proto = Describe(model, options.Opset);
+            proto = Describe(model, options.Opset, options.Int8, out quantization);
         }
         using (var file = AtomicFile.Begin(fullPath))
         {
@@ -83,7 +89,7 @@ public static class OnnxExport
             file.Commit();
         }
         return new OnnxExportResult(fullPath, options.Opset, proto.IrVersion, [InputName], [ProbabilitiesName, LogitsName],
-            proto.Graph.Node.Count, proto.Graph.Initializer.Count, new FileInfo(fullPath).Length);
+            proto.Graph.Node.Count, proto.Graph.Initializer.Count, new FileInfo(fullPath).Length) { Quantization = quantization };
     }
 
     /// <summary>The ONNX IR version that goes with an operator set (ONNX's release table: 17, 18 → 8; 19, 20 → 9; 21, 22 → 10; 23 → 11; 24 → 12; 25, 26 → 13).</summary>
@@ -98,11 +104,11 @@ public static class OnnxExport
         _ => throw new ArgumentOutOfRangeException(nameof(opset), opset, $"no IR version known for opset {opset}"),
     };
 
-    /// <summary>The whole file in memory: graph, inputs and outputs, opset, metadata.</summary>
-    private static ModelProto Describe(UNetModel model, int opset)
+    /// <summary>The whole file in memory: graph, inputs and outputs, opset, metadata; quantized when <paramref name="int8"/> is set.</summary>
+    private static ModelProto Describe(UNetModel model, int opset, Int8Quantization? int8, out Int8QuantizationReport? quantization)
     {
         var options = model.Options;
-        var graph = UNetOnnxGraph.Build(model);
+        var graph = UNetOnnxGraph.Build(model, foldBatchNorm: int8 is not null);
         // protobuf messages are limited to 2 GiB; ONNX's way past that (external data) is not written here.
         if (graph.InitializerBytes > int.MaxValue - (64 << 20))
             throw new ArgumentException($"the model's weights take {graph.InitializerBytes:N0} bytes; an ONNX file holds at most 2 GiB", nameof(model));
@@ -117,6 +123,13 @@ public static class OnnxExport
             BatchDimension, (long)options.Classes, OutputHeightDimension, OutputWidthDimension));
         g.Output.Add(OnnxGraphBuilder.FloatTensor(LogitsName, $"class logits, {outputShape}",
             BatchDimension, (long)options.Classes, OutputHeightDimension, OutputWidthDimension));
+        quantization = null;
+        string? quantizationJson = null;
+        if (int8 is not null)
+        {
+            (quantization, quantizationJson) = Int8Export.Quantize(g, options, int8);
+            g.DocString += $" Quantized to int8 (QDQ): {quantization.Int8Layers.Count} int8 convolutions, float32: {string.Join(", ", quantization.FloatLayers.DefaultIfEmpty("none"))}.";
+        }
 
         string version = typeof(OnnxExport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         var proto = new ModelProto
@@ -124,12 +137,14 @@ public static class OnnxExport
             IrVersion = IrVersion(opset),
             ProducerName = ProducerName,
             ProducerVersion = version,
-            DocString = $"U-Net segmentation exported by UNet.Segmentation {version}: '{InputName}' → '{ProbabilitiesName}' and '{LogitsName}'. {sizes} Options: {OptionsMetadataKey} in the metadata.",
+            DocString = $"U-Net segmentation exported by UNet.Segmentation {version}: '{InputName}' → '{ProbabilitiesName}' and '{LogitsName}'. {sizes} Options: {OptionsMetadataKey} in the metadata." +
+                (quantizationJson is null ? "" : $" Statically quantized to int8 in QDQ form; calibration: {QuantizationMetadataKey} in the metadata."),
             Graph = g,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = OptionsMetadataKey, Value = options.ToJson() });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = FormatMetadataKey, Value = FormatVersion });
+        if (quantizationJson is not null) proto.MetadataProps.Add(new StringStringEntryProto { Key = QuantizationMetadataKey, Value = quantizationJson });
         return proto;
     }
 

@@ -13,8 +13,19 @@ public sealed record OnnxExportOptions
     /// </summary>
     public int Opset { get; init; } = OnnxExport.DefaultOpset;
 
-    /// <summary>Every problem, each naming its option; empty when usable.</summary>
-    public IReadOnlyList<string> Validate() => Opset is < OnnxExport.MinOpset or > OnnxExport.MaxOpset
-        ? [$"{nameof(Opset)} must lie in {OnnxExport.MinOpset}..{OnnxExport.MaxOpset} (got {Opset})"]
-        : [];
+    /// <summary>
+    /// Null (default): a float32 model. Set: a statically quantized int8 model in ONNX's QDQ form,
+    /// calibrated on <see cref="Int8Quantization.Calibration"/> (docs/onnx.md, "int8").
+    /// </summary>
+    public Int8Quantization? Int8 { get; init; }
+
+    /// <summary>Every problem, each naming its option (<c>Int8.…</c> for the quantization's); empty when usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (Opset is < OnnxExport.MinOpset or > OnnxExport.MaxOpset)
+            problems.Add($"{nameof(Opset)} must lie in {OnnxExport.MinOpset}..{OnnxExport.MaxOpset} (got {Opset})");
+        if (Int8 is not null) problems.AddRange(Int8.Validate().Select(p => $"{nameof(Int8)}.{p}"));
+        return problems;
+    }
 }

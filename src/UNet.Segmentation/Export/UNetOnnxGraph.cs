@@ -18,21 +18,28 @@ internal sealed class UNetOnnxGraph
     private readonly Dictionary<string, Tensor> _weights;
     private readonly Dictionary<string, double> _batchNormEps;
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly bool _foldBatchNorm;
     private long _channels;
 
-    private UNetOnnxGraph(UNetModel model)
+    private UNetOnnxGraph(UNetModel model, bool foldBatchNorm)
     {
         _options = model.Options;
+        _foldBatchNorm = foldBatchNorm;
         _weights = model.state_dict();
         _batchNormEps = model.named_modules()
             .Where(m => m.module is BatchNorm2d)
             .ToDictionary(m => m.name, m => ((BatchNorm2d)m.module).eps, StringComparer.Ordinal);
     }
 
-    /// <summary>The graph of <paramref name="model"/>: nodes, initializers, no inputs or outputs yet.</summary>
-    public static OnnxGraphBuilder Build(UNetModel model)
+    /// <summary>
+    /// The graph of <paramref name="model"/>: nodes, initializers, no inputs or outputs yet. With
+    /// <paramref name="foldBatchNorm"/> each batch norm is folded into the convolution before it
+    /// (<see cref="FoldedSuffix"/> weights and biases, no BatchNormalization node), as the int8
+    /// export needs: a quantized convolution's output must go straight into its ReLU.
+    /// </summary>
+    public static OnnxGraphBuilder Build(UNetModel model, bool foldBatchNorm = false)
     {
-        var walk = new UNetOnnxGraph(model);
+        var walk = new UNetOnnxGraph(model, foldBatchNorm);
         walk.Walk();
         return walk._graph;
     }
@@ -112,11 +119,48 @@ internal sealed class UNetOnnxGraph
         long pad = _options.Padding == ConvPadding.Same ? 1 : 0;
         foreach (int i in new[] { 1, 2 })
         {
-            x = Conv($"{block}.conv{i}", x, kernel: 3, pad, output: $"{block}.conv{i}");
-            if (_options.BatchNorm) x = BatchNorm($"{block}.bn{i}", x);
+            if (_options.BatchNorm && _foldBatchNorm)
+                x = FoldedConv($"{block}.conv{i}", $"{block}.bn{i}", x, pad);
+            else
+            {
+                x = Conv($"{block}.conv{i}", x, kernel: 3, pad, output: $"{block}.conv{i}");
+                if (_options.BatchNorm) x = BatchNorm($"{block}.bn{i}", x);
+            }
             x = _graph.Node("Relu", $"{block}.relu{i}", [x]);
         }
         return x;
+    }
+
+    /// <summary>The suffix of a convolution's weight and bias with its batch norm folded in.</summary>
+    public const string FoldedSuffix = ".bn_folded";
+
+    /// <summary>
+    /// A 3×3 convolution with the batch norm after it folded in (inference statistics): with
+    /// s = γ / √(σ² + ε) per output channel, W' = W·s and b' = (b − μ)·s + β, computed in float64.
+    /// </summary>
+    private string FoldedConv(string layer, string batchNorm, string x, long pad)
+    {
+        if (!_batchNormEps.TryGetValue(batchNorm, out double eps))
+            throw new ArgumentException($"the model has no batch norm '{batchNorm}' although its options ask for batch norm", "model");
+        var (weight, outChannels) = CheckedWeight($"{layer}.weight", 3, transposed: false);
+        using var scope = NewDisposeScope();
+        Tensor Get(string key)
+        {
+            _used.Add(key);
+            return _weights.TryGetValue(key, out var t) ? t.detach().cpu().to(ScalarType.Float64)
+                : throw new ArgumentException($"the model has no tensor '{key}', which its options call for", "model");
+        }
+        _used.Add($"{layer}.weight");
+        var w = weight.detach().cpu().to(ScalarType.Float64);
+        var bias = _weights.ContainsKey($"{layer}.bias") ? Get($"{layer}.bias") : zeros(outChannels, ScalarType.Float64);
+        var scale = Get($"{batchNorm}.weight") / (Get($"{batchNorm}.running_var") + eps).sqrt();
+        var foldedWeight = w * scale.view(-1, 1, 1, 1);
+        var foldedBias = (bias - Get($"{batchNorm}.running_mean")) * scale + Get($"{batchNorm}.bias");
+        string weightName = _graph.Initializer($"{layer}.weight{FoldedSuffix}", foldedWeight);
+        string biasName = _graph.Initializer($"{layer}.bias{FoldedSuffix}", foldedBias);
+        _channels = outChannels;
+        return _graph.Node("Conv", $"{layer}", [x, weightName, biasName],
+            OnnxGraphBuilder.Ints("kernel_shape", 3, 3), OnnxGraphBuilder.Ints("pads", pad, pad, pad, pad), OnnxGraphBuilder.Ints("strides", 1, 1));
     }
 
     private string Conv(string layer, string x, long kernel, long pad, string output)
@@ -160,13 +204,20 @@ internal sealed class UNetOnnxGraph
     /// <summary>A 4-D k×k weight whose input channels must be the graph's current count: out × in × k × k, or in × out × k × k when <paramref name="transposed"/>.</summary>
     private (string Name, long Out) Weight(string key, long kernel, bool transposed)
     {
+        var (_, outChannels) = CheckedWeight(key, kernel, transposed);
+        return (Use(key), outChannels);
+    }
+
+    /// <summary>The weight <paramref name="key"/> and its output channels, once its shape is checked against the graph.</summary>
+    private (Tensor Weight, long Out) CheckedWeight(string key, long kernel, bool transposed)
+    {
         if (!_weights.TryGetValue(key, out var w))
             throw new ArgumentException($"the model has no weight '{key}', which its options call for", "model");
         long[] shape = w.shape;
         if (shape.Length != 4 || shape[2] != kernel || shape[3] != kernel || shape[transposed ? 0 : 1] != _channels)
             throw new ArgumentException(
                 $"weight '{key}' has shape [{string.Join(", ", shape)}]; the graph needs {(transposed ? "in × out" : "out × in")} × {kernel} × {kernel} with {_channels} input channels", "model");
-        return (Use(key), shape[transposed ? 1 : 0]);
+        return (w, shape[transposed ? 1 : 0]);
     }
 
     private string Use(string key)
