@@ -6,7 +6,7 @@ namespace UNet.Segmentation.Model;
 /// concatenation and the loss are left out: together well under 1 % at the reference's sizes).
 /// The basis of the compute floor in docs/performance.md.
 /// </summary>
-public static class FlopCount
+public static partial class FlopCount
 {
     /// <summary>FLOPs of one forward pass of one <paramref name="inputSize"/>² image.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The size is not valid for the options.</exception>

@@ -25,7 +25,14 @@ public static class Blocks
     }
 
     /// <summary><paramref name="conv"/> applied to <paramref name="x"/>, in the compute type of <see cref="MixedPrecision"/> when a scope is active.</summary>
-    public static Tensor Convolve(Conv2d conv, Tensor x)
+    public static Tensor Convolve(Conv2d conv, Tensor x) => Convolve((Convolution)conv, x);
+
+    /// <summary>
+    /// A 2-D or 3-D convolution or transposed convolution applied to <paramref name="x"/>, in the
+    /// compute type of <see cref="MixedPrecision"/> when a scope is active (the module's own
+    /// forward otherwise). Zero padding only, as every conv of the library's models uses.
+    /// </summary>
+    public static Tensor Convolve(Convolution conv, Tensor x)
     {
         ArgumentNullException.ThrowIfNull(conv);
         ArgumentNullException.ThrowIfNull(x);
@@ -33,7 +40,14 @@ public static class Blocks
         using var xc = MixedPrecision.Cast(x);
         using var w = MixedPrecision.Cast(conv.weight);
         using var b = conv.bias is { } bias ? MixedPrecision.Cast(bias) : null;
-        return F.conv2d(xc, w, b, conv.stride, conv.padding);
+        return (conv.transposed, conv.kernel_size.Length) switch
+        {
+            (false, 2) => F.conv2d(xc, w, b, conv.stride, conv.padding),
+            (false, 3) => F.conv3d(xc, w, b, conv.stride, conv.padding),
+            (true, 2) => F.conv_transpose2d(xc, w, b, conv.stride, conv.padding, conv.output_padding),
+            (true, 3) => F.conv_transpose3d(xc, w, b, conv.stride, conv.padding, conv.output_padding),
+            _ => throw new ArgumentException($"only 2-D and 3-D convolutions are supported, not {conv.kernel_size.Length}-D", nameof(conv)),
+        };
     }
 
     /// <summary>

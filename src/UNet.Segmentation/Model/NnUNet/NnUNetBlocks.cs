@@ -1,0 +1,158 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using ModelBlocks = UNet.Segmentation.Model.Blocks.Blocks;
+
+namespace UNet.Segmentation.Model.NnUNet;
+
+/// <summary>
+/// One 2-D or 3-D convolution or transposed convolution registered as <c>conv</c>, so that its
+/// keys read <c>conv1.conv.weight</c> as in MONAI's <c>DynUNet</c>, the module the reference's
+/// PyTorch version builds (its <c>Convolution</c> wrapper is a sequence whose only layer is
+/// <c>conv</c>). It runs through <see cref="ModelBlocks.Convolve(Convolution, Tensor)"/>, so a
+/// mixed-precision scope applies as in the 2-D U-Net.
+/// </summary>
+public sealed class NnUNetConv : nn.Module<Tensor, Tensor>
+{
+    private readonly Convolution _conv;
+
+    /// <summary>
+    /// A convolution <paramref name="inChannels"/> → <paramref name="outChannels"/> with the
+    /// reference's padding (kernel − stride + 1) / 2 per dimension, or a transposed one whose
+    /// kernel equals its stride (exactly size × stride out).
+    /// </summary>
+    internal NnUNetConv(int dims, long inChannels, long outChannels, IReadOnlyList<int> kernel, IReadOnlyList<int> stride, bool bias, bool transposed)
+        : base(nameof(NnUNetConv))
+    {
+        long[] k = kernel.Select(v => (long)v).ToArray(), s = stride.Select(v => (long)v).ToArray();
+        long[] p = transposed ? new long[dims] : k.Zip(s, (kk, ss) => (kk - ss + 1) / 2).ToArray();
+        _conv = (dims, transposed) switch
+        {
+            (2, false) => nn.Conv2d(inChannels, outChannels, (k[0], k[1]), (s[0], s[1]), (p[0], p[1]), bias: bias),
+            (3, false) => nn.Conv3d(inChannels, outChannels, (k[0], k[1], k[2]), (s[0], s[1], s[2]), (p[0], p[1], p[2]), bias: bias),
+            (2, true) => nn.ConvTranspose2d(inChannels, outChannels, (s[0], s[1]), (s[0], s[1]), bias: bias),
+            (3, true) => nn.ConvTranspose3d(inChannels, outChannels, (s[0], s[1], s[2]), (s[0], s[1], s[2]), bias: bias),
+            _ => throw new ArgumentOutOfRangeException(nameof(dims), dims, "2 or 3 spatial dimensions"),
+        };
+        register_module("conv", _conv);
+        // The reference's initialisation (DynUNet.initialize_weights, and the TF version's
+        // KaimingNormal(negative_slope)): He normal for leaky ReLU with a = 0.01, zero bias.
+        using var noGrad = no_grad();
+        nn.init.kaiming_normal_(_conv.weight, a: 0.01);
+        if (_conv.bias is { } b) nn.init.zeros_(b);
+    }
+
+    /// <summary>The layer itself.</summary>
+    public Convolution Layer => _conv;
+
+    /// <inheritdoc/>
+    protected override void RegisterComponents() { }
+
+    /// <summary>The convolution of <paramref name="input"/>, in the active compute precision.</summary>
+    public override Tensor forward(Tensor input) => ModelBlocks.Convolve(_conv, input);
+}
+
+/// <summary>
+/// The reference's basic block (MONAI <c>UnetBasicBlock</c>, the TF version's <c>ConvBlock</c>):
+/// <c>conv1</c> (strided) → <c>norm1</c> → leaky ReLU → <c>conv2</c> → <c>norm2</c> → leaky ReLU.
+/// The convolutions have no bias (instance norm follows); the norms are affine instance norms
+/// without running statistics, so training and evaluation compute the same.
+/// </summary>
+public sealed class NnUNetConvBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly NnUNetConv _conv1, _conv2;
+    private readonly InstanceNorm _norm1, _norm2;
+    private readonly double _slope;
+
+    internal NnUNetConvBlock(NnUNetOptions options, long inChannels, long filters, IReadOnlyList<int> kernel, IReadOnlyList<int> stride)
+        : base(nameof(NnUNetConvBlock))
+    {
+        int dims = options.SpatialDims;
+        _slope = options.NegativeSlope;
+        _conv1 = new NnUNetConv(dims, inChannels, filters, kernel, stride, bias: false, transposed: false);
+        _norm1 = NewNorm(dims, filters);
+        _conv2 = new NnUNetConv(dims, filters, filters, kernel, Enumerable.Repeat(1, dims).ToArray(), bias: false, transposed: false);
+        _norm2 = NewNorm(dims, filters);
+        register_module("conv1", _conv1);
+        register_module("norm1", _norm1);
+        register_module("conv2", _conv2);
+        register_module("norm2", _norm2);
+    }
+
+    private static InstanceNorm NewNorm(int dims, long channels) =>
+        dims == 2 ? nn.InstanceNorm2d(channels, affine: true) : nn.InstanceNorm3d(channels, affine: true);
+
+    /// <inheritdoc/>
+    protected override void RegisterComponents() { }
+
+    /// <summary>The block's output; the intermediates are disposed.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        using var a = Unit(_conv1, _norm1, input);
+        return Unit(_conv2, _norm2, a);
+    }
+
+    // Conv → instance norm → leaky ReLU in place on the norm's output (instance norm's backward
+    // needs its input, not its output; leaky ReLU's backward with a positive slope needs only
+    // its output's sign). Under a mixed-precision scope the norm runs in float32, as autocast
+    // runs normalisations.
+    private Tensor Unit(NnUNetConv conv, InstanceNorm norm, Tensor x)
+    {
+        using var y = conv.forward(x);
+        var w = norm.weight!;
+        using var y32 = y.dtype == w.dtype ? y.alias() : y.to(w.dtype);
+        return norm.forward(y32).leaky_relu_(_slope);
+    }
+}
+
+/// <summary>
+/// A decoder step (MONAI <c>UnetUpBlock</c>, the TF version's <c>UpsampleBlock</c>):
+/// <c>transp_conv</c> (kernel = stride, with bias) up-samples, the skip is concatenated after
+/// the up-sampled tensor, and <c>conv_block</c> (an <see cref="NnUNetConvBlock"/> of stride 1)
+/// halves the channels back.
+/// </summary>
+public sealed class NnUNetUpBlock : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly NnUNetConv _transpConv;
+    private readonly NnUNetConvBlock _convBlock;
+
+    internal NnUNetUpBlock(NnUNetOptions options, long inChannels, long outChannels, IReadOnlyList<int> kernel, IReadOnlyList<int> upStride)
+        : base(nameof(NnUNetUpBlock))
+    {
+        int dims = options.SpatialDims;
+        _transpConv = new NnUNetConv(dims, inChannels, outChannels, upStride, upStride, bias: true, transposed: true);
+        _convBlock = new NnUNetConvBlock(options, 2 * outChannels, outChannels, kernel, Enumerable.Repeat(1, dims).ToArray());
+        register_module("transp_conv", _transpConv);
+        register_module("conv_block", _convBlock);
+    }
+
+    /// <inheritdoc/>
+    protected override void RegisterComponents() { }
+
+    /// <summary>conv_block(cat[transp_conv(input), skip]).</summary>
+    public override Tensor forward(Tensor input, Tensor skip)
+    {
+        using var up = _transpConv.forward(input);
+        using var s = skip.dtype == up.dtype ? skip.alias() : skip.to(up.dtype);
+        using var joined = cat([up, s], 1);
+        return _convBlock.forward(joined);
+    }
+}
+
+/// <summary>A 1×1 convolution with bias to the classes (MONAI <c>UnetOutBlock</c>): the output block and each deep-supervision head.</summary>
+public sealed class NnUNetOutputBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly NnUNetConv _conv;
+
+    internal NnUNetOutputBlock(NnUNetOptions options, long inChannels) : base(nameof(NnUNetOutputBlock))
+    {
+        var ones = Enumerable.Repeat(1, options.SpatialDims).ToArray();
+        _conv = new NnUNetConv(options.SpatialDims, inChannels, options.Classes, ones, ones, bias: true, transposed: false);
+        register_module("conv", _conv);
+    }
+
+    /// <inheritdoc/>
+    protected override void RegisterComponents() { }
+
+    /// <summary>The logits.</summary>
+    public override Tensor forward(Tensor input) => _conv.forward(input);
+}
