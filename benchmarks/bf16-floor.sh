@@ -15,13 +15,13 @@ builds=("new=$new")
 out=$(mktemp)
 run() { local label=$1; shift; echo -n "{\"build\":\"$label\",\"line\":" >> "$out"; dotnet "$@" | tr -d '\n' >> "$out"; echo "}" >> "$out"; tail -1 "$out"; }
 echo "load before: $(uptime)"
-for f in contiguous channels-last; do run floor conv-rate "$new" conv-rate --precision bf16 --format $f --warmup 1 --steps 5; done
+for f in contiguous channels-last; do run floor "$new" conv-rate --precision bf16 --format $f --warmup 1 --steps 5; done
 for f in channels-last contiguous; do
   for mode in train infer; do
     for b in "${builds[@]}"; do run "${b%%=*}" "${b#*=}" step --mode $mode --precision bf16 --format $f --warmup 1 --steps "$steps"; done
   done
 done
-for f in contiguous channels-last; do run floor conv-rate "$new" conv-rate --precision bf16 --format $f --warmup 1 --steps 5; done
+for f in contiguous channels-last; do run floor "$new" conv-rate --precision bf16 --format $f --warmup 1 --steps 5; done
 echo "load after: $(uptime)"
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys

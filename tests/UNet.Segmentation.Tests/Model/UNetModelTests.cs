@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Tests.Model;
 
-public class UNetModelTests(ITestOutputHelper output)
+public class UNetModelTests
 {
     private static UNetOptions Small(ConvPadding padding = ConvPadding.Valid, bool batchNorm = false) =>
         UNetOptions.Reference with { BaseFilters = 4, Depth = 2, Padding = padding, BatchNorm = batchNorm, InputSize = padding == ConvPadding.Valid ? 44 : 32 };

@@ -94,7 +94,7 @@ public sealed class MixedPrecisionTrainingTests(ITestOutputHelper output) : IDis
             foreach (var ((name, a), (_, b)) in model.state_dict().Zip(loaded.state_dict()))
             {
                 Assert.Equal(a.dtype, b.dtype);
-                Assert.True(a.equal(b).item<bool>(), $"{name}: the checkpoint holds other values than the float32 masters");
+                Assert.True(a.eq(b).all().item<bool>(), $"{name}: the checkpoint holds other values than the float32 masters");
             }
 
         // That checkpoint resumes in float32, and a float32 one in bfloat16: the copy starts from the restored masters.
