@@ -118,7 +118,7 @@ public static class StepCommand
         // The rate of the arithmetic, not of the kernel zero-filling a fresh output each call.
         FreedMemoryReuse.Enable();
         using var inference = inference_mode();
-        var dtype = o.Precision.AutocastType() ?? ScalarType.Float32;
+        var dtype = o.Precision.ComputeType() ?? ScalarType.Float32;
         List<double> best = [];
         double bestRate = 0;
         foreach (var (c, size) in ConvShapes)

@@ -11,9 +11,11 @@ namespace UNet.Segmentation.Benchmarks.Workloads;
 /// <summary>
 /// One U-Net step on a batch already in memory, the unit every speed figure is made of — the
 /// same work as benchmarks/side-by-side/peer_step.py does in PyTorch:
-/// a training step is zero grads, forward (in a mixed-precision scope for bfloat16 or float16),
-/// Dice + cross-entropy on float32 logits, backward and Adam (lr 1e-4, ε 1e-7); an inference
-/// step is a forward pass in inference mode and a softmax. Each step ends by reading a number
+/// a training step is zero grads, forward (for bfloat16 or float16 on the library's
+/// <see cref="MixedPrecisionModel"/> working copy, as the trainer runs it: input cast once,
+/// float32 logits), Dice + cross-entropy on float32 logits, backward, the gradients to the
+/// float32 master weights, Adam (lr 1e-4, ε 1e-7) on those and the copy refreshed; an inference
+/// step is a forward pass in inference mode (on the working copy, made once) and a softmax. Each step ends by reading a number
 /// back, so its work is done when it returns (on CUDA that read-back waits for the device; the
 /// timing loops synchronise explicitly as well).
 /// </summary>
@@ -25,6 +27,7 @@ public sealed class UNetWorkload : IDisposable
     private readonly Precision _precision;
     private readonly Device _device;
     private readonly LossScaler? _scaler;
+    private readonly MixedPrecisionModel? _mixed;
 
     /// <summary>Builds the model (seeded) on the device, its optimizer when training, and a random batch there.</summary>
     /// <exception cref="ArgumentException">Float16 on a device that is not CUDA.</exception>
@@ -64,6 +67,7 @@ public sealed class UNetWorkload : IDisposable
             {
                 Model.eval();
             }
+            _mixed = precision.WorkingCopy(Model);
         }
         catch
         {
@@ -84,11 +88,12 @@ public sealed class UNetWorkload : IDisposable
         if (_adam is null || _classes is null || _scaler is null) throw new InvalidOperationException("this workload was built for inference");
         using var scope = NewDisposeScope();
         _adam.zero_grad();
-        Tensor logits;
-        using (_precision.Autocast(_device.type)) logits = Model.call(_images);
+        var logits = _mixed is null ? Model.call(_images) : _mixed.Forward(_images, float32Logits: true);
         var loss = Losses.DiceCrossEntropy(logits, _classes);
-        _scaler.Scale(loss).backward(); // a disabled scaler (all but float16) just backpropagates and steps
-        _scaler.Step(_adam);
+        _scaler.Scale(loss).backward(); // a disabled scaler (all but float16) just backpropagates
+        _mixed?.GradientsToMaster();
+        bool stepped = _scaler.Step(_adam);
+        if (stepped) _mixed?.Refresh();
         return loss.item<float>();
     }
 
@@ -97,14 +102,14 @@ public sealed class UNetWorkload : IDisposable
     {
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
-        Tensor logits;
-        using (_precision.Autocast(_device.type)) logits = Model.call(_images);
-        return logits.to(ScalarType.Float32).softmax(1).sum().item<float>();
+        var logits = _mixed is null ? Model.call(_images) : _mixed.Forward(_images);
+        return logits.softmax(1, ScalarType.Float32).sum().item<float>();
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        _mixed?.Dispose();
         _adam?.Dispose();
         _classes?.Dispose();
         _images?.Dispose();

@@ -22,7 +22,7 @@ public sealed record BenchmarkReport(string Mode, int BatchSize, int WarmupSteps
     double LatencyMean, double Latency90, double Latency95, double Latency99)
 {
     /// <summary>
-    /// The precision the timed passes ran in (the autocast scope they entered); float32 unless the
+    /// The precision the timed passes ran in (the working copy they ran on); float32 unless the
     /// benchmark says otherwise (<see cref="InferenceBenchmark.Run"/>, <see cref="Trainer.Benchmark"/>).
     /// </summary>
     public Precision Precision { get; init; } = Precision.Float32;

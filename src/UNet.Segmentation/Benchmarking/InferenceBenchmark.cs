@@ -11,9 +11,9 @@ public static class InferenceBenchmark
 {
     /// <summary>
     /// Times <paramref name="warmupSteps"/> + <paramref name="steps"/> forward passes and reports
-    /// them as "test". Each forward pass runs in <paramref name="precision"/>'s autocast scope
-    /// (<see cref="PrecisionExtensions.Autocast"/>), as training and prediction run theirs, and the
-    /// report records that precision (<see cref="BenchmarkReport.Precision"/>).
+    /// them as "test". In bfloat16 or float16 the passes run on a working copy of the weights in
+    /// that type (<see cref="PrecisionExtensions.WorkingCopy"/>, made once before the first pass),
+    /// as prediction runs them, and the report records the precision (<see cref="BenchmarkReport.Precision"/>).
     /// </summary>
     /// <param name="model">The model; its train/eval mode is restored afterwards.</param>
     /// <param name="batchSize">Images per forward pass.</param>
@@ -34,6 +34,8 @@ public static class InferenceBenchmark
         bool wasTraining = model.training;
         model.eval();
         var times = new List<double>();
+        using var mixed = precision.WorkingCopy(model);
+        mixed?.Working.eval();
         try
         {
             using var inference = inference_mode();
@@ -42,12 +44,9 @@ public static class InferenceBenchmark
             {
                 using var scope = NewDisposeScope();
                 var clock = Stopwatch.StartNew();
-                using (precision.Autocast(d.type))
-                {
-                    var logits = model.call(input);
-                    // Softmax in float32 (the logits may be bfloat16 or float16); reading the sum synchronises, as the reference's timestamps do.
-                    logits.to(ScalarType.Float32).softmax(1).sum().item<float>();
-                }
+                var logits = mixed is null ? model.call(input) : mixed.Forward(input);
+                // Softmax in float32 (the logits may be bfloat16 or float16); reading the sum synchronises, as the reference's timestamps do.
+                logits.softmax(1, ScalarType.Float32).sum().item<float>();
                 times.Add(clock.Elapsed.TotalSeconds);
             }
         }

@@ -25,18 +25,28 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
     private readonly bool _ownsModel;
     private readonly ScalarType _dtype;
     private readonly TorchNetwork _network;
+    private readonly MixedPrecisionModel? _mixed;
+    private readonly bool _ownsMixed;
 
     /// <summary>
     /// Predicts with <paramref name="model"/>, which stays the caller's (it is not disposed with the
     /// predictor); with <see cref="PredictorOptions.Device"/> set, the model is moved there. Turns on
     /// <see cref="FreedMemoryReuse"/> unless <see cref="PredictorOptions.KeepFreedMemory"/> is false.
+    /// In <see cref="Precision.BFloat16"/> or <see cref="Precision.Float16"/> the predictor runs a
+    /// <see cref="MixedPrecisionModel"/> working copy of the weights made here, once: weights
+    /// changed after the predictor is built are not seen (build a new predictor).
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid; the parameter name is the option's.</exception>
     public Predictor(UNetModel model, PredictorOptions? options = null) : this(model, options, ownsModel: false)
     {
     }
 
-    private Predictor(UNetModel model, PredictorOptions? options, bool ownsModel)
+    /// <summary>A predictor that runs mixed precision on <paramref name="shared"/> (a working copy of <paramref name="model"/> kept in step by its owner) instead of making its own.</summary>
+    internal Predictor(UNetModel model, PredictorOptions? options, MixedPrecisionModel? shared) : this(model, options, ownsModel: false, shared)
+    {
+    }
+
+    private Predictor(UNetModel model, PredictorOptions? options, bool ownsModel, MixedPrecisionModel? shared = null)
         : base((options ?? new PredictorOptions()).EnsureValid())
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -50,6 +60,16 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
         _dtype = first.dtype;
         if (Options.Precision == Precision.Float16 && Device.type != DeviceType.CUDA)
             throw new ArgumentException($"{nameof(PredictorOptions.Precision)} Float16 needs a CUDA device (float16 mixed precision is CUDA only); the model is on {Device}: use BFloat16", nameof(PredictorOptions.Precision));
+        if (Options.Precision.ComputeType() is { } computeType)
+        {
+            if (shared is not null && shared.ComputeType == computeType && ReferenceEquals(shared.Master, model)) _mixed = shared;
+            else
+            {
+                _mixed = new MixedPrecisionModel(model, computeType);
+                _mixed.Working.eval(); // the predictor's own copy: in evaluation mode for good
+                _ownsMixed = true;
+            }
+        }
         _network = new TorchNetwork(this);
     }
 
@@ -156,13 +176,15 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
     {
         if (!disposing) return;
         _network.ModeLock.Dispose();
+        if (_ownsMixed) _mixed!.Dispose();
         if (_ownsModel) Model.Dispose();
     }
 
-    /// <summary>The model as the array pipeline's network: inputs to <see cref="Device"/> in the model's type, the options' memory format and precision, soft-max in float32, back to the host.</summary>
+    /// <summary>The model as the array pipeline's network: inputs to <see cref="Device"/> in the model's type (or the working copy's), the options' memory format and precision, soft-max in float32, back to the host.</summary>
     private sealed class TorchNetwork(Predictor owner) : ISegmentationNetwork
     {
-        private readonly UNetModel _model = owner.Model;
+        // The network that runs: the working copy in mixed precision, else the model itself.
+        private readonly UNetModel _model = owner._mixed?.Working ?? owner.Model;
 
         public int InputChannels => _model.Options.InputChannels;
 
@@ -177,7 +199,7 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
         {
             using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
             using var scope = torch.NewDisposeScope();
-            foreach (var (name, tensor) in _model.state_dict())
+            foreach (var (name, tensor) in owner.Model.state_dict())
             {
                 hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{name}:{tensor.dtype}:{string.Join('x', tensor.shape)};"));
                 using var host = tensor.detach().cpu().contiguous();
@@ -231,16 +253,19 @@ public sealed partial class Predictor : SegmentationPredictor<PredictorOptions>
         {
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
-            var batch = tensor(inputs.ToArray(), [count, InputChannels, InputSize, InputSize]).to(owner._dtype, owner.Device);
-            var input = owner.Options.MemoryFormat switch
-            {
-                memory_format.channels_last => ChannelsLast.Of(batch),
-                memory_format.contiguous_format => batch.contiguous(),
-                _ => batch,
-            };
+            bool channelsLast = owner.Options.MemoryFormat == memory_format.channels_last;
             Tensor logits;
-            using (owner.Options.Precision.AutocastType() is { } type ? MixedPrecision.Enter(type, owner.Device.type) : null)
-                logits = _model.call(input);
+            if (owner._mixed is { } mixed)
+            {
+                // One conversion: to the compute type, and channels-last with it when asked.
+                var batch = tensor(inputs.ToArray(), [count, InputChannels, InputSize, InputSize]).to(owner.Device);
+                logits = mixed.Forward(batch, float32Logits: false, channelsLast || _model.Options.ChannelsLast);
+            }
+            else
+            {
+                var batch = tensor(inputs.ToArray(), [count, InputChannels, InputSize, InputSize]).to(owner._dtype, owner.Device);
+                logits = _model.call(channelsLast ? ChannelsLast.Of(batch) : batch.contiguous());
+            }
             // Mixed precision gives bfloat16/float16 logits: the soft-max runs in float32.
             CopyOut(logits.softmax(1, ScalarType.Float32), probabilities);
         }

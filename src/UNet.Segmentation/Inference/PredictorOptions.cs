@@ -19,7 +19,7 @@ public sealed record PredictorOptions : PredictionOptions
 
     /// <summary>
     /// The forward pass's precision: <see cref="Precision.Float32"/> (default),
-    /// <see cref="Precision.BFloat16"/> mixed precision (<see cref="Model.Precision.MixedPrecision"/>;
+    /// <see cref="Precision.BFloat16"/> mixed precision (<see cref="Model.Precision.MixedPrecisionModel"/>;
     /// CPU and CUDA; about twice the speed on a CPU with AVX-512 BF16, see docs/performance.md for
     /// its measured accuracy) or <see cref="Precision.Float16"/> mixed precision (CUDA only).
     /// Probabilities are float32 either way.

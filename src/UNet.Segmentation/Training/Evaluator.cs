@@ -3,6 +3,7 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Scoring;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Model.Precision;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Training;
@@ -11,17 +12,27 @@ namespace UNet.Segmentation.Training;
 /// Measures a model on held-out slices without a trainer (no optimizer, no loss scaler): the
 /// reference's evaluation, no augmentation, inference mode, the model in evaluation mode for the
 /// call. The model stays the caller's and stays on its device; the evaluator only reads it.
+/// In bfloat16 or float16 each evaluation runs on a <see cref="MixedPrecisionModel"/> working
+/// copy made (or, for the trainer's evaluator, refreshed) once per call, not per batch.
 /// The trainer evaluates through one of these too.
 /// </summary>
 public sealed class Evaluator
 {
+    private readonly MixedPrecisionModel? _shared;
+
     /// <summary>An evaluator of <paramref name="model"/>; <paramref name="options"/> are validated (every problem in one <see cref="ArgumentException"/>).</summary>
-    public Evaluator(UNetModel model, EvaluatorOptions? options = null)
+    public Evaluator(UNetModel model, EvaluatorOptions? options = null) : this(model, options, shared: null)
+    {
+    }
+
+    /// <summary>An evaluator that runs mixed precision on <paramref name="shared"/> (the trainer's working copy of <paramref name="model"/>) instead of making its own.</summary>
+    internal Evaluator(UNetModel model, EvaluatorOptions? options, MixedPrecisionModel? shared)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         var given = options ?? new EvaluatorOptions();
         OptionsValidationException.ThrowIfAny(given.Validate(), "evaluator options");
         Options = given with { Data = given.Data.ForModel(model) };
+        _shared = shared;
     }
 
     /// <summary>The model measured.</summary>
@@ -36,26 +47,43 @@ public sealed class Evaluator
     {
         CheckFits(Model, data);
         ArgumentNullException.ThrowIfNull(slices);
-        bool wasTraining = Model.training;
-        Model.eval();
-        try
+        return InEvaluation(forward =>
         {
             var accumulator = new MetricsAccumulator();
-            using var inference = inference_mode();
             foreach (var batch in data.EvaluationBatches(slices, Options.BatchSize, Options.Data with { Augment = false }))
             {
                 using (batch)
                 using (var scope = NewDisposeScope())
-                {
-                    Tensor logits;
-                    using (Options.Precision.Autocast(Options.Device.type)) logits = Model.call(OnDevice(batch.Images));
-                    accumulator.Add(logits, OnDevice(batch.Labels));
-                }
+                    accumulator.Add(forward(OnDevice(batch.Images)), OnDevice(batch.Labels));
             }
             return accumulator.Result();
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with the evaluator's forward pass (logits in the compute type,
+    /// in the caller's dispose scope) in inference mode, the model (and the working copy) in
+    /// evaluation mode; their modes are restored afterwards.
+    /// </summary>
+    internal T InEvaluation<T>(Func<Func<Tensor, Tensor>, T> body)
+    {
+        bool wasTraining = Model.training;
+        Model.eval();
+        var mixed = _shared;
+        MixedPrecisionModel? own = null;
+        bool copyWasTraining = mixed?.Working.training ?? false;
+        try
+        {
+            if (mixed is null) mixed = own = Options.Precision.WorkingCopy(Model);
+            else mixed.Refresh(); // in step with the master after every optimizer step; refreshed anyway, once per evaluation
+            mixed?.Working.eval();
+            using var inference = inference_mode();
+            return body(images => mixed is null ? Model.call(images) : mixed.Forward(images));
         }
         finally
         {
+            own?.Dispose();
+            _shared?.Working.train(copyWasTraining);
             Model.train(wasTraining);
         }
     }
@@ -94,7 +122,7 @@ public sealed class Evaluator
     /// <summary>The full-resolution interior probabilities of ISBI <paramref name="slices"/> predicted with <paramref name="options"/>, and their labels, page after page.</summary>
     internal (float[] Probabilities, byte[] Labels) ValidationMaps(IsbiDataset isbi, IReadOnlyList<int> slices, PredictorOptions options)
     {
-        using var predictor = new Predictor(Model, options);
+        using var predictor = new Predictor(Model, options, _shared);
         var probabilities = predictor.PredictTrainingSlices(isbi, slices);
         int area = isbi.Height * isbi.Width;
         var labels = new byte[slices.Count * area];

@@ -1,4 +1,5 @@
 using TorchSharp;
+using UNet.Segmentation.Model;
 using UNet.Segmentation.Model.Precision;
 using static TorchSharp.torch;
 
@@ -7,8 +8,8 @@ namespace UNet.Segmentation.Training;
 /// <summary>What a <see cref="Precision"/> means for a forward pass; shared by training, prediction and the benchmarks.</summary>
 public static class PrecisionExtensions
 {
-    /// <summary>The compute type of the precision's mixed-precision scope: bfloat16 or float16, null for float32.</summary>
-    public static ScalarType? AutocastType(this Precision precision) => precision switch
+    /// <summary>The type the convolutions compute in: bfloat16 or float16, null for float32.</summary>
+    public static ScalarType? ComputeType(this Precision precision) => precision switch
     {
         Precision.BFloat16 => ScalarType.BFloat16,
         Precision.Float16 => ScalarType.Float16,
@@ -16,10 +17,10 @@ public static class PrecisionExtensions
     };
 
     /// <summary>
-    /// A <see cref="MixedPrecision"/> scope for <paramref name="device"/> in this precision
-    /// (dispose it after the forward pass, on the same thread); null for float32.
+    /// A <see cref="MixedPrecisionModel"/> of <paramref name="model"/> in this precision (the
+    /// caller disposes it), or null for float32, where the model runs as it is.
     /// </summary>
     /// <exception cref="ArgumentException">Float16 on a device other than CUDA.</exception>
-    public static MixedPrecisionScope? Autocast(this Precision precision, DeviceType device) =>
-        precision.AutocastType() is { } type ? MixedPrecision.Enter(type, device) : null;
+    public static MixedPrecisionModel? WorkingCopy(this Precision precision, UNetModel model) =>
+        precision.ComputeType() is { } type ? new MixedPrecisionModel(model, type) : null;
 }

@@ -7,6 +7,7 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Model.Precision;
 using UNet.Segmentation.Runtime;
 using static TorchSharp.torch;
 using UNet.Segmentation.Training.Callbacks;
@@ -20,7 +21,7 @@ namespace UNet.Segmentation.Training;
 /// Trains a <see cref="UNetModel"/> as the reference does (Adam, Dice + cross-entropy, coupled
 /// L2), with mixed precision, checkpoints, exact resume, logging and cancellation. Made with
 /// <c>Trainer.For(model)...Build()</c>. Runs synchronously on the calling thread (dispose scopes
-/// and mixed-precision scopes are per thread); batches are prepared on a background thread.
+/// and the working copy's training mode belong to it); batches are prepared on a background thread.
 /// Unless <see cref="TrainerOptions.KeepFreedMemory"/> is false, building a trainer turns on
 /// <see cref="FreedMemoryReuse"/> for the whole process. With
 /// <see cref="TrainerBuilder.WithDataParallel"/> it is one rank of a data-parallel job over MPI
@@ -36,6 +37,7 @@ public sealed class Trainer : IDisposable
     private readonly DataParallel? _parallel;
     private readonly IReadOnlyList<ITrainingCallback> _callbacks, _schedules;
     private readonly ILearningRateSchedule? _learningRates;
+    private readonly MixedPrecisionModel? _mixed;
 
     internal Trainer(UNetModel model, TrainerOptions options, TrainerParts parts)
     {
@@ -52,18 +54,22 @@ public sealed class Trainer : IDisposable
         if (_optimizer is null) throw new ArgumentException("the optimizer factory returned null", nameof(parts));
         (_loss, LossName) = parts.Loss is { } own ? (own, parts.LossName ?? "custom") : (BuiltInLoss(options.Loss), options.Loss.ToString());
         _scaler = new LossScaler(enabled: options.Precision == Precision.Float16);
-        Evaluator = new Evaluator(model, new EvaluatorOptions { BatchSize = options.BatchSize, Precision = options.Precision, Device = options.Device, Data = options.Data });
-        if (parts.World is not null)
+        try
         {
-            try
-            {
+            // The model stays the float32 master the optimizer steps; forward and backward run on this copy.
+            _mixed = options.Precision.WorkingCopy(model);
+            Evaluator = new Evaluator(model, new EvaluatorOptions { BatchSize = options.BatchSize, Precision = options.Precision, Device = options.Device, Data = options.Data }, _mixed);
+            if (parts.World is not null)
                 _parallel = new DataParallel(parts.World, options.DataParallel ?? new DataParallelOptions(), options.Device, _logger);
-            }
-            catch
-            {
-                _optimizer.Dispose();
-                throw;
-            }
+        }
+        catch
+        {
+            _mixed?.Dispose();
+            _optimizer.Dispose();
+            throw;
+        }
+        if (_parallel is not null)
+        {
             _logger.LogInformation("rank {Rank}: world size {WorldSize} over {Engine}", Rank, WorldSize, _parallel.Engine);
         }
         _callbacks = [.. BuiltInObservers(options, _logger), .. parts.Callbacks];
@@ -102,8 +108,15 @@ public sealed class Trainer : IDisposable
     /// <summary>Starts the fluent configuration.</summary>
     public static TrainerBuilder For(UNetModel model) => new(model);
 
-    /// <summary>The model being trained (not owned: the caller disposes it).</summary>
+    /// <summary>The model being trained (not owned: the caller disposes it). Its weights stay float32 in every precision: they are the master weights the optimizer steps.</summary>
     public UNetModel Model { get; }
+
+    /// <summary>
+    /// With <see cref="Precision.BFloat16"/> or <see cref="Precision.Float16"/>, the working copy
+    /// that runs forward and backward in the compute type (owned by the trainer, refreshed from
+    /// <see cref="Model"/> after every optimizer step); null in float32.
+    /// </summary>
+    public MixedPrecisionModel? WorkingCopy => _mixed;
 
     /// <summary>The validated options.</summary>
     public TrainerOptions Options { get; }
@@ -136,12 +149,14 @@ public sealed class Trainer : IDisposable
         var callbacks = new CallbackList(_callbacks, _schedules, IsMainRank);
         var context = new TrainingContext(this, data, fold, callbacks, cancellation);
         long nextBatch = Start(context, resume);
+        _mixed?.Refresh(); // the master may have been restored, broadcast or changed since the last fit
         using var loader = data.TrainingBatches(fold.Training, Options.BatchSize, Options.Data, Options.Seed, Rank, WorldSize, nextBatch, cancellation);
         context.NextBatch = () => loader.NextBatch;
         callbacks.FitStart(context);
         var log = new LogWindow(context.Step, Options.BatchSize * WorldSize);
         bool cancelled = false;
         Model.train();
+        _mixed?.Working.train();
         while (context.Step < context.MaxSteps && callbacks.Failure is null && context.StopReason is null)
         {
             var stepClock = Stopwatch.StartNew();
@@ -225,6 +240,8 @@ public sealed class Trainer : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         using var loader = data.TrainingBatches(fold.Training, Options.BatchSize, Options.Data, Options.Seed, Rank, WorldSize);
         Model.train();
+        _mixed?.Working.train();
+        _mixed?.Refresh();
         var times = new List<double>(warmupSteps + steps);
         for (int i = 0; i < warmupSteps + steps; i++)
         {
@@ -245,15 +262,17 @@ public sealed class Trainer : IDisposable
     /// One optimizer step on <paramref name="batch"/>: gradients dropped, forward, the loss (+ the
     /// coupled L2 term), backward (of the scaled loss with float16), and the optimizer's step
     /// unless the loss scaler skips it for non-finite gradients. Returns the loss, logits and
-    /// labels, owned by the caller's dispose scope.
+    /// labels, owned by the caller's dispose scope. In mixed precision the forward and backward
+    /// run on the working copy (input cast once, logits cast once to float32), its gradients go
+    /// to the float32 master weights before the all-reduce, the scaler and the optimizer see
+    /// them, and the copy is refreshed from the masters after the step: no cast per layer.
     /// </summary>
     private (Tensor Loss, Tensor Logits, Tensor Labels) TrainStep(Batch batch, out bool applied)
     {
         _optimizer.zero_grad();
         var images = OnDevice(batch.Images);
         var labels = OnDevice(batch.Labels);
-        Tensor logits;
-        using (Options.Precision.Autocast(Options.Device.type)) logits = Model.call(images);
+        var logits = _mixed is null ? Model.call(images) : _mixed.Forward(images, float32Logits: true);
         var loss = ComputeLoss(logits, labels);
         if (Options.WeightDecay > 0)
         {
@@ -263,19 +282,23 @@ public sealed class Trainer : IDisposable
         if (_scaler.Enabled)
         {
             using (var scaled = _scaler.Scale(loss)) scaled.backward();
+            _mixed?.GradientsToMaster();
             _parallel?.AverageGradients(_parameters);
             bool finite = _scaler.UnscaleAndCheck(_parameters);
             // Every rank takes the same decision: skip when any rank saw a non-finite gradient.
             if (_parallel is not null) finite = !_parallel.Any(!finite, "the loss scaler's overflow check");
             if (finite) _optimizer.step();
+            if (finite) _mixed?.Refresh();
             _scaler.Update(finite);
             applied = finite;
         }
         else
         {
             loss.backward();
+            _mixed?.GradientsToMaster();
             _parallel?.AverageGradients(_parameters);
             _optimizer.step();
+            _mixed?.Refresh();
             applied = true;
         }
         return (loss, logits, labels);
@@ -395,6 +418,7 @@ public sealed class Trainer : IDisposable
     {
         _parallel?.Dispose();
         _optimizer.Dispose();
+        _mixed?.Dispose();
         foreach (var c in _callbacks.OfType<MetricsFileCallback>()) c.Dispose();
     }
 }

@@ -9,7 +9,7 @@ public enum Precision
 {
     /// <summary>Everything in float32.</summary>
     Float32,
-    /// <summary>bfloat16 mixed precision (CPU and CUDA; see <see cref="Model.Precision.MixedPrecision"/>); no loss scaling needed.</summary>
+    /// <summary>bfloat16 mixed precision (CPU and CUDA; see <see cref="Model.Precision.MixedPrecisionModel"/>); no loss scaling needed.</summary>
     BFloat16,
     /// <summary>float16 mixed precision with dynamic loss scaling (CUDA only), the reference's AMP.</summary>
     Float16,

@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Tests.Model;
 
-public class UNetModelTests(ITestOutputHelper output)
+public class UNetModelTests
 {
     private static UNetOptions Small(ConvPadding padding = ConvPadding.Valid, bool batchNorm = false) =>
         UNetOptions.Reference with { BaseFilters = 4, Depth = 2, Padding = padding, BatchNorm = batchNorm, InputSize = padding == ConvPadding.Valid ? 44 : 32 };
@@ -138,103 +138,6 @@ public class UNetModelTests(ITestOutputHelper output)
         {
             File.Delete(path);
         }
-    }
-
-    public static TheoryData<bool, Upsampling> MixedPrecisionVariants() => new()
-    {
-        { false, Upsampling.TransposedConv3x3 },
-        { true, Upsampling.TransposedConv2x2 },
-    };
-
-    [Theory]
-    [MemberData(nameof(MixedPrecisionVariants))]
-    public void MixedPrecision_RunsTheConvolutionsInBFloat16OnCpu_CloseToFloat32(bool batchNorm, Upsampling up)
-    {
-        manual_seed(5);
-        using var model = new UNetModel(Small(batchNorm: batchNorm) with { Upsampling = up, DropoutRate = 0 });
-        model.eval();
-        using var scope = NewDisposeScope();
-        var x = randn(2, 1, 44, 44);
-        var reference = model.forward(x);
-        Assert.Equal(ScalarType.Float32, reference.dtype);
-        Assert.Null(MixedPrecision.ComputeType);
-
-        Tensor mixed;
-        using (MixedPrecision.Enter(ScalarType.BFloat16, DeviceType.CPU))
-        {
-            Assert.Equal(ScalarType.BFloat16, MixedPrecision.ComputeType);
-            // The scope is per thread: another thread computes in float32.
-            ScalarType? elsewhere = ScalarType.BFloat16;
-            var other = new Thread(() => elsewhere = MixedPrecision.ComputeType);
-            other.Start();
-            other.Join();
-            Assert.Null(elsewhere);
-            mixed = model.forward(x);
-            Assert.Equal(ScalarType.BFloat16, mixed.dtype);
-            Assert.Equal(reference.shape, mixed.shape);
-        }
-        Assert.Null(MixedPrecision.ComputeType);
-        var after = model.forward(x);
-        Assert.Equal(ScalarType.Float32, after.dtype);
-        Assert.True(after.allclose(reference, rtol: 0, atol: 0), "leaving the scope leaves no trace");
-        // The weights stay float32 (master weights).
-        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
-
-        // bfloat16 keeps 8 significant bits (relative step 2⁻⁸ ≈ 0.4%); through ~10 convolutions
-        // the logits stay within a few percent of the float32 ones, and are not identical.
-        double scale = reference.abs().max().ToDouble();
-        double diff = mixed.to(ScalarType.Float32).sub(reference).abs().max().ToDouble();
-        Assert.True(diff <= 0.05 * scale, $"bfloat16 logits differ by {diff:E3} (max |logit| {scale:E3})");
-        Assert.True(diff > 0, "the bfloat16 logits equal the float32 ones: nothing ran in bfloat16");
-        double meanDiff = mixed.to(ScalarType.Float32).sub(reference).abs().mean().ToDouble();
-        output.WriteLine($"bfloat16 vs float32 logits: max |diff| {diff:E2}, mean {meanDiff:E2}, max |logit| {scale:E2}");
-        Assert.True(meanDiff <= 0.01 * scale, $"bfloat16 logits differ by {meanDiff:E3} on average (max |logit| {scale:E3})");
-    }
-
-    [Fact]
-    public void MixedPrecision_TrainingStep_GivesFloat32GradientsForTheFloat32Weights()
-    {
-        manual_seed(6);
-        using var model = new UNetModel(Small(batchNorm: true) with { DropoutRate = 0 });
-        using var scope = NewDisposeScope();
-        var x = randn(2, 1, 44, 44);
-        int outSize = model.OutputSize(44);
-        var target = randint(0, 2, new long[] { 2, outSize, outSize });
-        using (MixedPrecision.Enter(ScalarType.BFloat16, DeviceType.CPU))
-        {
-            var logits = model.forward(x);
-            Assert.Equal(ScalarType.BFloat16, logits.dtype);
-            F.cross_entropy(logits.to(ScalarType.Float32), target).backward();
-        }
-        Assert.All(model.parameters(), p =>
-        {
-            Assert.Equal(ScalarType.Float32, p.dtype);
-            var g = p.grad;
-            Assert.NotNull(g);
-            Assert.Equal(ScalarType.Float32, g!.dtype);
-            Assert.True(g.isfinite().all().item<bool>());
-        });
-    }
-
-    [Fact]
-    public void MixedPrecision_RefusesFloat16OnCpu_AndAnyOtherType()
-    {
-        var e = Assert.Throws<ArgumentException>(() => MixedPrecision.Enter(ScalarType.Float16, DeviceType.CPU));
-        Assert.Equal("device", e.ParamName);
-        Assert.Contains("bfloat16", e.Message, StringComparison.Ordinal);
-        Assert.Null(MixedPrecision.ComputeType);
-        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => MixedPrecision.Enter(ScalarType.Float32, DeviceType.CPU)).ParamName);
-        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => MixedPrecision.Enter(ScalarType.Float64, DeviceType.CUDA)).ParamName);
-        Assert.Null(MixedPrecision.ComputeType);
-
-        // Nested scopes restore the outer one.
-        using (MixedPrecision.Enter(ScalarType.BFloat16, DeviceType.CPU))
-        {
-            using (MixedPrecision.Enter(ScalarType.BFloat16, DeviceType.CPU))
-                Assert.Equal(ScalarType.BFloat16, MixedPrecision.ComputeType);
-            Assert.Equal(ScalarType.BFloat16, MixedPrecision.ComputeType);
-        }
-        Assert.Null(MixedPrecision.ComputeType);
     }
 
     [Fact]

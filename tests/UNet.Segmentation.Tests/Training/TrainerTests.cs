@@ -65,22 +65,24 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(2, lines.Count(l => l.Contains("\"kind\":\"eval\"")));
     }
 
-    [Fact]
-    public void ResumedRun_ReachesTheSameWeightsAsAnUnbrokenOne()
+    [Theory]
+    [InlineData(Precision.Float32)]
+    [InlineData(Precision.BFloat16)]
+    public void ResumedRun_ReachesTheSameWeightsAsAnUnbrokenOne(Precision precision)
     {
         string unbroken = Path.Combine(_dir, "a"), broken = Path.Combine(_dir, "b");
         manual_seed(5);
         using var a = new UNetModel(Tiny with { DropoutRate = 0.3 });
-        using (var t = Configure(a).WithCheckpoints(unbroken, every: 3).Build()) t.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
+        using (var t = Configure(a).WithMixedPrecision(precision).WithCheckpoints(unbroken, every: 3).Build()) t.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
 
         manual_seed(5);
         using (var b = new UNetModel(Tiny with { DropoutRate = 0.3 }))
-        using (var t = Configure(b).WithSteps(3, 2).WithCheckpoints(broken, every: 3).Build())
+        using (var t = Configure(b).WithMixedPrecision(precision).WithSteps(3, 2).WithCheckpoints(broken, every: 3).Build())
             Assert.Equal(3, t.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken).Steps); // "killed" after the checkpoint of step 3
 
         manual_seed(99); // a different initialisation: the checkpoint must overwrite it
         using var c = new UNetModel(Tiny with { DropoutRate = 0.3 });
-        using (var t = Configure(c).WithCheckpoints(broken, every: 3).Build())
+        using (var t = Configure(c).WithMixedPrecision(precision).WithCheckpoints(broken, every: 3).Build())
         {
             var result = t.Fit(Data, Fold, cancellation: TestContext.Current.CancellationToken);
             Assert.Equal(6, result.Steps);
@@ -186,7 +188,7 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
-    public void BFloat16Autocast_TrainsWithFiniteLoss()
+    public void BFloat16_TrainsWithFiniteLoss_KeepingTheModelsWeightsFloat32()
     {
         using var model = new UNetModel(Tiny);
         using var trainer = Configure(model).WithSteps(3, 2).WithMixedPrecision(Precision.BFloat16).Build();

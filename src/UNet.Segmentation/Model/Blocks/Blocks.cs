@@ -1,14 +1,13 @@
 using TorchSharp.Modules;
-using UNet.Segmentation.Model.Precision;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Model.Blocks;
 
 /// <summary>
-/// The operations the U-Net's blocks share: convolutions in the active compute precision, the
-/// centre crop of a skip connection and the decoder's up-sampling (TensorFlow 'same' 3×3
-/// transposed conv, or the paper's 2×2).
+/// The operations the U-Net's blocks share: the centre crop of a skip connection and the
+/// decoder's up-sampling (TensorFlow 'same' 3×3 transposed conv, or the paper's 2×2). No block
+/// casts: every layer runs in the type of its weights, which the input must match (float32, or
+/// the compute type of a <see cref="Precision.MixedPrecisionModel"/>'s working copy).
 /// </summary>
 public static class Blocks
 {
@@ -24,32 +23,6 @@ public static class Blocks
         return rows.narrow(3, (w - width) / 2, width);
     }
 
-    /// <summary><paramref name="conv"/> applied to <paramref name="x"/>, in the compute type of <see cref="MixedPrecision"/> when a scope is active.</summary>
-    public static Tensor Convolve(Conv2d conv, Tensor x) => Convolve((Convolution)conv, x);
-
-    /// <summary>
-    /// A 2-D or 3-D convolution or transposed convolution applied to <paramref name="x"/>, in the
-    /// compute type of <see cref="MixedPrecision"/> when a scope is active (the module's own
-    /// forward otherwise). Zero padding only, as every conv of the library's models uses.
-    /// </summary>
-    public static Tensor Convolve(Convolution conv, Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(conv);
-        ArgumentNullException.ThrowIfNull(x);
-        if (MixedPrecision.ComputeType is null) return conv.forward(x);
-        using var xc = MixedPrecision.Cast(x);
-        using var w = MixedPrecision.Cast(conv.weight);
-        using var b = conv.bias is { } bias ? MixedPrecision.Cast(bias) : null;
-        return (conv.transposed, conv.kernel_size.Length) switch
-        {
-            (false, 2) => F.conv2d(xc, w, b, conv.stride, conv.padding),
-            (false, 3) => F.conv3d(xc, w, b, conv.stride, conv.padding),
-            (true, 2) => F.conv_transpose2d(xc, w, b, conv.stride, conv.padding, conv.output_padding),
-            (true, 3) => F.conv_transpose3d(xc, w, b, conv.stride, conv.padding, conv.output_padding),
-            _ => throw new ArgumentException($"only 2-D and 3-D convolutions are supported, not {conv.kernel_size.Length}-D", nameof(conv)),
-        };
-    }
-
     /// <summary>
     /// Doubles the resolution. 3×3: the full stride-2 transposed conv (2n+1) cropped to its first
     /// 2n pixels — TensorFlow's 'same' arithmetic — then ReLU (in place). 2×2: the stride-2
@@ -59,10 +32,7 @@ public static class Blocks
     {
         ArgumentNullException.ThrowIfNull(upconv);
         ArgumentNullException.ThrowIfNull(x);
-        using var xc = MixedPrecision.Cast(x);
-        using var w = MixedPrecision.Cast(upconv.weight);
-        using var b = upconv.bias is { } bias ? MixedPrecision.Cast(bias) : null;
-        var full = F.conv_transpose2d(xc, w, b, strides: [2, 2]);
+        var full = upconv.forward(x);
         if (kind == Upsampling.TransposedConv2x2) return full;
         using (full)
         {

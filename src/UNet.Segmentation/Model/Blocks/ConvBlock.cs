@@ -52,7 +52,7 @@ public abstract class ConvBlock : nn.Module
     // filters an activation is 83 MB per image.
     private static Tensor Unit(Conv2d conv, BatchNorm2d? bn, Tensor x)
     {
-        var y = Blocks.Convolve(conv, x);
+        var y = conv.forward(x);
         if (bn is null) return y.relu_();
         using (y)
         {

@@ -31,11 +31,7 @@ public sealed class UpsampleBlock : ConvBlock
     internal static Tensor Concatenate(Tensor upsampled, Tensor skip)
     {
         using var cropped = Blocks.CenterCrop(skip, upsampled.shape[2], upsampled.shape[3]);
-        // Under mixed precision the skip may be float32 (the input block's first conv output is
-        // in the compute type, so in practice both match); the concatenation needs one type.
-        if (cropped.dtype == upsampled.dtype) return cat([upsampled, cropped], 1);
-        using var same = cropped.to(upsampled.dtype);
-        return cat([upsampled, same], 1);
+        return cat([upsampled, cropped], 1);
     }
 }
 
@@ -57,6 +53,6 @@ public sealed class OutputBlock : ConvBlock
     {
         using var x = UpsampleBlock.Concatenate(upsampled, skip);
         using var y = Convolve(x);
-        return Blocks.Convolve(_conv3, y);
+        return _conv3.forward(y);
     }
 }

@@ -1,6 +1,5 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using ModelBlocks = UNet.Segmentation.Model.Blocks.Blocks;
 
 namespace UNet.Segmentation.Model.NnUNet;
 
@@ -8,8 +7,7 @@ namespace UNet.Segmentation.Model.NnUNet;
 /// One 2-D or 3-D convolution or transposed convolution registered as <c>conv</c>, so that its
 /// keys read <c>conv1.conv.weight</c> as in MONAI's <c>DynUNet</c>, the module the reference's
 /// PyTorch version builds (its <c>Convolution</c> wrapper is a sequence whose only layer is
-/// <c>conv</c>). It runs through <see cref="ModelBlocks.Convolve(Convolution, Tensor)"/>, so a
-/// mixed-precision scope applies as in the 2-D U-Net.
+/// <c>conv</c>). It runs in its weights' type.
 /// </summary>
 public sealed class NnUNetConv : nn.Module<Tensor, Tensor>
 {
@@ -47,8 +45,8 @@ public sealed class NnUNetConv : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     protected override void RegisterComponents() { }
 
-    /// <summary>The convolution of <paramref name="input"/>, in the active compute precision.</summary>
-    public override Tensor forward(Tensor input) => ModelBlocks.Convolve(_conv, input);
+    /// <summary>The convolution of <paramref name="input"/>.</summary>
+    public override Tensor forward(Tensor input) => _conv.forward(input);
 }
 
 /// <summary>
@@ -93,14 +91,11 @@ public sealed class NnUNetConvBlock : nn.Module<Tensor, Tensor>
 
     // Conv → instance norm → leaky ReLU in place on the norm's output (instance norm's backward
     // needs its input, not its output; leaky ReLU's backward with a positive slope needs only
-    // its output's sign). Under a mixed-precision scope the norm runs in float32, as autocast
-    // runs normalisations.
+    // its output's sign).
     private Tensor Unit(NnUNetConv conv, InstanceNorm norm, Tensor x)
     {
         using var y = conv.forward(x);
-        var w = norm.weight!;
-        using var y32 = y.dtype == w.dtype ? y.alias() : y.to(w.dtype);
-        return norm.forward(y32).leaky_relu_(_slope);
+        return norm.forward(y).leaky_relu_(_slope);
     }
 }
 
@@ -132,8 +127,7 @@ public sealed class NnUNetUpBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor input, Tensor skip)
     {
         using var up = _transpConv.forward(input);
-        using var s = skip.dtype == up.dtype ? skip.alias() : skip.to(up.dtype);
-        using var joined = cat([up, s], 1);
+        using var joined = cat([up, skip], 1);
         return _convBlock.forward(joined);
     }
 }

@@ -92,16 +92,13 @@ public sealed class TensorBoardCallback : ITrainingCallback, IDisposable
     {
         var validation = context.Fold.Validation;
         if (validation.Count == 0) return;
-        var model = context.Model;
         var evaluator = context.Trainer.Evaluator.Options;
         var device = evaluator.Device;
         // Overlays take grey or RGB pictures: other channel counts show their first channel.
         int channels = context.Data.ImageChannels is 1 or 3 ? context.Data.ImageChannels : 1;
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        // The evaluator's forward pass: evaluation and inference mode, its precision (the trainer's working copy).
+        context.Trainer.Evaluator.InEvaluation(forward =>
         {
-            using var inference = inference_mode();
             int added = 0;
             var items = validation.Take(ImagesPerEvaluation).ToArray();
             foreach (var batch in context.Data.EvaluationBatches(items, evaluator.BatchSize, evaluator.Data with { Augment = false }))
@@ -110,8 +107,7 @@ public sealed class TensorBoardCallback : ITrainingCallback, IDisposable
                 using (var scope = NewDisposeScope())
                 {
                     var images = device.type == DeviceType.CPU ? batch.Images : batch.Images.to(device);
-                    Tensor predicted;
-                    using (evaluator.Precision.Autocast(device.type)) predicted = model.call(images).argmax(1).cpu();
+                    var predicted = forward(images).argmax(1).cpu();
                     long n = batch.Images.shape[0], size = batch.Images.shape[2], outSize = batch.Classes.shape[1], offset = (size - outSize) / 2;
                     for (long i = 0; i < n && added < ImagesPerEvaluation; i++, added++)
                     {
@@ -132,11 +128,8 @@ public sealed class TensorBoardCallback : ITrainingCallback, IDisposable
                 }
                 if (added >= ImagesPerEvaluation) break;
             }
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            return added;
+        });
     }
 
     // Two classes on grey images: membranes (class 0) tinted, as the batch pictures do; otherwise every class k ≥ 1 in its colour.
