@@ -36,10 +36,10 @@ public sealed class MsdAugmentationTests
         foreach (var (z, y, x) in new[] { (true, false, false), (false, true, true), (true, true, true) })
         {
             var (i1, l1) = MsdAugmentation.Mirror(image, labels, z, y, x);
-            Assert.True(i1[0].to_type(ScalarType.Int64).equal(l1[0]).item<bool>(), "the label channel of the image moves with the labels");
+            Assert.True(i1[0].to_type(ScalarType.Int64).eq(l1[0]).all().item<bool>(), "the label channel of the image moves with the labels");
             var (i2, l2) = MsdAugmentation.Mirror(i1, l1, z, y, x);
-            Assert.True(i2.equal(image).item<bool>());
-            Assert.True(l2.equal(labels).item<bool>());
+            Assert.True(i2.eq(image).all().item<bool>());
+            Assert.True(l2.eq(labels).all().item<bool>());
         }
         var (flipped, _) = MsdAugmentation.Mirror(image, labels, false, false, true);
         Assert.Equal(image[1, 3, 4, 0].item<float>(), flipped[1, 3, 4, 15].item<float>());
@@ -61,7 +61,7 @@ public sealed class MsdAugmentationTests
             Assert.True(misaligned < 0.05, $"scale {scale}: {misaligned:P1} of voxels misaligned");
             if (scale == 1.0)
             {
-                Assert.True(zl.equal(labels).item<bool>());
+                Assert.True(zl.eq(labels).all().item<bool>());
                 Assert.True(zi.allclose(image, rtol: 0, atol: 1e-6));
             }
         }
@@ -89,7 +89,7 @@ public sealed class MsdAugmentationTests
         var noisy = MsdAugmentation.Noise(image, 0.3, 42);
         double std = noisy.sub(image).std().item<float>();
         Assert.InRange(std, 0.27, 0.33);
-        Assert.True(noisy.equal(MsdAugmentation.Noise(image, 0.3, 42)).item<bool>(), "the same seed, the same noise");
+        Assert.True(noisy.eq(MsdAugmentation.Noise(image, 0.3, 42)).all().item<bool>(), "the same seed, the same noise");
         // A blur keeps a constant image (the kernel sums to one) and the mean of a smooth one, and lowers the variance of noise.
         var constant = full([2, 8, 8, 8], 3.0f);
         Assert.True(MsdAugmentation.Blur(constant, 1.0).allclose(constant, rtol: 0, atol: 1e-5));
@@ -108,8 +108,8 @@ public sealed class MsdAugmentationTests
         {
             var (a, la) = MsdAugmentation.Apply(image, labels, MsdAugmentationOptions.Reference, new Random(seed));
             var (b, lb) = MsdAugmentation.Apply(image, labels, MsdAugmentationOptions.Reference, new Random(seed));
-            Assert.True(a.equal(b).item<bool>());
-            Assert.True(la.equal(lb).item<bool>());
+            Assert.True(a.eq(b).all().item<bool>());
+            Assert.True(la.eq(lb).all().item<bool>());
             Assert.Equal(image.shape, a.shape);
             Assert.Subset(Classes(labels), Classes(la));
             foreach (var t in new[] { a, b, la, lb }) t.Dispose();
@@ -148,7 +148,7 @@ public sealed class MsdAugmentationTests
         Assert.Equal(new long[] { 2, 1, 16, 16, 16 }, y.shape);
         Assert.Equal(ScalarType.Int64, y.dtype);
         var (x2, y2) = batches.Batch(3, 2);
-        Assert.True(x.equal(x2).item<bool>());
-        Assert.True(y.equal(y2).item<bool>());
+        Assert.True(x.eq(x2).all().item<bool>());
+        Assert.True(y.eq(y2).all().item<bool>());
     }
 }
