@@ -14,11 +14,11 @@ namespace UNet.Segmentation.Export;
 /// </summary>
 internal static class Int8Export
 {
-    /// <summary>Quantizes <paramref name="graph"/> (float32, batch norms folded, inputs and outputs set) in place.</summary>
+    /// <summary>Quantizes <paramref name="graph"/> (float32, batch norms folded, up-convolutions as sub-pixel convolutions, inputs and outputs set) in place.</summary>
     public static (Int8QuantizationReport Report, string Json) Quantize(GraphProto graph, UNetOptions options, Int8Quantization int8)
     {
         var plan = QdqQuantizer.MakePlan(graph, int8.QuantizeOutputConvolution);
-        var layerOf = graph.Node.Where(n => n.OpType is "Conv" or "ConvTranspose")
+        var layerOf = graph.Node.Where(n => n.OpType == "Conv")
             .ToDictionary(n => n.Output[0], n => LayerName(n.Input[1]), StringComparer.Ordinal);
         IReadOnlyDictionary<string, (float Lo, float Hi)> ranges;
         using (var calibrator = new Int8Calibrator(graph, options, plan.Calibrated))
@@ -32,10 +32,11 @@ internal static class Int8Export
         return (report, Json(report, int8));
     }
 
-    /// <summary>"input_block.conv1" for "input_block.conv1.weight" (or its batch-norm-folded weight).</summary>
+    /// <summary>"input_block.conv1" for "input_block.conv1.weight" (or its batch-norm-folded weight; "bottleneck.upconv" for its sub-pixel weight).</summary>
     private static string LayerName(string weight)
     {
-        if (weight.EndsWith(UNetOnnxGraph.FoldedSuffix, StringComparison.Ordinal)) weight = weight[..^UNetOnnxGraph.FoldedSuffix.Length];
+        foreach (string suffix in new[] { UNetOnnxGraph.FoldedSuffix, SubPixelUpsampling.Suffix })
+            if (weight.EndsWith(suffix, StringComparison.Ordinal)) weight = weight[..^suffix.Length];
         return weight.EndsWith(".weight", StringComparison.Ordinal) ? weight[..^".weight".Length] : weight;
     }
 

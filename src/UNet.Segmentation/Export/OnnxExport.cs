@@ -17,7 +17,9 @@ namespace UNet.Segmentation.Export;
 /// the model's blocks (Conv, BatchNormalization, Relu, MaxPool, ConvTranspose, Slice, Concat,
 /// Softmax), its weights are initializers named by their state-dict keys, and the options travel
 /// in the metadata (<see cref="OptionsMetadataKey"/>). With <see cref="OnnxExportOptions.Int8"/> the
-/// graph is statically quantized to int8 in ONNX's QDQ form instead (<see cref="Int8Quantization"/>).
+/// graph is statically quantized to int8 in ONNX's QDQ form instead (<see cref="Int8Quantization"/>),
+/// its batch norms folded and its up-convolutions written as sub-pixel convolutions (Conv and
+/// DepthToSpace in place of ConvTranspose, the same values) so that they are quantized too.
 /// See docs/onnx.md.
 /// </summary>
 public static class OnnxExport
@@ -108,7 +110,7 @@ public static class OnnxExport
     private static ModelProto Describe(UNetModel model, int opset, Int8Quantization? int8, out Int8QuantizationReport? quantization)
     {
         var options = model.Options;
-        var graph = UNetOnnxGraph.Build(model, foldBatchNorm: int8 is not null);
+        var graph = UNetOnnxGraph.Build(model, foldBatchNorm: int8 is not null, subPixelUpsampling: int8 is not null);
         // protobuf messages are limited to 2 GiB; ONNX's way past that (external data) is not written here.
         if (graph.InitializerBytes > int.MaxValue - (64 << 20))
             throw new ArgumentException($"the model's weights take {graph.InitializerBytes:N0} bytes; an ONNX file holds at most 2 GiB", nameof(model));

@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace UNet.Segmentation.Export;
 
 /// <summary>
-/// Runs a float32 graph written by <see cref="UNetOnnxGraph"/> (Conv, ConvTranspose, Relu,
-/// MaxPool, Slice, Concat, Softmax, BatchNormalization and int64 Constants) with TorchSharp's CPU
+/// Runs a float32 graph written by <see cref="UNetOnnxGraph"/> (Conv, also padded unevenly,
+/// ConvTranspose, DepthToSpace, Relu, MaxPool, Slice, Concat, Softmax, BatchNormalization and
+/// int64 Constants) with TorchSharp's CPU
 /// operators, node by node, and shows every value it computes to an observer: what the int8
 /// export calibrates on. It runs the graph that is written, not the model, so the names it
 /// reports are the graph's value names. A value is disposed after its last reader.
@@ -91,9 +92,22 @@ internal sealed class OnnxTorchInterpreter : IDisposable
         {
             case "Conv":
             {
+                // ONNX pads: top, left, bottom, right.
                 long[] pads = Ints("pads");
-                if (pads[0] != pads[2] || pads[1] != pads[3]) throw new NotSupportedException($"node '{node.Name}' pads unevenly");
-                return nn.functional.conv2d(In(0), In(1), node.Input.Count > 2 ? In(2) : null, strides: Ints("strides"), padding: [pads[0], pads[1]]);
+                var bias = node.Input.Count > 2 ? In(2) : null;
+                if (pads[0] == pads[2] && pads[1] == pads[3])
+                    return nn.functional.conv2d(In(0), In(1), bias, strides: Ints("strides"), padding: [pads[0], pads[1]]);
+                using var padded = nn.functional.pad(In(0), [pads[1], pads[3], pads[0], pads[2]]);
+                return nn.functional.conv2d(padded, In(1), bias, strides: Ints("strides"));
+            }
+            case "DepthToSpace":
+            {
+                var x = In(0);
+                long block = Int("blocksize"), n = x.shape[0], c = x.shape[1] / (block * block), h = x.shape[2], w = x.shape[3];
+                // DCR, ONNX's default mode (the graphs written here set no mode): input channel (a·block + b)·C + c goes to output channel c, row h·block + a, column w·block + b.
+                using var blocks = x.reshape(n, block, block, c, h, w);
+                using var moved = blocks.permute(0, 3, 4, 1, 5, 2);
+                return moved.reshape(n, c, h * block, w * block);
             }
             case "ConvTranspose":
                 return nn.functional.conv_transpose2d(In(0), In(1), node.Input.Count > 2 ? In(2) : null, strides: Ints("strides"));

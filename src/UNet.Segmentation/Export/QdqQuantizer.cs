@@ -8,16 +8,17 @@ namespace UNet.Segmentation.Export;
 /// Rewrites a float32 U-Net graph (batch norms folded) into ONNX's QDQ form, the layout ONNX
 /// Runtime's graph optimizer fuses into int8 kernels:
 /// <list type="bullet">
-/// <item>every activation that enters a Conv, ConvTranspose, MaxPool or Concat is quantized:
+/// <item>every activation that enters a Conv, MaxPool, DepthToSpace or Concat is quantized:
 /// <c>QuantizeLinear → DequantizeLinear</c> right after the node that makes it (uint8, per
 /// tensor, its calibrated range widened to hold 0). After a ReLU the pair follows the ReLU with
 /// zero point 0, which ONNX Runtime fuses away with the ReLU;</item>
-/// <item>MaxPool and the skip crop (Slice) pass their input's scale and zero point on unchanged,
-/// so ONNX Runtime runs them on the uint8 values;</item>
-/// <item>each quantized Conv/ConvTranspose reads its weights through a per-channel
-/// <c>DequantizeLinear</c> from int8 (symmetric, zero point 0, scale max|w|/127 per output
-/// channel: axis 0, or 1 for ConvTranspose's in × out × k × k) and its bias from int32 with scale
-/// input scale × weight scale, as QLinearConv adds it;</item>
+/// <item>MaxPool, the skip crop (Slice) and the up-sampling's DepthToSpace pass their input's
+/// scale and zero point on unchanged, so ONNX Runtime can run them on the uint8 values;</item>
+/// <item>each quantized Conv reads its weights through a per-channel <c>DequantizeLinear</c>
+/// from int8 (symmetric, zero point 0, scale max|w|/127 per output channel, axis 0) and its bias
+/// from int32 with scale input scale × weight scale, as QLinearConv adds it. The up-convolutions
+/// arrive as sub-pixel Convs (<see cref="SubPixelUpsampling"/>); a ConvTranspose is refused, as
+/// ONNX Runtime's CPU provider has no int8 kernel for it;</item>
 /// <item>the last 1×1 convolution keeps float32 weights unless asked, the Softmax and both
 /// outputs stay float32.</item>
 /// </list>
@@ -26,16 +27,14 @@ internal static class QdqQuantizer
 {
     /// <summary>What is quantized: the activations to calibrate, those that share another's parameters, and the convolutions with int8 weights.</summary>
     /// <param name="Calibrated">Values that get their own range.</param>
-    /// <param name="SharedWith">A value that takes the parameters of another (MaxPool and Slice outputs: their input's).</param>
-    /// <param name="Int8Layers">Conv and ConvTranspose nodes (by output name) whose weights become int8.</param>
-    /// <param name="FloatLayers">Conv and ConvTranspose nodes that keep float32 weights.</param>
+    /// <param name="SharedWith">A value that takes the parameters of another (MaxPool, Slice and DepthToSpace outputs: their input's).</param>
+    /// <param name="Int8Layers">Conv nodes (by output name) whose weights become int8.</param>
+    /// <param name="FloatLayers">Conv nodes that keep float32 weights.</param>
     public sealed record Plan(IReadOnlyList<string> Calibrated, IReadOnlyDictionary<string, string> SharedWith, IReadOnlyList<string> Int8Layers, IReadOnlyList<string> FloatLayers)
     {
         /// <summary>Every quantized value: calibrated or shared.</summary>
         public IEnumerable<string> Quantized => Calibrated.Concat(SharedWith.Keys);
     }
-
-    private static bool IsConvolution(NodeProto n) => n.OpType is "Conv" or "ConvTranspose";
 
     /// <summary>Decides what to quantize in <paramref name="graph"/> (read, not changed).</summary>
     public static Plan MakePlan(GraphProto graph, bool quantizeOutputConvolution)
@@ -47,7 +46,9 @@ internal static class QdqQuantizer
         var floatLayers = new List<string>();
         foreach (var node in graph.Node)
         {
-            if (IsConvolution(node))
+            if (node.OpType == "ConvTranspose")
+                throw new InvalidOperationException($"node '{node.Name}' is a ConvTranspose: the int8 export writes up-convolutions as sub-pixel convolutions (UNetOnnxGraph.Build with subPixelUpsampling)");
+            if (node.OpType == "Conv")
             {
                 quantized.Add(node.Input[0]);
                 bool isOutput = node.Output[0] == logits;
@@ -55,7 +56,7 @@ internal static class QdqQuantizer
                 else int8Layers.Add(node.Output[0]);
                 if (isOutput && quantizeOutputConvolution) quantized.Add(node.Output[0]);
             }
-            else if (node.OpType == "MaxPool") quantized.Add(node.Input[0]);
+            else if (node.OpType is "MaxPool" or "DepthToSpace") quantized.Add(node.Input[0]);
             else if (node.OpType == "Concat") quantized.UnionWith(node.Input);
         }
         var shared = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -66,7 +67,7 @@ internal static class QdqQuantizer
         order.AddRange(graph.Node.Where(n => n.OpType != "Constant").Select(n => n.Output[0]));
         foreach (string value in order.Where(quantized.Contains))
         {
-            if (producer.TryGetValue(value, out var node) && node.OpType is "MaxPool" or "Slice" && quantized.Contains(node.Input[0]))
+            if (producer.TryGetValue(value, out var node) && node.OpType is "MaxPool" or "Slice" or "DepthToSpace" && quantized.Contains(node.Input[0]))
                 shared[value] = Root(node.Input[0]);
             else calibrated.Add(value);
         }
@@ -137,7 +138,7 @@ internal static class QdqQuantizer
             // Inputs read the dequantized values; the data input of a Conv is always quantized (the plan).
             for (int i = 0; i < copy.Input.Count; i++)
                 if (renamed.TryGetValue(copy.Input[i], out var r)) copy.Input[i] = r;
-            if (IsConvolution(node) && int8.Contains(node.Output[0]))
+            if (node.OpType == "Conv" && int8.Contains(node.Output[0]))
                 QuantizeWeights(copy, initializers, parameters[node.Input[0]].ScaleValue, newInitializers, weightNodes);
             string output = node.Output[0];
             bool quantizedOutput = parameters.ContainsKey(output);
@@ -162,17 +163,15 @@ internal static class QdqQuantizer
     private static void QuantizeWeights(NodeProto node, Dictionary<string, TensorProto> initializers, float inputScale,
         List<TensorProto> added, List<NodeProto> dequantizers)
     {
-        bool transposed = node.OpType == "ConvTranspose";
         string weightName = node.Input[1];
         var w = initializers[weightName];
         initializers.Remove(weightName);
         long[] dims = w.Dims.ToArray();
-        int axis = transposed ? 1 : 0;
-        int outChannels = (int)dims[axis];
+        int outChannels = (int)dims[0];
         var values = MemoryMarshal.Cast<byte, float>(w.RawData.Span).ToArray();
-        // Element i's output channel: out × in × k × k (axis 0) or in × out × k × k (axis 1).
-        int inner = (int)(dims[2] * dims[3]);
-        int ChannelOf(int i) => transposed ? i / inner % outChannels : i / (values.Length / outChannels);
+        // Element i's output channel: out × in × k × k.
+        int perChannel = values.Length / outChannels;
+        int ChannelOf(int i) => i / perChannel;
         var maxAbs = new float[outChannels];
         for (int i = 0; i < values.Length; i++) maxAbs[ChannelOf(i)] = Math.Max(maxAbs[ChannelOf(i)], Math.Abs(values[i]));
         var scales = new float[outChannels];
@@ -199,7 +198,7 @@ internal static class QdqQuantizer
         added.Add(Vector($"{weightName}/scale", scales));
         added.Add(Raw($"{weightName}/zero_point", TensorProto.Types.DataType.Int8, [outChannels], new byte[outChannels]));
         dequantizers.Add(Node("DequantizeLinear", weightName, [$"{weightName}/quantized", $"{weightName}/scale", $"{weightName}/zero_point"],
-            OnnxGraphBuilder.Int("axis", axis)));
+            OnnxGraphBuilder.Int("axis", 0)));
 
         if (biasName is null || bias is null) return;
         var biasScales = new float[outChannels];

@@ -19,12 +19,14 @@ internal sealed class UNetOnnxGraph
     private readonly Dictionary<string, double> _batchNormEps;
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly bool _foldBatchNorm;
+    private readonly bool _subPixel;
     private long _channels;
 
-    private UNetOnnxGraph(UNetModel model, bool foldBatchNorm)
+    private UNetOnnxGraph(UNetModel model, bool foldBatchNorm, bool subPixelUpsampling)
     {
         _options = model.Options;
         _foldBatchNorm = foldBatchNorm;
+        _subPixel = subPixelUpsampling;
         _weights = model.state_dict();
         _batchNormEps = model.named_modules()
             .Where(m => m.module is BatchNorm2d)
@@ -35,11 +37,14 @@ internal sealed class UNetOnnxGraph
     /// The graph of <paramref name="model"/>: nodes, initializers, no inputs or outputs yet. With
     /// <paramref name="foldBatchNorm"/> each batch norm is folded into the convolution before it
     /// (<see cref="FoldedSuffix"/> weights and biases, no BatchNormalization node), as the int8
-    /// export needs: a quantized convolution's output must go straight into its ReLU.
+    /// export needs: a quantized convolution's output must go straight into its ReLU. With
+    /// <paramref name="subPixelUpsampling"/> each up-convolution is written as a sub-pixel
+    /// convolution (<see cref="SubPixelUpsampling"/>: Conv, ReLU, DepthToSpace) instead of
+    /// ConvTranspose, so the int8 export can quantize it; the result is the same.
     /// </summary>
-    public static OnnxGraphBuilder Build(UNetModel model, bool foldBatchNorm = false)
+    public static OnnxGraphBuilder Build(UNetModel model, bool foldBatchNorm = false, bool subPixelUpsampling = false)
     {
-        var walk = new UNetOnnxGraph(model, foldBatchNorm);
+        var walk = new UNetOnnxGraph(model, foldBatchNorm, subPixelUpsampling);
         walk.Walk();
         return walk._graph;
     }
@@ -185,12 +190,26 @@ internal sealed class UNetOnnxGraph
     /// <summary>
     /// The decoder's doubling, as <c>Blocks.Upsample</c>: the stride-2 transposed conv; with the 3×3
     /// kernel its 2n + 1 rows and columns are sliced to the first 2n (TensorFlow's 'same'
-    /// arithmetic) and a ReLU follows; the 2×2 kernel gives 2n and stays linear.
+    /// arithmetic) and a ReLU follows; the 2×2 kernel gives 2n and stays linear. As a sub-pixel
+    /// convolution when the graph is built so.
     /// </summary>
     private string Upsample(string block, string x)
     {
         long kernel = _options.Upsampling == Upsampling.TransposedConv3x3 ? 3 : 2;
         string layer = $"{block}.upconv";
+        if (_subPixel)
+        {
+            var (w, outChannels) = CheckedWeight($"{layer}.weight", kernel, transposed: true);
+            _used.Add($"{layer}.weight");
+            Tensor? bias = null;
+            if (_weights.TryGetValue($"{layer}.bias", out var b))
+            {
+                _used.Add($"{layer}.bias");
+                bias = b;
+            }
+            _channels = outChannels;
+            return SubPixelUpsampling.Write(_graph, layer, x, w, bias, _options.Upsampling);
+        }
         var weight = Weight($"{layer}.weight", kernel, transposed: true); // in × out × k × k, in torch and in ONNX
         var inputs = new List<string> { x, weight.Name };
         if (_weights.ContainsKey($"{layer}.bias")) inputs.Add(Use($"{layer}.bias"));

@@ -1,9 +1,11 @@
 using System.Runtime.InteropServices;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using UNet.Segmentation.Export;
 using UNet.Segmentation.Export.Onnx;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Model.Blocks;
 using UNet.Segmentation.Onnx;
 using UNet.Segmentation.Tests.Imaging;
 using static TorchSharp.torch;
@@ -14,9 +16,10 @@ namespace UNet.Segmentation.Tests.Export;
 
 /// <summary>
 /// The int8 export (<see cref="OnnxExportOptions.Int8"/>) on small random models of every graph
-/// branch: the calibration forward is the model's, the file is in QDQ form as designed (int8
-/// per-channel weights, int32 biases at input × weight scale, uint8 activations after every ReLU,
-/// MaxPool and crop sharing their input's parameters, the last 1×1 convolution float32), ONNX
+/// branch: the calibration forward is the model's, the up-convolutions' sub-pixel form is the
+/// transposed convolution's, the file is in QDQ form as designed (int8 per-channel weights, int32
+/// biases at input × weight scale, uint8 activations after every ReLU, MaxPool, crop and
+/// DepthToSpace sharing their input's parameters, the last 1×1 convolution float32), ONNX
 /// Runtime runs it close to the float model, the metadata round-trips, and bad calibration is
 /// refused in one line.
 /// </summary>
@@ -28,9 +31,9 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>The float graph as the calibration runs it: inputs and outputs set as the export sets them.</summary>
-    private static GraphProto FloatGraph(UNetModel model, bool foldBatchNorm)
+    private static GraphProto FloatGraph(UNetModel model, bool foldBatchNorm, bool subPixel)
     {
-        var g = UNetOnnxGraph.Build(model, foldBatchNorm).Graph;
+        var g = UNetOnnxGraph.Build(model, foldBatchNorm, subPixel).Graph;
         g.Input.Add(new ValueInfoProto { Name = OnnxExport.InputName });
         g.Output.Add(new ValueInfoProto { Name = OnnxExport.ProbabilitiesName });
         g.Output.Add(new ValueInfoProto { Name = OnnxExport.LogitsName });
@@ -39,7 +42,7 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
 
     [Theory]
     [MemberData(nameof(CaseNames), MemberType = typeof(OnnxTestSupport))]
-    public void TheCalibrationForward_ComputesWhatTheModelComputes_WithBatchNormFoldedOrNot(string name)
+    public void TheCalibrationForward_ComputesWhatTheModelComputes_WithBatchNormFoldedOrNot_AndSubPixelUpsamplingOrNot(string name)
     {
         var c = Cases[name];
         using var model = RandomModel(c.Options);
@@ -47,20 +50,81 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         manual_seed(21);
         var image = randn(2, c.Options.InputChannels, c.Second.H, c.Second.W);
         var expected = TorchForward(model, image);
-        foreach (bool fold in new[] { false, true })
+        foreach (var (fold, subPixel) in new[] { (false, false), (true, false), (false, true), (true, true) })
         {
-            var graph = FloatGraph(model, fold);
+            var graph = FloatGraph(model, fold, subPixel);
             Assert.Equal(c.Options.BatchNorm && !fold, graph.Node.Any(n => n.OpType == "BatchNormalization"));
+            Assert.Equal(subPixel ? 0 : c.Options.Depth, graph.Node.Count(n => n.OpType == "ConvTranspose"));
+            Assert.Equal(subPixel ? c.Options.Depth : 0, graph.Node.Count(n => n.OpType == "DepthToSpace"));
             using var interpreter = new OnnxTorchInterpreter(graph);
             var seen = new List<string>();
             Dictionary<string, Tensor> outputs;
             using (no_grad()) outputs = interpreter.Run(image, (value, _) => seen.Add(value));
             double logits = MaxAbsDiff(expected.Logits, outputs[OnnxExport.LogitsName].contiguous().data<float>().ToArray());
             double probabilities = MaxAbsDiff(expected.Probabilities, outputs[OnnxExport.ProbabilitiesName].contiguous().data<float>().ToArray());
-            Assert.True(logits <= 1e-4 && probabilities <= 1e-4, $"{name}, fold {fold}: logits differ by {logits:E2}, probabilities by {probabilities:E2}");
+            Assert.True(logits <= 1e-4 && probabilities <= 1e-4, $"{name}, fold {fold}, sub-pixel {subPixel}: logits differ by {logits:E2}, probabilities by {probabilities:E2}");
             // The observer saw the input and every node's output once.
             Assert.Equal(graph.Node.Where(n => n.OpType != "Constant").Select(n => n.Output[0]).Prepend(OnnxExport.InputName), seen);
         }
+    }
+
+    public static TheoryData<Upsampling, int, int> SubPixelCases() => new()
+    {
+        { Upsampling.TransposedConv3x3, 6, 6 },
+        { Upsampling.TransposedConv3x3, 5, 5 },
+        { Upsampling.TransposedConv3x3, 7, 4 },
+        { Upsampling.TransposedConv3x3, 1, 1 },
+        { Upsampling.TransposedConv2x2, 6, 6 },
+        { Upsampling.TransposedConv2x2, 5, 5 },
+        { Upsampling.TransposedConv2x2, 4, 7 },
+    };
+
+    [Theory]
+    [MemberData(nameof(SubPixelCases))]
+    public void TheSubPixelUpsampling_EqualsTheTransposedConvolution_InTheInterpreterAndInOnnxRuntime(Upsampling kind, int height, int width)
+    {
+        const int inChannels = 3, outChannels = 5;
+        using var scope = NewDisposeScope();
+        manual_seed(100 * height + width + (int)kind);
+        using var upconv = Blocks.NewUpconv(inChannels, outChannels, kind);
+        using (no_grad())
+        {
+            upconv.weight!.copy_(randn(upconv.weight.shape));
+            upconv.bias!.copy_(randn(outChannels));
+        }
+        var x = randn(2, inChannels, height, width);
+        Tensor expected;
+        using (no_grad()) expected = Blocks.Upsample(upconv, x, kind).contiguous();
+        Assert.Equal([2L, outChannels, 2 * height, 2 * width], expected.shape);
+        var reference = expected.data<float>().ToArray();
+
+        var builder = new OnnxGraphBuilder();
+        string y = SubPixelUpsampling.Write(builder, "up", "x", upconv.weight!, upconv.bias, kind);
+        var graph = builder.Graph;
+        graph.Input.Add(OnnxGraphBuilder.FloatTensor("x", "", "n", (long)inChannels, "h", "w"));
+        graph.Output.Add(OnnxGraphBuilder.FloatTensor(y, "", "n", (long)outChannels, "h2", "w2"));
+        Assert.Equal(kind == Upsampling.TransposedConv3x3 ? ["Conv", "Relu", "DepthToSpace"] : ["Conv", "DepthToSpace"], graph.Node.Select(n => n.OpType));
+
+        // The interpreter, which calibrates the int8 export ...
+        Dictionary<string, Tensor> interpreted;
+        using (var interpreter = new OnnxTorchInterpreter(graph))
+        using (no_grad())
+            interpreted = interpreter.Run(x, (_, _) => { });
+        Assert.Equal(expected.shape, interpreted[y].shape);
+        double byInterpreter = MaxAbsDiff(reference, interpreted[y].contiguous().data<float>().ToArray());
+
+        // ... and ONNX Runtime, which runs it.
+        var model = new ModelProto { IrVersion = OnnxExport.IrVersion(OnnxExport.DefaultOpset), Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OnnxExport.DefaultOpset });
+        using var session = new InferenceSession(model.ToByteArray());
+        using var value = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), x.shape);
+        using var run = new RunOptions();
+        using var result = session.Run(run, ["x"], [value], [y]);
+        Assert.Equal(expected.shape, result[0].GetTensorTypeAndShape().Shape);
+        double byOnnxRuntime = MaxAbsDiff(reference, result[0].GetTensorDataAsSpan<float>().ToArray());
+
+        output.WriteLine($"{kind} {height}x{width}: max |Δ| interpreter {byInterpreter:E2}, ONNX Runtime {byOnnxRuntime:E2}");
+        Assert.True(byInterpreter <= 1e-5 && byOnnxRuntime <= 1e-5, $"{kind} {height}x{width}: the sub-pixel form differs by {byInterpreter:E2} (interpreter), {byOnnxRuntime:E2} (ONNX Runtime)");
     }
 
     [Theory]
@@ -79,16 +143,20 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         NodeProto Dequantizer(string value) => producer.TryGetValue(value, out var n) && n.OpType == "DequantizeLinear" ? n
             : throw new Xunit.Sdk.XunitException($"'{value}' does not come from a DequantizeLinear");
 
-        Assert.DoesNotContain(graph.Node, n => n.OpType == "BatchNormalization");
+        Assert.DoesNotContain(graph.Node, n => n.OpType is "BatchNormalization" or "ConvTranspose");
         Assert.Equal(["image"], graph.Input.Select(i => i.Name));
         Assert.Equal(["probabilities", "logits"], graph.Output.Select(o => o.Name));
-        int convolutions = graph.Node.Count(n => n.OpType is "Conv" or "ConvTranspose");
+        int convolutions = graph.Node.Count(n => n.OpType == "Conv");
         Assert.Equal(convolutions - 1, result.Quantization!.Int8Layers.Count);
         Assert.Equal(["output_block.conv3"], result.Quantization.FloatLayers);
+        // Every up-convolution is an int8 sub-pixel Conv, reported under its own layer name.
+        var upconvs = Enumerable.Range(0, c.Options.Depth - 1).Select(i => $"up_blocks.{i}.upconv").Prepend("bottleneck.upconv").ToList();
+        Assert.Equal(upconvs.Order(StringComparer.Ordinal), result.Quantization.Int8Layers.Where(l => l.EndsWith(".upconv", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(c.Options.Depth, graph.Node.Count(n => n.OpType == "DepthToSpace"));
 
         foreach (var node in graph.Node)
         {
-            if (node.OpType is "Conv" or "ConvTranspose")
+            if (node.OpType == "Conv")
             {
                 var x = Dequantizer(node.Input[0]);
                 float xScale = Scalar(x.Input[1]);
@@ -99,12 +167,11 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
                     Assert.Equal("output_block.conv3.weight", node.Input[1]);
                     continue;
                 }
-                int axis = node.OpType == "ConvTranspose" ? 1 : 0;
                 var w = Dequantizer(node.Input[1]);
-                Assert.Equal(axis, Assert.Single(w.Attribute, a => a.Name == "axis").I);
+                Assert.Equal(0, Assert.Single(w.Attribute, a => a.Name == "axis").I);
                 var wq = init[w.Input[0]];
                 Assert.Equal((int)TensorProto.Types.DataType.Int8, wq.DataType);
-                long outChannels = wq.Dims[axis];
+                long outChannels = wq.Dims[0];
                 var wScales = MemoryMarshal.Cast<byte, float>(init[w.Input[1]].RawData.Span).ToArray();
                 Assert.Equal(outChannels, wScales.Length);
                 Assert.Equal((int)TensorProto.Types.DataType.Int8, init[w.Input[2]].DataType);
@@ -120,7 +187,7 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
                 var bScales = MemoryMarshal.Cast<byte, float>(init[b.Input[1]].RawData.Span).ToArray();
                 Assert.Equal(wScales.Select(s => xScale * s), bScales);
             }
-            if (node.OpType is "MaxPool" or "Concat" or "Conv" or "ConvTranspose")
+            if (node.OpType is "MaxPool" or "Concat" or "Conv" or "DepthToSpace")
                 Dequantizer(node.Input[0]);
             if (node.OpType == "Concat")
                 Assert.All(node.Input, i => Dequantizer(i));
@@ -132,7 +199,7 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal(0, init[q.Input[2]].RawData[0]);
                 Assert.Equal((int)TensorProto.Types.DataType.Uint8, init[q.Input[2]].DataType);
             }
-            if (node.OpType is "MaxPool" || node.OpType == "Slice" && producer[node.Input[0]].OpType == "DequantizeLinear")
+            if (node.OpType is "MaxPool" or "DepthToSpace" || node.OpType == "Slice" && producer[node.Input[0]].OpType == "DequantizeLinear")
             {
                 // Same scale and zero point in and out: ONNX Runtime drops the pair and runs the node on uint8.
                 var q = Assert.Single(readers[node.Output[0]]);
@@ -387,7 +454,9 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((opset, OnnxExport.IrVersion(opset)), (result.Opset, result.IrVersion));
         var operators = OptimizedOperators(path, _dir.File($"opset{opset}-optimized.onnx"));
         output.WriteLine($"opset {opset}: {Describe(operators)}");
-        Assert.Equal(10, operators.GetValueOrDefault("com.microsoft:QLinearConv"));
+        // The 10 3×3 convolutions and the 2 up-convolutions' sub-pixel Convs.
+        Assert.Equal(12, operators.GetValueOrDefault("com.microsoft:QLinearConv"));
+        Assert.False(operators.ContainsKey("ConvTranspose"));
         Assert.Equal(2, operators.GetValueOrDefault("com.microsoft:QLinearConcat"));
         Assert.Equal(2, operators.GetValueOrDefault("com.microsoft:NhwcMaxPool"));
         using var session = new InferenceSession(path);

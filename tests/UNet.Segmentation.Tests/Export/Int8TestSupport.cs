@@ -46,11 +46,14 @@ internal static class Int8TestSupport
             .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
     }
 
+    /// <summary>One node ONNX Runtime ran: its operator, node name, the element type of each input ("uint8", "float", …) and its kernel time.</summary>
+    public sealed record ProfiledNode(string Op, string Name, IReadOnlyList<string> InputTypes, double Microseconds);
+
     /// <summary>
-    /// The operators ONNX Runtime's profiler saw run for one forward of <paramref name="input"/>
-    /// (its "Node" events' op_name), with how many nodes of each ran.
+    /// The nodes ONNX Runtime's profiler saw run for one forward of <paramref name="input"/> (its
+    /// "Node" events named "…_kernel_time": op_name, input_type_shape, dur), in the order they ran.
     /// </summary>
-    public static Dictionary<string, int> ProfiledOperators(string model, float[] input, long[] shape, string profilePrefix)
+    public static IReadOnlyList<ProfiledNode> Profile(string model, float[] input, long[] shape, string profilePrefix)
     {
         string profile;
         using (var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, EnableProfiling = true, ProfileOutputPathPrefix = profilePrefix, IntraOpNumThreads = 1 })
@@ -63,18 +66,29 @@ internal static class Int8TestSupport
         }
         using var document = JsonDocument.Parse(File.ReadAllText(profile));
         var events = document.RootElement.ValueKind == JsonValueKind.Array ? document.RootElement : document.RootElement.GetProperty("traceEvents");
-        var nodes = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var nodes = new List<ProfiledNode>();
         foreach (var e in events.EnumerateArray())
             if (e.TryGetProperty("cat", out var cat) && cat.GetString() == "Node"
                 && e.TryGetProperty("args", out var args) && args.TryGetProperty("op_name", out var op))
             {
                 string name = e.GetProperty("name").GetString()!;
                 if (!name.EndsWith("_kernel_time", StringComparison.Ordinal)) continue;
-                nodes.TryAdd(op.GetString()!, new HashSet<string>(StringComparer.Ordinal));
-                nodes[op.GetString()!].Add(name);
+                // input_type_shape: [{"uint8": [1, 64, 30, 30]}, …], one object per input.
+                var types = args.TryGetProperty("input_type_shape", out var inputs)
+                    ? inputs.EnumerateArray().SelectMany(i => i.EnumerateObject().Select(p => p.Name)).ToList()
+                    : new List<string>();
+                nodes.Add(new ProfiledNode(op.GetString()!, name[..^"_kernel_time".Length], types, e.GetProperty("dur").GetDouble()));
             }
-        return nodes.ToDictionary(n => n.Key, n => n.Value.Count, StringComparer.Ordinal);
+        return nodes;
     }
+
+    /// <summary>The operators of <paramref name="nodes"/> with how many nodes of each ran.</summary>
+    public static Dictionary<string, int> Count(IEnumerable<ProfiledNode> nodes) =>
+        nodes.GroupBy(n => n.Op, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(n => n.Name).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
+
+    /// <summary>The operators ONNX Runtime's profiler saw run for one forward of <paramref name="input"/>, with how many nodes of each ran.</summary>
+    public static Dictionary<string, int> ProfiledOperators(string model, float[] input, long[] shape, string profilePrefix) =>
+        Count(Profile(model, input, shape, profilePrefix));
 
     public static string Describe(Dictionary<string, int> operators) =>
         string.Join(' ', operators.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}={o.Value}"));

@@ -59,7 +59,8 @@ public sealed class SyntheticTrainedInt8Model : IDisposable
 
 /// <summary>
 /// The int8 export of a trained network: its masks agree with the float export's on held-out
-/// slices, ONNX Runtime runs its convolutions as int8 kernels (QLinearConv), and ONNX's own
+/// slices, ONNX Runtime runs its convolutions, the up-convolutions included, as int8 kernels
+/// (QLinearConv) and its up-sampling's DepthToSpace on uint8, and ONNX's own
 /// checker (Debian python3-onnx) accepts the files.
 /// </summary>
 [Collection("LiveTensors")]
@@ -99,27 +100,32 @@ public sealed class Int8TrainedModelTests(SyntheticTrainedInt8Model trained, ITe
         int size = trained.Options.InputSize;
         var input = new float[size * size];
         for (int i = 0; i < input.Length; i++) input[i] = (float)Math.Sin(i * 0.01);
-        var profiled = ProfiledOperators(trained.Int8Path, input, [1, 1, size, size], Path.Combine(trained.Folder, "int8-profile"));
+        var nodes = Int8TestSupport.Profile(trained.Int8Path, input, [1, 1, size, size], Path.Combine(trained.Folder, "int8-profile"));
+        var profiled = Int8TestSupport.Count(nodes);
         var optimized = Int8TestSupport.OptimizedOperators(trained.Int8Path, Path.Combine(trained.Folder, "int8-optimized.onnx"));
-        var floatProfile = ProfiledOperators(trained.FloatPath, input, [1, 1, size, size], Path.Combine(trained.Folder, "float-profile"));
+        var floatProfile = Int8TestSupport.ProfiledOperators(trained.FloatPath, input, [1, 1, size, size], Path.Combine(trained.Folder, "float-profile"));
         output.WriteLine($"int8 file, ONNX Runtime's profile: {Int8TestSupport.Describe(profiled)}");
         output.WriteLine($"int8 file, ONNX Runtime's optimized graph: {Int8TestSupport.Describe(optimized)}");
         output.WriteLine($"float file, ONNX Runtime's profile: {Int8TestSupport.Describe(floatProfile)}");
+        foreach (var n in nodes.Where(n => n.Op is "DepthToSpace" or "Transpose" or "DequantizeLinear" or "QuantizeLinear"))
+            output.WriteLine($"  {n.Op} {n.Name} ({string.Join(", ", n.InputTypes)})");
 
-        int transposed = report.Int8Layers.Count(l => l.EndsWith(".upconv", StringComparison.Ordinal));
-        int threeByThree = report.Int8Layers.Count - transposed;
-        Assert.Equal(18, threeByThree);
-        // Every 3×3 convolution runs as QLinearConv on uint8 activations and int8 weights ...
-        Assert.Equal(threeByThree, profiled.GetValueOrDefault("QLinearConv"));
-        // ... the only float convolution is the last 1×1 (kept float32 by design) ...
+        int upconvs = report.Int8Layers.Count(l => l.EndsWith(".upconv", StringComparison.Ordinal));
+        Assert.Equal(trained.Options.Depth, upconvs);
+        Assert.Equal(18 + upconvs, report.Int8Layers.Count);
+        // Every 3×3 convolution and every up-convolution's sub-pixel convolution runs as
+        // QLinearConv on uint8 activations and int8 weights ...
+        Assert.Equal(report.Int8Layers.Count, profiled.GetValueOrDefault("QLinearConv"));
+        // ... no transposed convolution is left in float32, the only float convolution is the last 1×1 (kept float32 by design) ...
+        Assert.False(profiled.ContainsKey("ConvTranspose"), "a ConvTranspose ran");
         Assert.Equal(1, profiled.GetValueOrDefault("Conv") + profiled.GetValueOrDefault("FusedConv"));
-        // ... the skip concatenations and the poolings stay in uint8 ...
+        // ... the up-sampling's DepthToSpace moves uint8 values ...
+        var depthToSpace = nodes.Where(n => n.Op == "DepthToSpace").ToList();
+        Assert.Equal(upconvs, depthToSpace.Count);
+        Assert.All(depthToSpace, n => Assert.Equal("uint8", n.InputTypes[0]));
+        // ... and the skip concatenations and the poolings stay in uint8.
         Assert.Equal(trained.Options.Depth, profiled.GetValueOrDefault("QLinearConcat"));
         Assert.Equal(trained.Options.Depth, profiled.GetValueOrDefault("MaxPool") + profiled.GetValueOrDefault("NhwcMaxPool"));
-        // ... and the transposed convolutions, for which ONNX Runtime's CPU provider has no int8
-        // kernel, run in float32 on dequantized inputs and weights.
-        Assert.Equal(transposed, profiled.GetValueOrDefault("ConvTranspose"));
-        Assert.Equal(trained.Options.Depth, transposed);
         // The float file runs no quantized operator.
         Assert.DoesNotContain(floatProfile.Keys, k => k.StartsWith("QLinear", StringComparison.Ordinal) || k.Contains("Quantize", StringComparison.Ordinal));
     }
@@ -142,9 +148,6 @@ public sealed class Int8TrainedModelTests(SyntheticTrainedInt8Model trained, ITe
         Assert.True(operators.GetProperty("DequantizeLinear").GetInt32() > 0);
         Assert.False(files[1].GetProperty("metadata").TryGetProperty("unet_quantization", out _));
     }
-
-    private static Dictionary<string, int> ProfiledOperators(string model, float[] input, long[] shape, string prefix) =>
-        Int8TestSupport.ProfiledOperators(model, input, shape, prefix);
 }
 
 /// <summary>
