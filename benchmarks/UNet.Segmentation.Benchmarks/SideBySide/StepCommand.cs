@@ -64,17 +64,28 @@ public static class StepCommand
         set_num_threads(o.Threads);
         var rss = new List<double[]>();
         var rates = new Dictionary<string, double>();
-        var times = command == "conv-rate" ? ConvTimes(o, rates) : StepTimes(o, rss);
+        var phases = new double[3];
+        var times = command == "conv-rate" ? ConvTimes(o, rates) : StepTimes(o, rss, o.Phases && o.Mode == "train" ? phases : null);
         var measured = times.Skip(o.Warmup).ToArray();
         var result = new Dictionary<string, object>
         {
-            ["impl"] = "ours", ["version"] = __version__, ["mode"] = command == "conv-rate" ? "conv" : o.Mode, ["batch"] = o.Batch,
+            ["impl"] = "ours", ["version"] = __version__, ["mode"] = command == "conv-rate" ? (o.Backward ? "conv-backward" : "conv") : o.Mode, ["batch"] = o.Batch,
             ["precision"] = o.PrecisionName, ["device"] = o.Device.ToString(), ["format"] = o.FormatName, ["filters"] = o.Filters, ["size"] = o.Size,
             ["threads"] = get_num_threads(), ["step_seconds"] = measured,
             ["images_per_second"] = measured.Average(t => o.Batch / t),
             ["peak_rss_mib"] = ProcStatusMib("VmHWM:"),
         };
         if (rss.Count > 0) result["rss_mib_by_step"] = rss;
+        if (o.Phases && o.Mode == "train" && command == "step")
+        {
+            // Mean seconds per step of each phase (measured steps only), and the forward's share of
+            // the step's FLOPs, so that each phase can be set beside its part of the floor.
+            result["phase_seconds"] = new Dictionary<string, double>
+            {
+                ["forward_and_loss"] = phases[0] / o.Steps, ["backward"] = phases[1] / o.Steps, ["optimizer"] = phases[2] / o.Steps,
+            };
+            result["forward_flops_per_image"] = FlopCount.Forward(UNetOptions.Reference with { BaseFilters = o.Filters, InputSize = o.Size }, o.Size);
+        }
         if (command == "conv-rate")
         {
             // The machine's rate: the best of the reference's 3×3 convolution shapes.
@@ -88,8 +99,9 @@ public static class StepCommand
         return result;
     }
 
-    private static List<double> StepTimes(StepOptions o, List<double[]> rss)
+    private static List<double> StepTimes(StepOptions o, List<double[]> rss, double[]? phases)
     {
+        var warmupPhases = new double[3];
         bool training = o.Mode == "train";
         using var workload = new UNetWorkload(training, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size, o.Device);
         var times = new List<double>();
@@ -97,7 +109,7 @@ public static class StepCommand
         {
             Devices.Synchronize(o.Device);
             long start = Stopwatch.GetTimestamp();
-            if (training) workload.TrainStep(); else workload.InferStep();
+            if (training) workload.TrainStep(phases is null ? null : i < o.Warmup ? warmupPhases : phases); else workload.InferStep();
             Devices.Synchronize(o.Device);
             times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
             if (o.RssEvery > 0 && (i + 1) % o.RssEvery == 0) rss.Add([i + 1, ProcStatusMib("VmRSS:"), ProcStatusMib("VmHWM:")]);
@@ -117,7 +129,7 @@ public static class StepCommand
     {
         // The rate of the arithmetic, not of the kernel zero-filling a fresh output each call.
         FreedMemoryReuse.Enable();
-        using var inference = inference_mode();
+        using var inference = o.Backward ? null : inference_mode();
         var dtype = o.Precision.ComputeType() ?? ScalarType.Float32;
         List<double> best = [];
         double bestRate = 0;
@@ -132,18 +144,32 @@ public static class StepCommand
                 x = ChannelsLast.Of(x);
                 w = ChannelsLast.Of(w);
             }
+            if (o.Backward)
+            {
+                x.requires_grad_(true);
+                w.requires_grad_(true);
+            }
             var times = new List<double>();
             for (int i = 0; i < o.Warmup + o.Steps; i++)
             {
                 using var step = NewDisposeScope();
+                // Backward: the forward (untimed) makes the graph, then its backward is timed.
+                var y = o.Backward ? F.conv2d(x, w, b) : null;
+                var upstream = y is null ? null : ones_like(y);
                 Devices.Synchronize(o.Device);
                 long start = Stopwatch.GetTimestamp();
-                F.conv2d(x, w, b);
+                if (y is null) F.conv2d(x, w, b);
+                else y.backward([upstream!]);
                 Devices.Synchronize(o.Device);
                 times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                if (o.Backward)
+                {
+                    x.grad = null;
+                    w.grad = null;
+                }
             }
             var measured = times.Skip(o.Warmup).Order().ToArray();
-            double rate = 2.0 * o.Batch * (size - 2) * (size - 2) * c * c * 9 / measured[measured.Length / 2] / 1e9;
+            double rate = (o.Backward ? 2 : 1) * 2.0 * o.Batch * (size - 2) * (size - 2) * c * c * 9 / measured[measured.Length / 2] / 1e9;
             rates[$"{c}x{size}"] = rate;
             if (rate > bestRate) (bestRate, best) = (rate, times);
         }

@@ -23,6 +23,10 @@ public sealed record StepOptions
     public Device Device { get; init; } = CPU;
     /// <summary>Record the resident set every this many steps (0: never) — the memory-flatness run.</summary>
     public int RssEvery { get; init; }
+    /// <summary><c>--phases 1</c>: also time a training step's phases (forward and loss, backward, optimizer with the working copy's casts).</summary>
+    public bool Phases { get; init; }
+    /// <summary><c>conv-rate --pass backward</c>: the rate of the convolutions' backward (input and weight gradients, twice the forward's FLOPs) instead of the forward's.</summary>
+    public bool Backward { get; init; }
 
     /// <summary>Parses <c>--name value</c> pairs; an unknown flag or a bad value throws <see cref="ArgumentException"/> naming it.</summary>
     public static StepOptions Parse(IReadOnlyList<string> args)
@@ -46,6 +50,8 @@ public sealed record StepOptions
                 "--steps" => o with { Steps = Positive(flag, v) },
                 "--threads" => o with { Threads = Positive(flag, v) },
                 "--rss-every" => o with { RssEvery = NonNegative(flag, v) },
+                "--pass" => o with { Backward = v switch { "forward" => false, "backward" => true, _ => throw Bad(flag, v, "forward or backward") } },
+                "--phases" => o with { Phases = v switch { "0" => false, "1" => true, _ => throw Bad(flag, v, "0 or 1") } },
                 "--seed" => o,
                 _ => throw new ArgumentException($"unknown flag {flag}", flag),
             };
