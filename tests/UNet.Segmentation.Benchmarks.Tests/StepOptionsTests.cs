@@ -20,6 +20,9 @@ public class StepOptionsTests
         Assert.True(o.ChannelsLast);
         Assert.Equal((16, 188, 0, 4, 3, 5), (o.Filters, o.Size, o.Warmup, o.Steps, o.Threads, o.RssEvery));
         Assert.Equal("cpu", o.Device.ToString());
+        Assert.False(o.Backward || o.Phases);
+        var p = StepOptions.Parse(["--pass", "backward", "--phases", "1"]);
+        Assert.True(p.Backward && p.Phases);
     }
 
     [Fact]
@@ -49,6 +52,8 @@ public class StepOptionsTests
     [InlineData("--batch", "0", "a positive integer")]
     [InlineData("--mode", "eval", "train or infer")]
     [InlineData("--colour", "red", "unknown flag")]
+    [InlineData("--pass", "sideways", "forward or backward")]
+    [InlineData("--phases", "yes", "0 or 1")]
     public void BadFlags_AreNamed(string flag, string value, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => StepOptions.Parse([flag, value]));

@@ -1,3 +1,4 @@
+using UNet.Segmentation.Model;
 using System.Text.Json;
 using UNet.Segmentation.Benchmarks.SideBySide;
 using static TorchSharp.torch;
@@ -94,6 +95,29 @@ public class WorkerCommandTests
         var (code, json, errors) = Run("conv-rate", "--precision", "bf16", "--format", "channels-last", "--warmup", "0", "--steps", "1");
         Assert.True(code == 0, errors);
         Assert.Equal("conv", json!.Value.GetProperty("mode").GetString());
+        Assert.True(json.Value.GetProperty("gflops").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Step_WithPhases_TimesForwardBackwardAndOptimizer_AndGivesTheForwardsFlops()
+    {
+        var (code, json, errors) = Run("step", "--filters", "4", "--size", "188", "--warmup", "0", "--steps", "2", "--precision", "bf16", "--phases", "1");
+        Assert.True(code == 0, errors);
+        var r = json!.Value;
+        var phases = r.GetProperty("phase_seconds");
+        foreach (var key in new[] { "forward_and_loss", "backward", "optimizer" })
+            Assert.True(phases.GetProperty(key).GetDouble() > 0, $"{key} in {phases}");
+        double forward = r.GetProperty("forward_flops_per_image").GetDouble(), step = r.GetProperty("flops_per_image").GetDouble();
+        Assert.Equal(FlopCount.Forward(UNetOptions.Reference with { BaseFilters = 4, InputSize = 188 }, 188), forward);
+        Assert.InRange(forward, step / 4, step / 2);   // a training step is about 3 forwards' FLOPs
+    }
+
+    [Fact]
+    public void ConvRate_OfTheBackward_SaysSo()
+    {
+        var (code, json, errors) = Run("conv-rate", "--precision", "bf16", "--pass", "backward", "--warmup", "0", "--steps", "1");
+        Assert.True(code == 0, errors);
+        Assert.Equal("conv-backward", json!.Value.GetProperty("mode").GetString());
         Assert.True(json.Value.GetProperty("gflops").GetDouble() > 0);
     }
 
