@@ -67,6 +67,25 @@ public class NnUNetSlidingWindowTests
         Assert.True(p.isfinite().all().item<bool>());
     }
 
+    [Theory]
+    [InlineData(0.25, true)]
+    [InlineData(0.5, false)]
+    [InlineData(0.0, true)]
+    public void ManyWindows_OfAPointwiseNetwork_EqualTheDirectForward(double overlap, bool gaussian)
+    {
+        // A 1×1×1 convolution sees no neighbour: every window gives every voxel its direct value,
+        // so any blending must give it back, whatever the windows' placement and the padding.
+        using var scope = NewDisposeScope();
+        random.manual_seed(10);
+        var conv = nn.Conv3d(2, 3, 1);
+        var image = randn(2, 5, 37, 21);
+        using var predictor = new NnUNetSlidingWindow(conv, [8, 16, 16], 2, 3, new NnUNetPredictionOptions { Overlap = overlap, Gaussian = gaussian, BatchSize = 2 });
+        var logits = predictor.PredictLogits(image);
+        Tensor direct;
+        using (no_grad()) direct = conv.forward(image.unsqueeze(0))[0];
+        Assert.True((logits - direct).abs().max().item<float>() <= 1e-5f);
+    }
+
     [Fact]
     public void Tta_OfAFlipEquivariantNetwork_EqualsNoTta()
     {
