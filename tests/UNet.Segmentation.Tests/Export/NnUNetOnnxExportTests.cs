@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace UNet.Segmentation.Tests.Export;
 
 /// <summary><see cref="NnUNetOnnxExport"/>: ONNX Runtime runs what was written like TorchSharp (≤ 1e-4), and ONNX's checker accepts it.</summary>
+[Collection("LiveTensors")]
 public class NnUNetOnnxExportTests
 {
     public static TheoryData<string, int[]> Cases => new()
@@ -47,7 +48,8 @@ public class NnUNetOnnxExportTests
             Tensor logits;
             using (no_grad()) logits = model.forward(image);
             var probabilities = logits.softmax(1);
-            using var session = new InferenceSession(path);
+            // The Onnx project's own session settings (threads, graph optimisation), as OnnxPredictor opens it.
+            using var session = UNet.Segmentation.Onnx.OnnxSessions.Open(path, new UNet.Segmentation.Onnx.OnnxPredictorOptions());
             var (onnxProbabilities, onnxLogits, probabilitiesShape, logitsShape) = OnnxTestSupport.OnnxForward(session, image.data<float>().ToArray(), dims);
             Assert.Equal(logits.shape, logitsShape);
             Assert.Equal(logits.shape, probabilitiesShape);
@@ -82,6 +84,26 @@ public class NnUNetOnnxExportTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void BadArguments_AreRefusedNamingThem_AndExportLeavesNoTensor()
+    {
+        using var model = RandomModel("2d");
+        string folder = Directory.CreateTempSubdirectory("nnunet-onnx-").FullName;
+        try
+        {
+            Assert.Equal("path", Assert.Throws<ArgumentException>(() => NnUNetOnnxExport.Save(model, folder)).ParamName);
+            Assert.Equal("opset", Assert.Throws<ArgumentOutOfRangeException>(() => NnUNetOnnxExport.Save(model, Path.Combine(folder, "a.onnx"), opset: 12)).ParamName);
+            NnUNetOnnxExport.Save(model, Path.Combine(folder, "b.onnx"));
+            long before = UNet.Segmentation.Tests.Shared.LiveTensors.SettledCount();
+            NnUNetOnnxExport.Save(model, Path.Combine(folder, "c.onnx"));
+            Assert.Equal(before, UNet.Segmentation.Tests.Shared.LiveTensors.SettledCount());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 }
