@@ -39,11 +39,15 @@ internal static class PredictCommand
             Description = "post-processing: interior segments (4-connected, probability >= 0.5) of fewer pixels become membrane",
         };
         var cuda = new Option<bool>("--cuda") { Description = "run on CUDA: TorchSharp's cuda:LOCAL_RANK, or ONNX Runtime's CUDA provider on that device (needs the CUDA packages)" };
+        var model = new Option<string>("--model") { Description = "unet (the 2-D U-Net) or nnunet (--checkpoint of an nnU-Net, --input an MSD task folder: its test cases become NIfTI labels)", DefaultValueFactory = _ => "unet" };
+        model.AcceptOnlyFromAmong("unet", "nnunet");
+        var probabilitiesFlag = new Option<bool>("--probabilities") { Description = "with --model nnunet: also write <id>_probabilities.nii.gz" };
+        var bf16 = new Option<bool>("--bf16") { Description = "with --model nnunet: compute the convolutions in bfloat16" };
         var nproc = new Option<int?>("--nproc-per-node", "--nproc_per_node") { Description = "share the pages among N ranks on this machine through Open MPI's mpirun (many machines: mpirun -np N --hostfile H unet predict ...)" };
         var command = new Command("predict",
             "Segment a TIFF volume, an image or a folder of images with an ONNX export (ONNX Runtime, no libtorch) or a checkpoint (TorchSharp).")
         {
-            onnx, checkpoint, input, output, tiled, overlap, tta, threads, pages, minSegment, cuda, nproc,
+            onnx, checkpoint, input, output, tiled, overlap, tta, threads, pages, minSegment, cuda, nproc, model, probabilitiesFlag, bf16,
         };
         command.SetAction(parse =>
         {
@@ -66,6 +70,14 @@ internal static class PredictCommand
         int Predict(ParseResult parse, MpiWorld? world)
         {
             var (onnxFile, checkpointFile) = (parse.GetValue(onnx), parse.GetValue(checkpoint));
+            if (parse.GetValue(model) == "nnunet")
+            {
+                if (checkpointFile is null || onnxFile is not null) throw new ArgumentException("--model nnunet runs a --checkpoint FILE (saved by NnUNetModel.Save)");
+                var task = parse.GetValue(input) ?? throw new ArgumentException("--input TASK_FOLDER is required");
+                var into = parse.GetValue(output) ?? throw new ArgumentException("--output-dir FOLDER is required");
+                return NnUNetPrediction.Run(Existing(checkpointFile, "--checkpoint"), task.FullName, into.FullName, parse.GetValue(overlap),
+                    parse.GetValue(tta), parse.GetValue(bf16), parse.GetValue(probabilitiesFlag), parse.GetValue(threads));
+            }
             if ((onnxFile is null) == (checkpointFile is null)) throw new ArgumentException("give one of --onnx FILE and --checkpoint FILE");
             var source = parse.GetValue(input) ?? throw new ArgumentException("--input FILE|FOLDER is required");
             var outputDir = parse.GetValue(output) ?? throw new ArgumentException("--output-dir FOLDER is required");

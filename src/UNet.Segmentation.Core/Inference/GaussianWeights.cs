@@ -31,4 +31,28 @@ public static class GaussianWeights
                 map[y * size + x] = (float)Math.Max(line[y] * line[x] / (peak * peak), MinimumWeight);
         return map;
     }
+
+    /// <summary>
+    /// The N-dimensional map (2-D or 3-D windows of nnU-Net), C-order: the product over the axes of
+    /// exp(−dᵢ²/(2σᵢ²)), dᵢ the distance to the window's centre ((sizeᵢ − 1)/2) and σᵢ =
+    /// <paramref name="sigmaFraction"/>·sizeᵢ (MONAI's <c>sigma_scale</c> 0.125, which NVIDIA's nnUNet
+    /// uses with <c>--blend gaussian</c>), scaled so the largest weight is 1 and raised to at least
+    /// <see cref="MinimumWeight"/>. Symmetric under a flip of any axis.
+    /// </summary>
+    public static float[] Create(IReadOnlyList<int> sizes, double sigmaFraction = DefaultSigmaFraction)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        if (sizes.Count < 1 || sizes.Any(s => s < 1)) throw new ArgumentException($"every size must be at least 1 (got {string.Join("×", sizes)})", nameof(sizes));
+        if (!(sigmaFraction > 0) || double.IsInfinity(sigmaFraction))
+            throw new ArgumentOutOfRangeException(nameof(sigmaFraction), sigmaFraction, "must be positive and finite");
+        double[] map = [1.0];
+        foreach (int size in sizes)
+        {
+            double sigma = sigmaFraction * size, centre = (size - 1) / 2.0;
+            var line = Enumerable.Range(0, size).Select(i => Math.Exp(-(i - centre) * (i - centre) / (2 * sigma * sigma))).ToArray();
+            double peak = line.Max();
+            map = map.SelectMany(m => line.Select(v => m * v / peak)).ToArray();
+        }
+        return map.Select(v => (float)Math.Max(v, MinimumWeight)).ToArray();
+    }
 }

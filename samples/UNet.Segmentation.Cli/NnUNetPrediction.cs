@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using UNet.Segmentation.Data.Msd;
+using UNet.Segmentation.Inference.NnUNet;
+using UNet.Segmentation.Model.NnUNet;
+using static TorchSharp.torch;
+
+namespace UNet.Segmentation.Cli;
+
+/// <summary>
+/// <c>unet predict --model nnunet --checkpoint C --input TASK --output-dir D</c>: predicts every
+/// test case (imagesTs) of a Medical Segmentation Decathlon task folder with an nnU-Net saved by
+/// <see cref="NnUNetModel.Save"/>, writing &lt;id&gt;.nii.gz (uint8 labels) and, with
+/// <c>--probabilities</c>, &lt;id&gt;_probabilities.nii.gz (float32 X×Y×Z×classes), both in the
+/// input image's space. The plan's target spacing and patch come from the model's options.
+/// </summary>
+internal static class NnUNetPrediction
+{
+    public static int Run(string checkpoint, string taskFolder, string outputDir, double overlap, bool tta, bool bf16, bool probabilities, int? threads)
+    {
+        if (threads is { } n) set_num_threads(n);
+        var task = MsdTask.Load(taskFolder);
+        if (task.Test.Count == 0) throw new ArgumentException($"{task.DatasetJsonPath} lists no test case (imagesTs) to predict");
+        using var model = NnUNetModel.Load(checkpoint);
+        var o = model.Options;
+        if (o.SpatialDims != 3 || o.PatchSize is null || o.Spacing is null)
+            throw new ArgumentException($"{checkpoint}: MSD cases need a 3-D nnU-Net whose options hold its patch size and spacing");
+        var plan = MsdPlan.Create(task, new MsdPreprocessingOptions { PatchSize = Shape3D.From(o.PatchSize), TargetSpacing = o.Spacing });
+        var options = new NnUNetPredictionOptions { Overlap = overlap, TestTimeAugmentation = tta, Precision = bf16 ? ScalarType.BFloat16 : ScalarType.Float32 };
+        using var window = new NnUNetSlidingWindow(model, options);
+        var predictor = new NnUNetCasePredictor(window, plan);
+        Console.WriteLine($"engine: TorchSharp nnU-Net ({checkpoint}); window {string.Join("×", window.Window)}, overlap {overlap}, {window.PassesPerWindow} pass(es) per window, {options.Precision}");
+        var clock = Stopwatch.StartNew();
+        foreach (var item in task.Test)
+        {
+            var started = clock.Elapsed;
+            var prediction = predictor.PredictToFolder(task, item, outputDir, probabilities);
+            Console.WriteLine($"{item.Id}: {prediction.Properties.OriginalShape} in {(clock.Elapsed - started).TotalSeconds:F1} s");
+        }
+        Console.WriteLine($"predicted {task.Test.Count} case(s) in {clock.Elapsed.TotalSeconds:F1} s into {outputDir}");
+        return 0;
+    }
+}
