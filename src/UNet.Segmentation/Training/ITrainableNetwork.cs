@@ -30,12 +30,24 @@ public interface ITrainableNetwork
     /// <summary>Its options as JSON (equal JSON: the same architecture).</summary>
     string OptionsJson { get; }
 
+    /// <summary>Throws an <see cref="InvalidDataException"/> naming <paramref name="path"/> unless <paramref name="json"/> (a checkpoint's options) describes this network's architecture.</summary>
+    void CheckOptions(string path, string json);
+
     /// <summary>
     /// The training forward pass: what the loss takes (the U-Net's logits; the nnU-Net's stacked
     /// deep-supervision outputs) and the main logits N×classes×spatial that the step's metrics
     /// read (the same tensor for the U-Net; output 0 for the nnU-Net). Both belong to the caller's dispose scope.
     /// </summary>
     (Tensor ForLoss, Tensor Logits) TrainingForward(Tensor images);
+
+    /// <summary>The inference forward pass: logits N×classes×spatial at the input's resolution.</summary>
+    Tensor Forward(Tensor images);
+
+    /// <summary>The name of <see cref="DefaultLoss"/> in logs.</summary>
+    string DefaultLossName { get; }
+
+    /// <summary>The soft Dice coefficient of a training step's main logits and labels, as the step's log reports it.</summary>
+    double StepDice(Tensor logits, Tensor labels);
 
     /// <summary>The network's own training loss of <see cref="TrainingForward"/>'s first result and the batch's labels.</summary>
     Tensor DefaultLoss(Tensor forLoss, Tensor labels);

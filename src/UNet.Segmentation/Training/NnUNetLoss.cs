@@ -65,11 +65,26 @@ public static class NnUNetLoss
         return raw.Select(w => w / sum).ToArray();
     }
 
+    /// <summary>The soft Dice coefficient of the Dice term: mean over the foreground classes of (2·Σ p·t + 1e-5) / (Σ t + Σ p + 1e-5) over the batch (1 with one class).</summary>
+    /// <exception cref="ArgumentException">As <see cref="DiceCrossEntropy"/>.</exception>
+    public static Tensor ForegroundDice(Tensor logits, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var (x, indices) = Prepare(logits, labels);
+        var result = x.shape[1] < 2 ? tensor(1f) : DiceTerm(x, indices).neg().add(1.0);
+        return result.MoveToOuterDisposeScope();
+    }
+
     private static Tensor Single(Tensor logits, Tensor indices)
     {
-        long classes = logits.shape[1];
         var ce = F.cross_entropy(logits, indices);
-        if (classes < 2) return ce;
+        return logits.shape[1] < 2 ? ce : DiceTerm(logits, indices).add(ce);
+    }
+
+    /// <summary>Mean over the foreground classes of 1 − dice.</summary>
+    private static Tensor DiceTerm(Tensor logits, Tensor indices)
+    {
+        long classes = logits.shape[1];
         int dims = (int)logits.dim();
         var order = new long[dims];
         order[0] = 0;
@@ -82,8 +97,7 @@ public static class NnUNetLoss
         for (int d = 2; d < dims; d++) reduce[d - 1] = d;
         var intersection = p.mul(t).sum(reduce);
         var denominator = t.sum(reduce).add(p.sum(reduce));
-        var dice = intersection.mul(2.0).add(DiceSmooth).div(denominator.add(DiceSmooth)).neg().add(1.0).mean();
-        return dice.add(ce);
+        return intersection.mul(2.0).add(DiceSmooth).div(denominator.add(DiceSmooth)).neg().add(1.0).mean();
     }
 
     /// <summary>Checked logits (float32 or float64) and int64 class indices N×spatial, new handles in the current scope.</summary>

@@ -24,6 +24,7 @@ public static class TrainableNetwork
         public int Classes => model.Options.Classes;
         public string OptionsMetadataKey => UNetModel.OptionsMetadataKey;
         public string OptionsJson => model.Options.ToJson();
+        public void CheckOptions(string path, string json) => Checkpoints.CheckOptions(path, json, model.Options);
 
         public (Tensor ForLoss, Tensor Logits) TrainingForward(Tensor images)
         {
@@ -32,6 +33,15 @@ public static class TrainableNetwork
         }
 
         public Tensor DefaultLoss(Tensor forLoss, Tensor labels) => Losses.DiceCrossEntropy(forLoss, labels);
+        public string DefaultLossName => LossKind.DiceCrossEntropy.ToString();
+        public Tensor Forward(Tensor images) => model.call(images);
+
+        public double StepDice(Tensor logits, Tensor labels)
+        {
+            using var noGrad = no_grad();
+            using var loss = Losses.SoftDice(logits, labels);
+            return 1 - loss.item<float>();
+        }
     }
 
     private sealed class NnUNetAdapter(NnUNetModel model) : ITrainableNetwork
@@ -43,6 +53,21 @@ public static class TrainableNetwork
         public string OptionsMetadataKey => NnUNetModel.OptionsMetadataKey;
         public string OptionsJson => model.Options.ToJson();
 
+        public void CheckOptions(string path, string json)
+        {
+            string saved;
+            try
+            {
+                saved = NnUNetOptions.FromJson(json).ToJson();
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new InvalidDataException($"{path}: the '{OptionsMetadataKey}' metadata is not valid nnU-Net options ({e.Message})", e);
+            }
+            if (saved != OptionsJson)
+                throw new InvalidDataException($"{path} was written for another nnU-Net architecture ({saved}) than this model ({OptionsJson})");
+        }
+
         public (Tensor ForLoss, Tensor Logits) TrainingForward(Tensor images)
         {
             if (images.dim() != SpatialDims + 2)
@@ -52,5 +77,14 @@ public static class TrainableNetwork
         }
 
         public Tensor DefaultLoss(Tensor forLoss, Tensor labels) => NnUNetLoss.DeepSupervision(forLoss, labels);
+        public string DefaultLossName => "nnU-Net Dice + cross-entropy, deep supervision";
+        public Tensor Forward(Tensor images) => model.forward(images);
+
+        public double StepDice(Tensor logits, Tensor labels)
+        {
+            using var noGrad = no_grad();
+            using var dice = NnUNetLoss.ForegroundDice(logits, labels);
+            return dice.item<float>();
+        }
     }
 }

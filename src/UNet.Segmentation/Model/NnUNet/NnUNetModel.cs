@@ -177,7 +177,7 @@ public sealed class NnUNetModel : nn.Module<Tensor, Tensor>
         Safetensors.Save(path, state_dict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.contiguous())).ToList(), metadata);
     }
 
-    /// <summary>Rebuilds a model from a file written by <see cref="Save"/>: the options come from its metadata.</summary>
+    /// <summary>Rebuilds a model from a file written by <see cref="Save"/> or a training checkpoint of the Trainer: the options come from its metadata.</summary>
     /// <exception cref="SafetensorsFormatException">The file is not valid safetensors (the message names it).</exception>
     /// <exception cref="InvalidDataException">The file holds no nnU-Net options, or weights that do not fit them.</exception>
     public static NnUNetModel Load(string path, Device? device = null)
@@ -198,7 +198,9 @@ public sealed class NnUNetModel : nn.Module<Tensor, Tensor>
         var model = new NnUNetModel(options);
         try
         {
-            StateDicts.LoadInto(model, file.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value));
+            // A training checkpoint also holds the optimizer's and the generator's state: not weights.
+            StateDicts.LoadInto(model, file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
+                .ToDictionary(kv => kv.Key, kv => kv.Value));
             if (device is { } d && d.type != DeviceType.CPU) model.to(d);
             return model;
         }

@@ -1,0 +1,151 @@
+using UNet.Segmentation.Data;
+using UNet.Segmentation.Data.Msd;
+using static TorchSharp.torch;
+
+namespace UNet.Segmentation.Training;
+
+/// <summary>
+/// Preprocessed MSD cases as a <see cref="Trainer"/> trains on them: training batches of 3-D
+/// patches from <see cref="MsdTrainingBatches"/> (batch b of rank r of W is the task's batch
+/// b·W + r, a function of the seed and that index alone, so a run resumes exactly), and an
+/// evaluation on <see cref="EvaluationPatches"/> seeded patches of each validation case (the
+/// sampler's foreground oversampling, no augmentation). Until the sliding-window inference lands,
+/// the evaluation is patch-wise: <see cref="SegmentationMetrics.HardDicePerClass"/> holds the Dice
+/// of each class over all the patches together, and <see cref="SegmentationMetrics.SoftDiceLoss"/>
+/// 1 − the mean hard Dice of the foreground classes, so <see cref="SegmentationMetrics.ReferenceDice"/>
+/// is that mean.
+/// </summary>
+public sealed class MsdTrainingData : ITrainingData
+{
+    private readonly IReadOnlyList<(Volume<float> Image, Volume<byte> Labels)> _cases;
+    private readonly MsdPatchSampler _sampler;
+
+    /// <summary>Training data of <paramref name="cases"/> (all the task's cases, in the order the folds index).</summary>
+    /// <exception cref="ArgumentException">No cases, or cases of different channels.</exception>
+    public MsdTrainingData(IReadOnlyList<(Volume<float> Image, Volume<byte> Labels)> cases, Shape3D patchSize, int classes,
+        MsdAugmentationOptions? augmentation = null, double foregroundProbability = 0.33, int evaluationPatches = 4)
+    {
+        ArgumentNullException.ThrowIfNull(cases);
+        if (cases.Count == 0) throw new ArgumentException("no cases", nameof(cases));
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(evaluationPatches, 1);
+        _cases = cases;
+        _sampler = new MsdPatchSampler(patchSize, foregroundProbability);
+        Channels = cases[0].Image.Channels;
+        if (cases.Any(c => c.Image.Channels != Channels)) throw new ArgumentException("the cases differ in channels", nameof(cases));
+        Classes = classes;
+        Augmentation = augmentation ?? MsdAugmentationOptions.Reference;
+        EvaluationPatches = evaluationPatches;
+    }
+
+    /// <summary>Every case of a prepared task, loaded, with its plan's patch size and classes.</summary>
+    public static MsdTrainingData Load(MsdPreparedData data, MsdAugmentationOptions? augmentation = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new MsdTrainingData(data.Cases.Select(c => c.Load()).ToList(), data.Plan.PatchSize, data.Plan.Classes, augmentation);
+    }
+
+    /// <summary>The image channels.</summary>
+    public int Channels { get; }
+    /// <summary>The classes, background included.</summary>
+    public int Classes { get; }
+    /// <summary>The number of cases (the folds' indices address them).</summary>
+    public int Count => _cases.Count;
+    /// <summary>The training augmentations.</summary>
+    public MsdAugmentationOptions Augmentation { get; }
+    /// <summary>Patches per validation case in an evaluation.</summary>
+    public int EvaluationPatches { get; }
+
+    void ITrainingData.CheckFits(ITrainableNetwork network)
+    {
+        var p = _sampler.PatchSize;
+        if (network.SpatialDims != 3)
+            throw new ArgumentException($"the MSD patches are N×{Channels}×{p.Depth}×{p.Height}×{p.Width} volumes; the {network.SpatialDims}-D network takes N×{network.InputChannels}×H×W slices", "data");
+        if (Channels != network.InputChannels || Classes != network.Classes)
+            throw new ArgumentException($"the MSD task has {Channels}-channel images and {Classes} classes; the model takes {network.InputChannels} channel(s) and predicts {network.Classes} classes", "data");
+    }
+
+    ITrainingBatchSource ITrainingData.Batches(IReadOnlyList<int> items, TrainerOptions options, int rank, int worldSize, long startBatch, CancellationToken cancellation)
+    {
+        var batches = new MsdTrainingBatches(Cases(items), _sampler, options.Data.Augment ? Augmentation : MsdAugmentationOptions.None, options.Seed);
+        return new Source(batches, options.BatchSize, rank, worldSize, startBatch, options.Device);
+    }
+
+    SegmentationMetrics ITrainingData.Evaluate(Trainer trainer, IReadOnlyList<int> items)
+    {
+        var network = trainer.Network;
+        var module = network.Module;
+        bool wasTraining = module.training;
+        module.eval();
+        var hits = new long[Classes, 3]; // true positives, predicted, actual
+        long voxels = 0, correct = 0;
+        try
+        {
+            using var noGrad = no_grad();
+            var p = _sampler.PatchSize;
+            foreach (int item in items)
+            {
+                var (image, labels) = _cases[item];
+                var foreground = ForegroundIndex.Of(labels);
+                var random = new Random(Seeds.Mix(trainer.Options.Seed, item, 3));
+                for (int k = 0; k < EvaluationPatches; k++)
+                {
+                    using var scope = NewDisposeScope();
+                    var (x, y, _) = _sampler.Sample(image, labels, foreground, random);
+                    var input = tensor(x.Data, [1, x.Channels, p.Depth, p.Height, p.Width], device: trainer.Options.Device);
+                    var predicted = network.Forward(input).argmax(1).flatten().cpu();
+                    var truth = tensor(y.Data, [p.Depth * p.Height * p.Width]).to_type(ScalarType.Int64);
+                    for (int c = 0; c < Classes; c++)
+                    {
+                        var pc = predicted.eq(c);
+                        var tc = truth.eq(c);
+                        hits[c, 0] += pc.logical_and(tc).sum().item<long>();
+                        hits[c, 1] += pc.sum().item<long>();
+                        hits[c, 2] += tc.sum().item<long>();
+                    }
+                    correct += predicted.eq(truth).sum().item<long>();
+                    voxels += truth.numel();
+                }
+            }
+        }
+        finally
+        {
+            module.train(wasTraining);
+        }
+        var dice = Enumerable.Range(0, Classes).Select(c => hits[c, 1] + hits[c, 2] == 0 ? 1.0 : 2.0 * hits[c, 0] / (hits[c, 1] + hits[c, 2])).ToArray();
+        var iou = Enumerable.Range(0, Classes).Select(c => hits[c, 1] + hits[c, 2] - hits[c, 0] == 0 ? 1.0 : (double)hits[c, 0] / (hits[c, 1] + hits[c, 2] - hits[c, 0])).ToArray();
+        double foregroundDice = dice.Skip(1).Average();
+        return new SegmentationMetrics(dice, dice.Average(), iou, iou.Average(), voxels == 0 ? 0 : (double)correct / voxels, double.NaN, 1 - foregroundDice, (long)items.Count * EvaluationPatches, voxels);
+    }
+
+    private List<(Volume<float> Image, Volume<byte> Labels)> Cases(IReadOnlyList<int> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0) throw new ArgumentException("no training cases in the split", nameof(items));
+        return items.Select(i => i >= 0 && i < _cases.Count ? _cases[i] : throw new ArgumentOutOfRangeException(nameof(items), $"case {i} is not among the {_cases.Count} cases")).ToList();
+    }
+
+    private sealed class Source(MsdTrainingBatches batches, int batchSize, int rank, int worldSize, long startBatch, Device device) : ITrainingBatchSource
+    {
+        public long NextBatch { get; private set; } = startBatch;
+
+        public TrainingBatch Take(CancellationToken cancellation)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var (images, labels) = batches.Batch(NextBatch * worldSize + rank, batchSize, device);
+            NextBatch++;
+            return new TrainingBatch(images, labels, new Both(images, labels));
+        }
+
+        public void Dispose() { }
+    }
+
+    private sealed class Both(Tensor a, Tensor b) : IDisposable
+    {
+        public void Dispose()
+        {
+            a.Dispose();
+            b.Dispose();
+        }
+    }
+}
