@@ -13,7 +13,7 @@ namespace UNet.Segmentation.Training;
 /// the evaluation is patch-wise: <see cref="SegmentationMetrics.HardDicePerClass"/> holds the Dice
 /// of each class over all the patches together, and <see cref="SegmentationMetrics.SoftDiceLoss"/>
 /// 1 − the mean hard Dice of the foreground classes, so <see cref="SegmentationMetrics.ReferenceDice"/>
-/// is that mean.
+/// is that mean; <see cref="SegmentationMetrics.CrossEntropy"/> is the mean over the patches.
 /// </summary>
 public sealed class MsdTrainingData : ITrainingData
 {
@@ -79,6 +79,7 @@ public sealed class MsdTrainingData : ITrainingData
         module.eval();
         var hits = new long[Classes, 3]; // true positives, predicted, actual
         long voxels = 0, correct = 0;
+        double crossEntropy = 0;
         try
         {
             using var noGrad = no_grad();
@@ -93,8 +94,10 @@ public sealed class MsdTrainingData : ITrainingData
                     using var scope = NewDisposeScope();
                     var (x, y, _) = _sampler.Sample(image, labels, foreground, random);
                     var input = tensor(x.Data, [1, x.Channels, p.Depth, p.Height, p.Width], device: trainer.Options.Device);
-                    var predicted = network.Forward(input).argmax(1).flatten().cpu();
+                    var logits = network.Forward(input).to(ScalarType.Float32).cpu();
+                    var predicted = logits.argmax(1).flatten();
                     var truth = tensor(y.Data, [p.Depth * p.Height * p.Width]).to_type(ScalarType.Int64);
+                    crossEntropy += TorchSharp.torch.nn.functional.cross_entropy(logits, truth.view(1, p.Depth, p.Height, p.Width)).item<float>();
                     for (int c = 0; c < Classes; c++)
                     {
                         var pc = predicted.eq(c);
@@ -115,7 +118,8 @@ public sealed class MsdTrainingData : ITrainingData
         var dice = Enumerable.Range(0, Classes).Select(c => hits[c, 1] + hits[c, 2] == 0 ? 1.0 : 2.0 * hits[c, 0] / (hits[c, 1] + hits[c, 2])).ToArray();
         var iou = Enumerable.Range(0, Classes).Select(c => hits[c, 1] + hits[c, 2] - hits[c, 0] == 0 ? 1.0 : (double)hits[c, 0] / (hits[c, 1] + hits[c, 2] - hits[c, 0])).ToArray();
         double foregroundDice = dice.Skip(1).Average();
-        return new SegmentationMetrics(dice, dice.Average(), iou, iou.Average(), voxels == 0 ? 0 : (double)correct / voxels, double.NaN, 1 - foregroundDice, (long)items.Count * EvaluationPatches, voxels);
+        return new SegmentationMetrics(dice, dice.Average(), iou, iou.Average(), voxels == 0 ? 0 : (double)correct / voxels,
+            items.Count == 0 ? 0 : crossEntropy / (items.Count * EvaluationPatches), 1 - foregroundDice, (long)items.Count * EvaluationPatches, voxels);
     }
 
     private List<(Volume<float> Image, Volume<byte> Labels)> Cases(IReadOnlyList<int> items)
