@@ -1,5 +1,6 @@
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Data.Msd;
+using UNet.Segmentation.Model.NnUNet;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Training;
@@ -8,10 +9,11 @@ namespace UNet.Segmentation.Training;
 /// Preprocessed MSD cases as a <see cref="Trainer"/> trains on them: training batches of 3-D
 /// patches from <see cref="MsdTrainingBatches"/> (batch b of rank r of W is the task's batch
 /// b·W + r, a function of the seed and that index alone, so a run resumes exactly), and an
-/// evaluation on <see cref="EvaluationPatches"/> seeded patches of each validation case (the
-/// sampler's foreground oversampling, no augmentation). Until the sliding-window inference lands,
-/// the evaluation is patch-wise: <see cref="SegmentationMetrics.HardDicePerClass"/> holds the Dice
-/// of each class over all the patches together, and <see cref="SegmentationMetrics.SoftDiceLoss"/>
+/// evaluation of each validation case: whole (zero-padded to the total stride, one forward pass)
+/// when it has at most <see cref="WholeVolumeLimit"/> voxels, else on <see cref="EvaluationPatches"/>
+/// seeded patches (the sampler's foreground oversampling, no augmentation) until the
+/// sliding-window inference lands. <see cref="SegmentationMetrics.HardDicePerClass"/> holds the Dice
+/// of each class over all the evaluated voxels together, and <see cref="SegmentationMetrics.SoftDiceLoss"/>
 /// 1 − the mean hard Dice of the foreground classes, so <see cref="SegmentationMetrics.ReferenceDice"/>
 /// is that mean; <see cref="SegmentationMetrics.CrossEntropy"/> is the mean over the patches.
 /// </summary>
@@ -53,8 +55,10 @@ public sealed class MsdTrainingData : ITrainingData
     public int Count => _cases.Count;
     /// <summary>The training augmentations.</summary>
     public MsdAugmentationOptions Augmentation { get; }
-    /// <summary>Patches per validation case in an evaluation.</summary>
+    /// <summary>Patches per validation case in an evaluation (of cases larger than <see cref="WholeVolumeLimit"/>).</summary>
     public int EvaluationPatches { get; }
+    /// <summary>Validation cases of at most this many voxels are evaluated whole (an nnU-Net's forward pass over the zero-padded volume); larger ones by patches.</summary>
+    public long WholeVolumeLimit { get; set; } = 128L * 128 * 128;
 
     void ITrainingData.CheckFits(ITrainableNetwork network)
     {
@@ -80,13 +84,27 @@ public sealed class MsdTrainingData : ITrainingData
         var hits = new long[Classes, 3]; // true positives, predicted, actual
         long voxels = 0, correct = 0;
         double crossEntropy = 0;
+        long samples = 0;
         try
         {
             using var noGrad = no_grad();
             var p = _sampler.PatchSize;
+            int[]? stride = network.Module is NnUNetModel nnunet ? nnunet.Options.TotalStride.ToArray() : null;
             foreach (int item in items)
             {
                 var (image, labels) = _cases[item];
+                var shape = image.Shape;
+                if (stride is not null && shape.Voxels <= WholeVolumeLimit)
+                {
+                    // The whole volume at once, zero-padded up to multiples of the network's total stride.
+                    using var scope = NewDisposeScope();
+                    var input = tensor(image.Data, [1, image.Channels, shape.Depth, shape.Height, shape.Width], device: trainer.Options.Device);
+                    long[] pad = [0, Up(shape.Width, stride[2]), 0, Up(shape.Height, stride[1]), 0, Up(shape.Depth, stride[0])];
+                    var logits = network.Forward(TorchSharp.torch.nn.functional.pad(input, pad))
+                        .narrow(2, 0, shape.Depth).narrow(3, 0, shape.Height).narrow(4, 0, shape.Width);
+                    Score(logits, labels.Data, shape);
+                    continue;
+                }
                 var foreground = ForegroundIndex.Of(labels);
                 var random = new Random(Seeds.Mix(trainer.Options.Seed, item, 3));
                 for (int k = 0; k < EvaluationPatches; k++)
@@ -94,21 +112,27 @@ public sealed class MsdTrainingData : ITrainingData
                     using var scope = NewDisposeScope();
                     var (x, y, _) = _sampler.Sample(image, labels, foreground, random);
                     var input = tensor(x.Data, [1, x.Channels, p.Depth, p.Height, p.Width], device: trainer.Options.Device);
-                    var logits = network.Forward(input).to(ScalarType.Float32).cpu();
-                    var predicted = logits.argmax(1).flatten();
-                    var truth = tensor(y.Data, [p.Depth * p.Height * p.Width]).to_type(ScalarType.Int64);
-                    crossEntropy += TorchSharp.torch.nn.functional.cross_entropy(logits, truth.view(1, p.Depth, p.Height, p.Width)).item<float>();
-                    for (int c = 0; c < Classes; c++)
-                    {
-                        var pc = predicted.eq(c);
-                        var tc = truth.eq(c);
-                        hits[c, 0] += pc.logical_and(tc).sum().item<long>();
-                        hits[c, 1] += pc.sum().item<long>();
-                        hits[c, 2] += tc.sum().item<long>();
-                    }
-                    correct += predicted.eq(truth).sum().item<long>();
-                    voxels += truth.numel();
+                    Score(network.Forward(input), y.Data, p);
                 }
+            }
+
+            void Score(Tensor output, byte[] labelData, Shape3D shape)
+            {
+                var logits = output.to(ScalarType.Float32).cpu();
+                var predicted = logits.argmax(1).flatten();
+                var truth = tensor(labelData, [shape.Voxels]).to_type(ScalarType.Int64);
+                crossEntropy += TorchSharp.torch.nn.functional.cross_entropy(logits, truth.view(1, shape.Depth, shape.Height, shape.Width)).item<float>();
+                samples++;
+                for (int c = 0; c < Classes; c++)
+                {
+                    var pc = predicted.eq(c);
+                    var tc = truth.eq(c);
+                    hits[c, 0] += pc.logical_and(tc).sum().item<long>();
+                    hits[c, 1] += pc.sum().item<long>();
+                    hits[c, 2] += tc.sum().item<long>();
+                }
+                correct += predicted.eq(truth).sum().item<long>();
+                voxels += truth.numel();
             }
         }
         finally
@@ -119,8 +143,10 @@ public sealed class MsdTrainingData : ITrainingData
         var iou = Enumerable.Range(0, Classes).Select(c => hits[c, 1] + hits[c, 2] - hits[c, 0] == 0 ? 1.0 : (double)hits[c, 0] / (hits[c, 1] + hits[c, 2] - hits[c, 0])).ToArray();
         double foregroundDice = dice.Skip(1).Average();
         return new SegmentationMetrics(dice, dice.Average(), iou, iou.Average(), voxels == 0 ? 0 : (double)correct / voxels,
-            items.Count == 0 ? 0 : crossEntropy / (items.Count * EvaluationPatches), 1 - foregroundDice, (long)items.Count * EvaluationPatches, voxels);
+            samples == 0 ? 0 : crossEntropy / samples, 1 - foregroundDice, samples, voxels);
     }
+
+    private static long Up(int size, int multiple) => (multiple - size % multiple) % multiple;
 
     private List<(Volume<float> Image, Volume<byte> Labels)> Cases(IReadOnlyList<int> items)
     {

@@ -18,6 +18,9 @@ public static class NnUNetLoss
     /// <summary>MONAI's default smoothing of the Dice's numerator and denominator.</summary>
     public const double DiceSmooth = 1e-5;
 
+    // Scalars held for the process: implicit double → Scalar conversions per call can be finalized while libtorch reads them.
+    private static readonly Scalar Two = 2.0.ToScalar(), One = 1.0.ToScalar(), Smooth = DiceSmooth.ToScalar();
+
     /// <summary>
     /// Dice loss + cross-entropy of one output: p = softmax(logits) over classes, t = one-hot
     /// labels; for each class c ≥ 1, 1 − (2·Σ p·t + 1e-5) / (Σ t + Σ p + 1e-5) with the sums over
@@ -50,7 +53,8 @@ public static class NnUNetLoss
         for (int i = 0; i < weights.Length; i++)
         {
             var (x, indices) = Prepare(outputs.select(1, i), labels);
-            var term = Single(x, indices).mul(weights[i]);
+            using var weight = weights[i].ToScalar();
+            var term = Single(x, indices).mul(weight);
             total = total is null ? term : total.add(term);
         }
         return total!.MoveToOuterDisposeScope();
@@ -71,7 +75,7 @@ public static class NnUNetLoss
     {
         using var scope = NewDisposeScope();
         var (x, indices) = Prepare(logits, labels);
-        var result = x.shape[1] < 2 ? tensor(1f) : DiceTerm(x, indices).neg().add(1.0);
+        var result = x.shape[1] < 2 ? tensor(1f) : DiceTerm(x, indices).neg().add(One);
         return result.MoveToOuterDisposeScope();
     }
 
@@ -97,7 +101,7 @@ public static class NnUNetLoss
         for (int d = 2; d < dims; d++) reduce[d - 1] = d;
         var intersection = p.mul(t).sum(reduce);
         var denominator = t.sum(reduce).add(p.sum(reduce));
-        return intersection.mul(2.0).add(DiceSmooth).div(denominator.add(DiceSmooth)).neg().add(1.0).mean();
+        return intersection.mul(Two).add(Smooth).div(denominator.add(Smooth)).neg().add(One).mean();
     }
 
     /// <summary>Checked logits (float32 or float64) and int64 class indices N×spatial, new handles in the current scope.</summary>

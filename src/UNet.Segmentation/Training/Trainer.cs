@@ -283,7 +283,7 @@ public sealed class Trainer : IDisposable
         var times = new List<double>(warmupSteps + steps);
         for (int i = 0; i < warmupSteps + steps; i++)
         {
-            using var taken = loader.Take();
+            var taken = loader.Take();
             using var batch = new TrainingBatch(taken.Images, taken.Labels, taken);
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();

@@ -13,12 +13,13 @@ public sealed class NnUNetTrainerTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nnunet-trainer-").FullName;
     private readonly MsdTrainingData _data;
+    private readonly MsdPreparedData _prepared;
 
     public NnUNetTrainerTests()
     {
         var task = SyntheticMsd.Generate(Path.Combine(_dir, "task"), new SyntheticMsdOptions { TrainingCases = 3, TestCases = 0, Size = new Shape3D(24, 24, 24) });
-        var prepared = MsdCache.Prepare(task, Path.Combine(_dir, "cache"), new MsdPreprocessingOptions { PatchSize = new Shape3D(16, 16, 16) });
-        _data = MsdTrainingData.Load(prepared);
+        _prepared = MsdCache.Prepare(task, Path.Combine(_dir, "cache"), new MsdPreprocessingOptions { PatchSize = new Shape3D(16, 16, 16) });
+        _data = MsdTrainingData.Load(_prepared);
     }
 
     private NnUNetOptions Tiny => NnUNetPlan.For([16, 16, 16], [1.0, 1.0, 1.0], inputChannels: _data.Channels, classes: _data.Classes, minFeatureMap: 2) with { BaseFilters = 4, MaxFilters = 16 };
@@ -75,9 +76,12 @@ public sealed class NnUNetTrainerTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => Trainer.For(new NnUNetModel(Tiny)).Build().Model);
     }
 
-    [Fact]
-    public void Evaluation_ScoresTheValidationCasesPatches()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Evaluation_ScoresTheWholeValidationCase_OrItsPatches(bool whole)
     {
+        if (!whole) _data.WholeVolumeLimit = 0;
         manual_seed(3);
         using var model = new NnUNetModel(Tiny);
         var fold = new FoldSplit(0, [0, 1], [2]);
@@ -87,8 +91,9 @@ public sealed class NnUNetTrainerTests : IDisposable
         var metrics = result.Evaluations[^1].Metrics;
         Assert.Equal(_data.Classes, metrics.HardDicePerClass.Count);
         Assert.InRange(metrics.ReferenceDice, 0, 1);
-        Assert.Equal(_data.EvaluationPatches, metrics.Samples);
-        Assert.Equal(_data.EvaluationPatches * 16L * 16 * 16, metrics.Pixels);
+        long voxels = _prepared.Cases[2].Load().Image.Shape.Voxels;
+        Assert.Equal(whole ? 1 : _data.EvaluationPatches, metrics.Samples);
+        Assert.Equal(whole ? voxels : _data.EvaluationPatches * 16L * 16 * 16, metrics.Pixels);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
