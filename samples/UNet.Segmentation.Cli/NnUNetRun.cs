@@ -35,10 +35,18 @@ internal static class NnUNetRun
         int seed = p.GetValue(o.Seed);
         var summary = new List<(string, string)> { ("mode", mode), ("model", "nnunet, 3-D"), ("device", device.ToString()) };
 
-        var task = taskDir is null
-            ? SyntheticMsd.Generate(Path.Combine(modelDir, "synthetic-task"), new SyntheticMsdOptions())
-            : MsdTask.Load(taskDir.FullName);
-        var prepared = MsdCache.Prepare(task, Path.Combine(modelDir, "cache"), new MsdPreprocessingOptions { PatchSize = new Shape3D(side, side, side) });
+        // Rank 0 writes the synthetic task and the cache first; the other ranks then read them.
+        string synthetic = Path.Combine(modelDir, "synthetic-task");
+        MsdPreparedData Prepare(bool write)
+        {
+            var task = taskDir is not null ? MsdTask.Load(taskDir.FullName)
+                : write ? SyntheticMsd.Generate(synthetic, new SyntheticMsdOptions())
+                : MsdTask.Load(synthetic);
+            return MsdCache.Prepare(task, Path.Combine(modelDir, "cache"), new MsdPreprocessingOptions { PatchSize = new Shape3D(side, side, side) });
+        }
+        MsdPreparedData? prepared = world is null || world.Rank == 0 ? Prepare(write: true) : null;
+        world?.Barrier("the MSD cache");
+        prepared ??= Prepare(write: false);
         bool augment = !p.GetValue(o.NoAugment);
         var data = MsdTrainingData.Load(prepared, augment ? MsdAugmentationOptions.Reference : MsdAugmentationOptions.None);
         var split = fold is { } k ? MsdFolds.Split(k, data.Count) : FoldSplit.All(data.Count);

@@ -1,4 +1,5 @@
 using UNet.Segmentation.Model.NnUNet;
+using UNet.Segmentation.Tests.Shared;
 using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Cli.Tests;
@@ -31,6 +32,23 @@ public sealed class NnUNetCliTests : IDisposable
         Assert.True(again == 0, second);
         Assert.Contains("Resumed from", second);
         Assert.Contains("6 steps", second);
+    }
+
+    [Fact]
+    public void TwoRanks_TrainTheNnUNetTogether()
+    {
+        Requirement.Mpirun();
+        var environment = new Dictionary<string, string?>
+        {
+            ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1", ["OMP_NUM_THREADS"] = "1", ["TERM"] = "dumb",
+        };
+        string modelDir = Path.Combine(_dir, "ranks");
+        var (code, output) = CliProcess.RunWith(null, environment, ["--nproc-per-node", "2", "--model", "nnunet", "--exec-mode", "train", "--max-steps", "4",
+            "--batch-size", "1", "--filters", "4", "--patch", "16", "--log-every", "1", "--model-dir", modelDir]);
+        Assert.True(code == 0, output);
+        Assert.Contains("world size 2", output);
+        Assert.Contains("step 2/2", output); // 4 steps of the job: 2 per rank
+        Assert.NotNull(Checkpoints.Latest(Path.Combine(modelDir, "checkpoints")));
     }
 
     [Theory]
