@@ -67,9 +67,10 @@ public sealed class Trainer : IDisposable
                 _mixed = options.Precision.WorkingCopy(model);
                 _evaluator = new Evaluator(model, new EvaluatorOptions { BatchSize = options.BatchSize, Precision = options.Precision, Device = options.Device, Data = options.Data }, _mixed);
             }
-            else if (options.Precision != Precision.Float32)
+            else if (options.Precision.ComputeType() is { } computeType)
             {
-                throw new NotSupportedException($"{options.Precision} training of a {network.Module.GetType().Name} is not implemented yet: train it in float32");
+                _mixed = network.Module is NnUNetModel nnunet ? new MixedPrecisionModel(nnunet, computeType)
+                    : throw new NotSupportedException($"{options.Precision} training of a {network.Module.GetType().Name} is not implemented: train it in float32");
             }
             if (parts.World is not null)
                 _parallel = new DataParallel(parts.World, options.DataParallel ?? new DataParallelOptions(), options.Device, _logger);
@@ -193,7 +194,7 @@ public sealed class Trainer : IDisposable
         var log = new LogWindow(context.Step, Options.BatchSize * WorldSize);
         bool cancelled = false;
         Network.Module.train();
-        _mixed?.Working.train();
+        _mixed?.WorkingModule.train();
         while (context.Step < context.MaxSteps && callbacks.Failure is null && context.StopReason is null)
         {
             var stepClock = Stopwatch.StartNew();
@@ -313,7 +314,8 @@ public sealed class Trainer : IDisposable
         var labels = OnDevice(batch.Labels);
         Tensor forLoss, logits;
         if (_mixed is null) (forLoss, logits) = Network.TrainingForward(images);
-        else forLoss = logits = _mixed.Forward(images, float32Logits: true);
+        else if (_model is not null) forLoss = logits = _mixed.Forward(images, float32Logits: true);
+        else (forLoss, logits) = _mixed.TrainingForward(images);
         var loss = ComputeLoss(forLoss, labels);
         if (Options.WeightDecay > 0)
         {
