@@ -76,6 +76,10 @@ internal static class RunCommand
         // One GPU per rank: a bare "cuda" means the rank's own, by its rank on this machine.
         if (world is not null && device.type == DeviceType.CUDA && device.index < 0) device = new Device(DeviceType.CUDA, world.LocalRank);
         if (p.GetValue(o.Tf32) && device.type != DeviceType.CUDA) throw new ArgumentException("--tf32 needs --device cuda");
+        string network = p.GetValue(o.Model)!;
+        if (network == "nnunet") return NnUNetRun.Run(p, o, world, mode, fold, device);
+        if (network != "unet") throw new ArgumentException($"--model must be unet or nnunet (got '{network}')");
+        if (p.GetValue(o.Task) is not null) throw new ArgumentException("--task is an MSD task for --model nnunet; the U-Net reads --data-dir");
         var dataDir = p.GetValue(o.DataDir);
         if (dataDir is not null && !dataDir.Exists) throw new ArgumentException($"--data-dir {dataDir.FullName} does not exist");
         var recipe = named ?? RecipeChoice.Default(dataDir);

@@ -16,7 +16,7 @@ namespace UNet.Segmentation.Training;
 /// <param name="WorldSize">The number of data-parallel ranks that took the steps (each step saw WorldSize batches).</param>
 public sealed record CheckpointState(long Step, long NextBatch, LossScalerState Scaler, int Seed, int WorldSize = 1)
 {
-    /// <summary>After <see cref="Checkpoints.Restore"/>: true when the optimizer's state was in the checkpoint and was loaded.</summary>
+    /// <summary>After <see cref="Checkpoints.Restore(string, UNet.Segmentation.Model.UNetModel, TorchSharp.Modules.OptimizerHelper)"/>: true when the optimizer's state was in the checkpoint and was loaded.</summary>
     public bool OptimizerRestored { get; init; } = true;
 
     /// <summary>
@@ -88,6 +88,13 @@ public static class Checkpoints
     /// </summary>
     public static string SaveAs(string path, UNetModel model, OptimizerHelper optimizer, CheckpointState state, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        return SaveAs(path, TrainableNetwork.Of(model), optimizer, state, extraMetadata);
+    }
+
+    /// <summary>As <see cref="SaveAs(string, UNetModel, OptimizerHelper, CheckpointState, IReadOnlyDictionary{string, string}?)"/> for any trainable network (its options under its own metadata key).</summary>
+    public static string SaveAs(string path, ITrainableNetwork model, OptimizerHelper optimizer, CheckpointState state, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -95,14 +102,14 @@ public static class Checkpoints
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } parent) Directory.CreateDirectory(parent);
         using var scope = NewDisposeScope();
         var tensors = new List<KeyValuePair<string, Tensor>>();
-        foreach (var (name, t) in model.state_dict()) tensors.Add(KeyValuePair.Create(name, t.contiguous()));
+        foreach (var (name, t) in model.Module.state_dict()) tensors.Add(KeyValuePair.Create(name, t.contiguous()));
         string optimizerState = OptimizerStates.Add(optimizer, tensors);
         tensors.Add(KeyValuePair.Create(RngKey, get_rng_state()));
         var metadata = new Dictionary<string, string>
         {
             [OptimizerStates.TypeKey] = OptimizerStates.TypeName(optimizer),
             [OptimizerStates.StateKey] = optimizerState,
-            [UNetModel.OptionsMetadataKey] = model.Options.ToJson(),
+            [model.OptionsMetadataKey] = model.OptionsJson,
             ["step"] = state.Step.ToString(CultureInfo.InvariantCulture),
             ["next_batch"] = state.NextBatch.ToString(CultureInfo.InvariantCulture),
             ["loss_scale"] = state.Scaler.Scale.ToString("R", CultureInfo.InvariantCulture),
@@ -131,22 +138,19 @@ public static class Checkpoints
     public static CheckpointState Restore(string path, UNetModel model, OptimizerHelper optimizer)
     {
         ArgumentNullException.ThrowIfNull(model);
+        return Restore(path, TrainableNetwork.Of(model), optimizer);
+    }
+
+    /// <summary>As <see cref="Restore(string, UNetModel, OptimizerHelper)"/> for any trainable network: the checkpoint must hold its options under its metadata key.</summary>
+    public static CheckpointState Restore(string path, ITrainableNetwork model, OptimizerHelper optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         using var scope = NewDisposeScope();
         using var file = Safetensors.Load(path);
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v
             : throw new InvalidDataException($"{path} is not a training checkpoint: its metadata has no '{key}'");
-        UNetOptions options;
-        try
-        {
-            options = UNetOptions.FromJson(Meta(UNetModel.OptionsMetadataKey));
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new InvalidDataException($"{path}: the '{UNetModel.OptionsMetadataKey}' metadata is not valid U-Net options ({e.Message})", e);
-        }
-        if (options != model.Options)
-            throw new InvalidDataException($"{path} was written for another architecture ({Describe(options)}) than this model ({Describe(model.Options)})");
+        model.CheckOptions(path, Meta(model.OptionsMetadataKey));
         long step = long.Parse(Meta("step"), CultureInfo.InvariantCulture), nextBatch = long.Parse(Meta("next_batch"), CultureInfo.InvariantCulture);
         var scaler = new LossScalerState(double.Parse(Meta("loss_scale"), CultureInfo.InvariantCulture), int.Parse(Meta("scaler_good_steps"), CultureInfo.InvariantCulture),
             long.Parse(Meta("scaler_skipped_steps"), CultureInfo.InvariantCulture));
@@ -156,7 +160,7 @@ public static class Checkpoints
         var state = new CheckpointState(step, nextBatch, scaler, seed, worldSize) { Fold = file.Metadata.GetValueOrDefault(FoldKey) };
         var written = OptimizerStates.Describe(file.Metadata);
 
-        var weights = file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal))).ToDictionary();
+        var weights = file.Tensors.Where(kv => !NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal))).ToDictionary();
         var optimizerState = file.Tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value);
         if (!file.Tensors.TryGetValue(RngKey, out var rng)) throw new InvalidDataException($"{path} holds no generator state ({RngKey})");
@@ -165,7 +169,7 @@ public static class Checkpoints
         {
             restored = OptimizerStates.Check(path, written, optimizer, optimizerState);
             if (restored && optimizer is Adam adam) CheckOptimizerState(AdamStates(adam), optimizerState);
-            StateDicts.LoadInto(model, weights);
+            StateDicts.LoadInto(model.Module, weights);
             if (restored && optimizer is Adam a) LoadOptimizerState(AdamStates(a), optimizerState);
             else if (restored) OptimizerStates.Load(optimizer, optimizerState);
         }
@@ -243,6 +247,25 @@ public static class Checkpoints
             s.max_exp_avg_sq?.copy_(source[$"state.{i}.max_exp_avg_sq"]);
             s.step = source[$"state.{i}.step"].to(ScalarType.Int64).item<long>();
         }
+    }
+
+    /// <summary>The tensors of a checkpoint that are not weights.</summary>
+    internal static IReadOnlyList<string> NonWeightPrefixes => UNetModel.NonWeightPrefixes;
+
+    /// <summary>Throws an <see cref="InvalidDataException"/> naming <paramref name="path"/> unless <paramref name="json"/> is <paramref name="model"/>'s U-Net options.</summary>
+    internal static void CheckOptions(string path, string json, UNetOptions model)
+    {
+        UNetOptions options;
+        try
+        {
+            options = UNetOptions.FromJson(json);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path}: the '{UNetModel.OptionsMetadataKey}' metadata is not valid U-Net options ({e.Message})", e);
+        }
+        if (options != model)
+            throw new InvalidDataException($"{path} was written for another architecture ({Describe(options)}) than this model ({Describe(model)})");
     }
 
     private static string Describe(UNetOptions o) =>

@@ -3,6 +3,7 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Model.NnUNet;
 using UNet.Segmentation.Training.Callbacks;
 using static TorchSharp.torch;
 
@@ -11,7 +12,8 @@ namespace UNet.Segmentation.Training;
 /// <summary>Fluent configuration of a <see cref="Trainer"/>; <see cref="Build"/> validates everything at once.</summary>
 public sealed class TrainerBuilder
 {
-    private readonly UNetModel _model;
+    private readonly UNetModel? _model;
+    private readonly ITrainableNetwork _network;
     private TrainerOptions _options = new();
     private ILogger? _logger;
     private MpiWorld? _world;
@@ -20,7 +22,13 @@ public sealed class TrainerBuilder
     private string? _lossName;
     private readonly List<ITrainingCallback> _callbacks = [];
 
-    internal TrainerBuilder(UNetModel model) => _model = model ?? throw new ArgumentNullException(nameof(model));
+    internal TrainerBuilder(UNetModel model)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _network = TrainableNetwork.Of(model);
+    }
+
+    internal TrainerBuilder(NnUNetModel model) => _network = TrainableNetwork.Of(model ?? throw new ArgumentNullException(nameof(model)));
 
     /// <summary>Replaces every option at once.</summary>
     public TrainerBuilder WithOptions(TrainerOptions options)
@@ -134,7 +142,7 @@ public sealed class TrainerBuilder
     /// <summary>The device to train on.</summary>
     public TrainerBuilder OnDevice(Device device) => Set(o => o with { Device = device });
 
-    /// <summary>Checkpoints every <paramref name="every"/> steps into <paramref name="directory"/>, keeping the newest <paramref name="keepLast"/>; a later <see cref="Trainer.Fit"/> resumes from the newest.</summary>
+    /// <summary>Checkpoints every <paramref name="every"/> steps into <paramref name="directory"/>, keeping the newest <paramref name="keepLast"/>; a later <see cref="Trainer.Fit(UNet.Segmentation.Data.SegmentationData, UNet.Segmentation.Data.FoldSplit, bool, System.Threading.CancellationToken)"/> resumes from the newest.</summary>
     public TrainerBuilder WithCheckpoints(string directory, int every = 500, int keepLast = 3) =>
         Set(o => o with { CheckpointDirectory = directory, CheckpointEvery = every, KeepLast = keepLast });
 
@@ -174,9 +182,9 @@ public sealed class TrainerBuilder
     /// </summary>
     public Trainer Build()
     {
-        var options = _options with { Data = _options.Data.ForModel(_model) };
+        var options = _model is null ? _options : _options with { Data = _options.Data.ForModel(_model) };
         OptionsValidationException.ThrowIfAny(options.Validate(), "trainer options");
-        return new Trainer(_model, options, new TrainerParts(_logger, _world, _optimizer, _loss, _lossName, _callbacks.ToList()));
+        return new Trainer(_network, _model, options, new TrainerParts(_logger, _world, _optimizer, _loss, _lossName, _callbacks.ToList()));
     }
 
     private TrainerBuilder Set(Func<TrainerOptions, TrainerOptions> change)

@@ -16,7 +16,7 @@ public sealed record StepRecord(long Step, double Loss, double LearningRate, dou
 /// <param name="Scores">The challenge's V_rand and V_info of the full-resolution maps, when <see cref="TrainerOptions.ChallengeScores"/> is on and the data is ISBI's; else null.</param>
 public sealed record EvaluationRecord(long Step, SegmentationMetrics Metrics, Scoring.ChallengeScoreReport? Scores = null);
 
-/// <summary>What <see cref="Trainer.Fit"/> did.</summary>
+/// <summary>What <see cref="Trainer.Fit(UNet.Segmentation.Data.SegmentationData, UNet.Segmentation.Data.FoldSplit, bool, System.Threading.CancellationToken)"/> did.</summary>
 /// <param name="Steps">Optimizer steps taken in all (a resumed run counts the earlier ones).</param>
 /// <param name="Completed">False when cancelled or stopped early before <see cref="TrainerOptions.MaxSteps"/>.</param>
 /// <param name="History">The logged steps.</param>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -59,13 +60,16 @@ public sealed class NnUNetConvBlock : nn.Module<Tensor, Tensor>
 {
     private readonly NnUNetConv _conv1, _conv2;
     private readonly InstanceNorm _norm1, _norm2;
-    private readonly double _slope;
+    // Made once and held by the block: an implicit double → Scalar per call leaves the Scalar
+    // unreachable while libtorch reads it, and its finalizer freed it mid-call after ~1,000
+    // training steps ("Expected false to be true … from toFloat at c10/core/Scalar.h:140").
+    private readonly Scalar _slope;
 
     internal NnUNetConvBlock(NnUNetOptions options, long inChannels, long filters, IReadOnlyList<int> kernel, IReadOnlyList<int> stride)
         : base(nameof(NnUNetConvBlock))
     {
         int dims = options.SpatialDims;
-        _slope = options.NegativeSlope;
+        _slope = options.NegativeSlope.ToScalar();
         _conv1 = new NnUNetConv(dims, inChannels, filters, kernel, stride, bias: false, transposed: false);
         _norm1 = NewNorm(dims, filters);
         _conv2 = new NnUNetConv(dims, filters, filters, kernel, Enumerable.Repeat(1, dims).ToArray(), bias: false, transposed: false);

@@ -4,7 +4,6 @@ using TorchSharp.Modules;
 using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Serialization;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace UNet.Segmentation.Model.NnUNet;
 
@@ -119,9 +118,31 @@ public sealed class NnUNetModel : nn.Module<Tensor, Tensor>
         for (int h = 1; h <= heads; h++)
         {
             using var low = DeepSupervisionHeads![h - 1].forward(decoded[h]);
-            outputs.Add(F.interpolate(low, size, mode: InterpolationMode.Nearest));
+            outputs.Add(RepeatTo(low, size));
         }
         return stack(outputs, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Nearest-neighbour up-sampling by whole factors (each voxel repeated size / low along each
+    /// axis), written as a broadcast so that its backward is a plain sum: libtorch's CPU
+    /// nearest-interpolation backward in bfloat16 left uninitialised values in the gradient of
+    /// heads whose outputs the loss does not use and was not reproducible run to run.
+    /// </summary>
+    private static Tensor RepeatTo(Tensor low, long[] size)
+    {
+        long[] shape = low.shape;
+        int dims = size.Length;
+        var spread = new long[2 + 2 * dims];
+        var expanded = new long[2 + 2 * dims];
+        (spread[0], spread[1], expanded[0], expanded[1]) = (shape[0], shape[1], shape[0], shape[1]);
+        for (int d = 0; d < dims; d++)
+        {
+            spread[2 + 2 * d] = expanded[2 + 2 * d] = shape[2 + d];
+            spread[3 + 2 * d] = 1;
+            expanded[3 + 2 * d] = size[d] / shape[2 + d];
+        }
+        return low.reshape(spread).expand(expanded).reshape([shape[0], shape[1], .. size]);
     }
 
     /// <summary>The encoder and decoder; returns the level-0 decoder output and, by level, the decoder outputs the heads need.</summary>
@@ -177,7 +198,7 @@ public sealed class NnUNetModel : nn.Module<Tensor, Tensor>
         Safetensors.Save(path, state_dict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.contiguous())).ToList(), metadata);
     }
 
-    /// <summary>Rebuilds a model from a file written by <see cref="Save"/>: the options come from its metadata.</summary>
+    /// <summary>Rebuilds a model from a file written by <see cref="Save"/> or a training checkpoint of the Trainer: the options come from its metadata.</summary>
     /// <exception cref="SafetensorsFormatException">The file is not valid safetensors (the message names it).</exception>
     /// <exception cref="InvalidDataException">The file holds no nnU-Net options, or weights that do not fit them.</exception>
     public static NnUNetModel Load(string path, Device? device = null)
@@ -198,7 +219,9 @@ public sealed class NnUNetModel : nn.Module<Tensor, Tensor>
         var model = new NnUNetModel(options);
         try
         {
-            StateDicts.LoadInto(model, file.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value));
+            // A training checkpoint also holds the optimizer's and the generator's state: not weights.
+            StateDicts.LoadInto(model, file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
+                .ToDictionary(kv => kv.Key, kv => kv.Value));
             if (device is { } d && d.type != DeviceType.CPU) model.to(d);
             return model;
         }

@@ -29,6 +29,8 @@ public sealed class MixedPrecisionModel : IDisposable
     private readonly (Tensor Master, Parameter Working, bool Cast)[] _parameters;
     private readonly (Tensor Master, Tensor Working)[] _buffers;
     private long _casts;
+    private readonly nn.Module _master, _working;
+    private readonly bool _channelsLast;
     private bool _disposed;
 
     /// <summary>
@@ -38,6 +40,23 @@ public sealed class MixedPrecisionModel : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The type is not bfloat16 or float16, float16 is asked on a device other than CUDA, or the master is not float32.</exception>
     public MixedPrecisionModel(UNetModel master, ScalarType computeType)
+        : this(master, computeType, () => new UNetModel(master!.Options), m => m is Conv2d or ConvTranspose2d, master?.Options.ChannelsLast ?? false)
+    {
+    }
+
+    /// <summary>
+    /// The working copy of an nnU-Net: every convolution and transposed convolution (2-D or 3-D) in
+    /// <paramref name="computeType"/>; the instance norms' affine weights stay float32 (libtorch's
+    /// CPU instance norm takes a bfloat16 input with float32 weights and returns bfloat16), copied
+    /// rather than cast. The training step goes through <see cref="TrainingForward"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">As for the U-Net.</exception>
+    public MixedPrecisionModel(NnUNet.NnUNetModel master, ScalarType computeType)
+        : this(master, computeType, () => new NnUNet.NnUNetModel(master!.Options), m => m is Convolution, channelsLast: false)
+    {
+    }
+
+    private MixedPrecisionModel(nn.Module master, ScalarType computeType, Func<nn.Module> copy, Func<nn.Module, bool> cast, bool channelsLast)
     {
         ArgumentNullException.ThrowIfNull(master);
         if (computeType is not (ScalarType.BFloat16 or ScalarType.Float16))
@@ -47,40 +66,46 @@ public sealed class MixedPrecisionModel : IDisposable
             throw new ArgumentException($"float16 mixed precision needs CUDA; on {first.device.type} use bfloat16", nameof(computeType));
         if (master.parameters().Any(p => p.dtype != ScalarType.Float32))
             throw new ArgumentException("the master model's weights must be float32", nameof(master));
-        Master = master;
+        _master = master;
+        _channelsLast = channelsLast;
         ComputeType = computeType;
         // The copy's own initial weights are overwritten at once: drawing them must not move the
         // generator, or making a copy (an evaluation, a predictor) would change what a run draws next.
         using (var rng = get_rng_state())
         {
-            Working = new UNetModel(master.Options);
+            _working = copy();
             set_rng_state(rng);
         }
         try
         {
-            if (first.device.type != DeviceType.CPU) Working.to(first.device);
-            foreach (var module in Working.modules())
-                if (module is Conv2d or ConvTranspose2d) module.to(computeType);
+            if (first.device.type != DeviceType.CPU) _working.to(first.device);
+            foreach (var module in _working.modules())
+                if (cast(module)) module.to(computeType);
             var masters = master.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
-            _parameters = Working.named_parameters().Select(p => (masters[p.name], p.parameter, p.parameter.dtype != ScalarType.Float32)).ToArray();
+            _parameters = _working.named_parameters().Select(p => (masters[p.name], p.parameter, p.parameter.dtype != ScalarType.Float32)).ToArray();
             var masterBuffers = master.named_buffers().ToDictionary(b => b.name, b => b.buffer);
-            _buffers = Working.named_buffers().Select(b => (masterBuffers[b.name], b.buffer)).ToArray();
-            Working.train(master.training);
+            _buffers = _working.named_buffers().Select(b => (masterBuffers[b.name], b.buffer)).ToArray();
+            _working.train(master.training);
             Refresh();
             _casts = 0; // making the copy is not a step's work
         }
         catch
         {
-            Working.Dispose();
+            _working.Dispose();
             throw;
         }
     }
 
     /// <summary>The float32 model: the weights the optimizer steps, checkpoints save and export reads.</summary>
-    public UNetModel Master { get; }
+    /// <exception cref="InvalidOperationException">The master is not a <see cref="UNetModel"/>.</exception>
+    public UNetModel Master => _master as UNetModel ?? throw new InvalidOperationException($"this working copy is of a {_master.GetType().Name}");
 
     /// <summary>The working copy that runs forward and backward: convolution weights in <see cref="ComputeType"/>, batch norm in float32. Owned by this object.</summary>
-    public UNetModel Working { get; }
+    /// <exception cref="InvalidOperationException">The master is not a <see cref="UNetModel"/>.</exception>
+    public UNetModel Working => _working as UNetModel ?? throw new InvalidOperationException($"this working copy is of a {_working.GetType().Name}");
+
+    /// <summary>The working copy as a module, whichever network it is.</summary>
+    public nn.Module WorkingModule => _working;
 
     /// <summary>bfloat16 or float16.</summary>
     public ScalarType ComputeType { get; }
@@ -97,7 +122,27 @@ public sealed class MixedPrecisionModel : IDisposable
     /// compute type, or cast once to float32 when <paramref name="float32Logits"/> (for the loss).
     /// The result belongs to the caller's dispose scope.
     /// </summary>
-    public Tensor Forward(Tensor images, bool float32Logits = false) => Forward(images, float32Logits, Master.Options.ChannelsLast);
+    public Tensor Forward(Tensor images, bool float32Logits = false) => Forward(images, float32Logits, _channelsLast);
+
+    /// <summary>
+    /// An nnU-Net's training forward pass on the working copy: the input cast once, the stacked
+    /// deep-supervision outputs cast once to float32 for the loss, and the main logits (output 0)
+    /// cast once to float32 for the step's metrics. Both belong to the caller's dispose scope.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The copy is not of an nnU-Net.</exception>
+    public (Tensor ForLoss, Tensor Logits) TrainingForward(Tensor images)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(images);
+        var working = _working as NnUNet.NnUNetModel ?? throw new InvalidOperationException($"TrainingForward is the nnU-Net's; this copy is of a {_working.GetType().Name}");
+        using var scope = NewDisposeScope();
+        var outputs = working.ForwardWithDeepSupervision(Input(images, channelsLast: false));
+        Interlocked.Add(ref _casts, 2);
+        var forLoss = outputs.to(ScalarType.Float32);
+        Tensor logits;
+        using (no_grad()) logits = outputs.select(1, 0).to(ScalarType.Float32);
+        return (forLoss.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+    }
 
     /// <summary><see cref="Forward(Tensor, bool)"/>, the input made channels-last in the same conversion when <paramref name="channelsLast"/>.</summary>
     internal Tensor Forward(Tensor images, bool float32Logits, bool channelsLast)
@@ -105,7 +150,7 @@ public sealed class MixedPrecisionModel : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(images);
         using var scope = NewDisposeScope();
-        var logits = Working.call(Input(images, channelsLast));
+        var logits = ((nn.Module<Tensor, Tensor>)_working).call(Input(images, channelsLast));
         if (float32Logits && logits.dtype != ScalarType.Float32)
         {
             Interlocked.Increment(ref _casts);
@@ -148,7 +193,7 @@ public sealed class MixedPrecisionModel : IDisposable
             else mg.add_(g);
             working.grad = null;
         }
-        if (Working.training)
+        if (_working.training)
             foreach (var (master, working) in _buffers) master.copy_(working);
     }
 
@@ -174,6 +219,6 @@ public sealed class MixedPrecisionModel : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        Working.Dispose();
+        _working.Dispose();
     }
 }

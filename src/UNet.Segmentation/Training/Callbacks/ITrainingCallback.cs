@@ -1,14 +1,14 @@
 namespace UNet.Segmentation.Training.Callbacks;
 
 /// <summary>
-/// Hooks into <see cref="Trainer.Fit"/>, as Keras callbacks, Lightning's <c>Callback</c> and
+/// Hooks into <see cref="Trainer.Fit(UNet.Segmentation.Data.SegmentationData, UNet.Segmentation.Data.FoldSplit, bool, System.Threading.CancellationToken)"/>, as Keras callbacks, Lightning's <c>Callback</c> and
 /// MONAI's handlers do: implement the methods you need (the others do nothing) and add the
 /// callback with <see cref="TrainerBuilder.WithCallback"/>. The trainer's own logging,
 /// metrics file, evaluation schedule and checkpoints are callbacks of this interface too, and run
 /// before yours in that order. Every method runs on the training thread between steps; a
 /// callback runs on rank 0 only unless <see cref="OnEveryRank"/> is true. An exception thrown by
 /// a callback stops the fit: the checkpoint of the last finished step is written (when a
-/// checkpoint folder is set), then <see cref="Trainer.Fit"/> rethrows it.
+/// checkpoint folder is set), then <see cref="Trainer.Fit(UNet.Segmentation.Data.SegmentationData, UNet.Segmentation.Data.FoldSplit, bool, System.Threading.CancellationToken)"/> rethrows it.
 /// </summary>
 public interface ITrainingCallback
 {

@@ -4,7 +4,7 @@ using UNet.Segmentation.Model;
 namespace UNet.Segmentation.Training.Callbacks;
 
 /// <summary>
-/// One <see cref="Trainer.Fit"/> as its callbacks see it: where it stands, what it has logged,
+/// One <see cref="Trainer.Fit(UNet.Segmentation.Data.SegmentationData, UNet.Segmentation.Data.FoldSplit, bool, System.Threading.CancellationToken)"/> as its callbacks see it: where it stands, what it has logged,
 /// evaluated and saved, and the few things a callback may ask of it (stop, evaluate now, save a
 /// checkpoint now). Valid during the fit; a callback may keep a reference but not use it after
 /// <see cref="ITrainingCallback.OnFitEnd"/>.
@@ -15,9 +15,11 @@ public sealed class TrainingContext
     private readonly List<EvaluationRecord> _evaluations = [];
     private readonly CallbackList _callbacks;
 
-    internal TrainingContext(Trainer trainer, SegmentationData data, FoldSplit fold, CallbackList callbacks, CancellationToken cancellation)
+    private readonly ITrainingData _data;
+
+    internal TrainingContext(Trainer trainer, ITrainingData data, FoldSplit fold, CallbackList callbacks, CancellationToken cancellation)
     {
-        (Trainer, Data, Fold, _callbacks, Cancellation) = (trainer, data, fold, callbacks, cancellation);
+        (Trainer, _data, Fold, _callbacks, Cancellation) = (trainer, data, fold, callbacks, cancellation);
         MaxSteps = trainer.StepsPerRank;
     }
 
@@ -31,7 +33,8 @@ public sealed class TrainingContext
     public TrainerOptions Options => Trainer.Options;
 
     /// <summary>The data the fit draws from.</summary>
-    public SegmentationData Data { get; }
+    /// <exception cref="InvalidOperationException">The fit is on MSD volumes (<see cref="MsdTrainingData"/>), not 2-D slices.</exception>
+    public SegmentationData Data => _data is SegmentationTrainingData s ? s.Data : throw new InvalidOperationException("this fit trains on MSD volumes, not a SegmentationData");
 
     /// <summary>The training and validation slices.</summary>
     public FoldSplit Fold { get; }
@@ -98,8 +101,8 @@ public sealed class TrainingContext
     {
         if (!IsMainRank) throw new InvalidOperationException($"rank {Rank} does not evaluate: rank 0 alone does");
         if (Fold.Validation.Count == 0) throw new InvalidOperationException("this fit has no validation slices to evaluate on");
-        var metrics = Trainer.Evaluator.Evaluate(Data, Fold.Validation);
-        var record = new EvaluationRecord(Step, metrics, Options.ChallengeScores ? Trainer.Evaluator.ChallengeScores(Data, Fold.Validation) : null);
+        var metrics = _data.Evaluate(Trainer, Fold.Validation);
+        var record = new EvaluationRecord(Step, metrics, Options.ChallengeScores && _data is SegmentationTrainingData ? Trainer.Evaluator.ChallengeScores(Data, Fold.Validation) : null);
         _evaluations.Add(record);
         _callbacks.EvaluationEnd(this, record);
         return record;

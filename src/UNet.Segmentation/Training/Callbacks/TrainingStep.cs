@@ -12,9 +12,12 @@ public sealed class TrainingStep
 {
     private readonly Tensor _loss;
     private double? _lossValue, _dice;
+    private readonly Func<Tensor, Tensor, double>? _stepDice;
 
-    internal TrainingStep(long step, long maxSteps, double learningRate, double imagesPerSecond, double lossScale, bool skipped, Tensor loss, Tensor logits, Tensor labels)
+    internal TrainingStep(long step, long maxSteps, double learningRate, double imagesPerSecond, double lossScale, bool skipped, Tensor loss, Tensor logits, Tensor labels,
+        Func<Tensor, Tensor, double>? stepDice = null)
     {
+        _stepDice = stepDice;
         (Step, MaxSteps, LearningRate, ImagesPerSecond, LossScale, Skipped) = (step, maxSteps, learningRate, imagesPerSecond, lossScale, skipped);
         (_loss, Logits, Labels) = (loss, logits, labels);
     }
@@ -45,6 +48,7 @@ public sealed class TrainingStep
     {
         get
         {
+            if (_dice is null && _stepDice is not null) _dice = _stepDice(Logits, Labels);
             if (_dice is null)
             {
                 using var noGrad = no_grad();
