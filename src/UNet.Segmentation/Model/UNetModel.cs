@@ -168,36 +168,6 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The model of a loaded checkpoint, <paramref name="path"/> naming it in errors.</summary>
-    private static UNetModel FromSafetensors(SafetensorsFile file, string path, Device? device)
-    {
-        if (!file.Metadata.TryGetValue(OptionsMetadataKey, out var json))
-            throw new InvalidDataException($"{path} holds no '{OptionsMetadataKey}' metadata: it was not written by UNetModel.Save");
-        UNetOptions options;
-        try
-        {
-            options = UNetOptions.FromJson(json);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: the '{OptionsMetadataKey}' metadata is not valid U-Net options JSON ({e.Message})", e);
-        }
-        var model = new UNetModel(options);
-        try
-        {
-            StateDicts.LoadInto(model, file.Tensors.Where(kv => !NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
-                .ToDictionary(kv => kv.Key, kv => kv.Value));
-            if (device is { } d && d.type != DeviceType.CPU) model.to(d);
-            return model;
-        }
-        catch (StateDictMismatchException e)
-        {
-            model.Dispose();
-            throw new InvalidDataException($"{path} does not hold weights for its own options: {e.Message}", e);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    private static UNetModel FromSafetensors(SafetensorsFile file, string path, Device? device) =>
+        ModelFiles.Read(file, path, OptionsMetadataKey, "U-Net", UNetOptions.FromJson, o => new UNetModel(o), device);
 }

@@ -205,35 +205,6 @@ public sealed class NnUNetModel : nn.Module<Tensor, Tensor>
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var file = Safetensors.Load(path);
-        if (!file.Metadata.TryGetValue(OptionsMetadataKey, out var json))
-            throw new InvalidDataException($"{path} holds no '{OptionsMetadataKey}' metadata: it was not written by NnUNetModel.Save");
-        NnUNetOptions options;
-        try
-        {
-            options = NnUNetOptions.FromJson(json);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: the '{OptionsMetadataKey}' metadata is not valid nnU-Net options JSON ({e.Message})", e);
-        }
-        var model = new NnUNetModel(options);
-        try
-        {
-            // A training checkpoint also holds the optimizer's and the generator's state: not weights.
-            StateDicts.LoadInto(model, file.Tensors.Where(kv => !UNetModel.NonWeightPrefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
-                .ToDictionary(kv => kv.Key, kv => kv.Value));
-            if (device is { } d && d.type != DeviceType.CPU) model.to(d);
-            return model;
-        }
-        catch (StateDictMismatchException e)
-        {
-            model.Dispose();
-            throw new InvalidDataException($"{path} does not hold weights for its own options: {e.Message}", e);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return ModelFiles.Read(file, path, OptionsMetadataKey, "nnU-Net", NnUNetOptions.FromJson, o => new NnUNetModel(o), device);
     }
 }
