@@ -25,20 +25,39 @@ from losses_peer import losses  # noqa: E402
 from unet_peer import UNet  # noqa: E402
 
 
-def parse(argv):
+def parse(argv, filters=64, size=572):
+    """The flags of every side-by-side runner; peer_nnunet_step.py passes its own defaults."""
     p = argparse.ArgumentParser()
     p.add_argument("--mode", choices=["train", "infer"], required=True)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
     p.add_argument("--device", default="cpu")
     p.add_argument("--format", choices=["contiguous", "channels-last"], default="contiguous")
-    p.add_argument("--filters", type=int, default=64)
-    p.add_argument("--size", type=int, default=572)
+    p.add_argument("--filters", type=int, default=filters)
+    p.add_argument("--size", type=int, default=size)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
+
+
+def timed(step, count):
+    """Seconds of each of `count` calls of step()."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def report(a, device, measured):
+    """The JSON fields run.py reads, from the measured steps' seconds."""
+    return {"version": torch.__version__, "mode": a.mode, "batch": a.batch, "precision": a.precision, "format": a.format,
+            "device": str(device), "filters": a.filters, "size": a.size, "threads": torch.get_num_threads(),
+            "step_seconds": measured, "images_per_second": sum(a.batch / t for t in measured) / len(measured),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def output_size(size, depth):
@@ -96,14 +115,7 @@ def main(argv):
                     logits = model(x)
                 logits.float().softmax(1).sum().item()
                 times.append(time.perf_counter() - start)
-    measured = times[a.warmup:]
-    print(json.dumps({
-        "impl": "pytorch", "version": torch.__version__, "mode": a.mode, "batch": a.batch, "precision": a.precision,
-        "format": a.format, "device": str(device), "filters": a.filters, "size": a.size, "threads": torch.get_num_threads(),
-        "step_seconds": measured,
-        "images_per_second": sum(a.batch / t for t in measured) / len(measured),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    print(json.dumps({"impl": "pytorch", **report(a, device, times[a.warmup:])}))
 
 
 if __name__ == "__main__":

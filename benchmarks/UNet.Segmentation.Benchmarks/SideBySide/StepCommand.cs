@@ -14,9 +14,10 @@ namespace UNet.Segmentation.Benchmarks.SideBySide;
 /// <summary>
 /// Worker commands, each printing one JSON line. Our side of benchmarks/side-by-side/run.py:
 /// <c>step</c> times <see cref="UNetWorkload"/> steps (per-step seconds, mean images/s as the
-/// reference computes it, peak resident memory); <c>conv-rate</c> measures the machine's
-/// convolution speed for the compute floor: a 64→64 3×3 convolution on batch×64×570×570 in
-/// inference mode. And <c>upconv</c>, run by hand: the reference U-Net's four up-convolutions
+/// reference computes it, peak resident memory), <c>nnunet-step</c> the 3-D nnU-Net's
+/// (<see cref="NnUNetStepCommand"/>); <c>conv-rate</c> measures the machine's convolution speed
+/// for the compute floor: C→C 3×3 convolutions at the reference U-Net's shapes in inference mode,
+/// or with <c>--dims 3</c> 3×3×3 ones at the BraTS nnU-Net's. And <c>upconv</c>, run by hand: the reference U-Net's four up-convolutions
 /// as a plain transposed convolution and in the sub-pixel form (<see cref="UpconvForms"/>),
 /// timed forward and backward, with the largest difference between their outputs. Our former
 /// binding (libtorch 1.13) computed the up-convolutions in the sub-pixel form on the CPU, where
@@ -28,7 +29,7 @@ namespace UNet.Segmentation.Benchmarks.SideBySide;
 public static class StepCommand
 {
     /// <summary>The commands <see cref="Run(string, IReadOnlyList{string})"/> knows.</summary>
-    public static readonly IReadOnlyList<string> Commands = ["step", "conv-rate", "upconv"];
+    public static readonly IReadOnlyList<string> Commands = ["step", "nnunet-step", "conv-rate", "upconv"];
 
     /// <summary>Runs a command, printing its JSON line to stdout (errors to stderr); returns the exit code (2 for bad arguments).</summary>
     public static int Run(string command, IReadOnlyList<string> args) => Run(command, args, Console.Out, Console.Error);
@@ -45,6 +46,7 @@ public static class StepCommand
             result = command switch
             {
                 "upconv" => Upconv(UpconvOptions.Parse(args)),
+                "nnunet-step" => NnUNetStepCommand.Run(StepOptions.Parse([.. NnUNetStepCommand.Defaults, .. args])),
                 "step" or "conv-rate" => Step(command, StepOptions.Parse(args)),
                 _ => throw new ArgumentException($"unknown command {command} (commands: {string.Join(", ", Commands)})", nameof(command)),
             };
@@ -71,7 +73,7 @@ public static class StepCommand
         {
             ["impl"] = "ours", ["version"] = __version__, ["mode"] = command == "conv-rate" ? (o.Backward ? "conv-backward" : "conv") : o.Mode, ["batch"] = o.Batch,
             ["precision"] = o.PrecisionName, ["device"] = o.Device.ToString(), ["format"] = o.FormatName, ["filters"] = o.Filters, ["size"] = o.Size,
-            ["threads"] = get_num_threads(), ["step_seconds"] = measured,
+            ["dims"] = o.Dims, ["threads"] = get_num_threads(), ["step_seconds"] = measured,
             ["images_per_second"] = measured.Average(t => o.Batch / t),
             ["peak_rss_mib"] = ProcStatusMib("VmHWM:"),
         };
@@ -120,8 +122,12 @@ public static class StepCommand
     /// <summary>The 3×3 convolutions of the reference U-Net's contracting levels at 572×572: channels in = out, input size.</summary>
     public static readonly IReadOnlyList<(int Channels, int Size)> ConvShapes = [(64, 570), (128, 282), (256, 138), (512, 66), (1024, 30)];
 
+    /// <summary>The 3×3×3 convolutions of the BraTS nnU-Net's encoder at 128³ (padding 1): channels in = out, input size per dimension.</summary>
+    public static readonly IReadOnlyList<(int Channels, int Size)> ConvShapes3D = [(32, 128), (64, 64), (128, 32), (256, 16), (320, 8)];
+
     /// <summary>
-    /// Times a C→C 3×3 convolution at each of <see cref="ConvShapes"/> in inference mode; the
+    /// Times a C→C 3×3 convolution at each of <see cref="ConvShapes"/> (with <c>--dims 3</c> a
+    /// 3×3×3 one, padding 1, at each of <see cref="ConvShapes3D"/>) in inference mode; the
     /// returned times are those of the shape with the best median rate, and
     /// <paramref name="rates"/> gets each shape's GFLOP/s (from its median time).
     /// </summary>
@@ -133,17 +139,20 @@ public static class StepCommand
         var dtype = o.Precision.ComputeType() ?? ScalarType.Float32;
         List<double> best = [];
         double bestRate = 0;
-        foreach (var (c, size) in ConvShapes)
+        bool cubes = o.Dims == 3;
+        foreach (var (c, size) in cubes ? ConvShapes3D : ConvShapes)
         {
             using var scope = NewDisposeScope();
-            var x = randn([o.Batch, c, size, size]).to(dtype, o.Device);
-            var w = randn([c, c, 3, 3]).mul(0.05).to(dtype, o.Device);
+            long[] input = cubes ? [o.Batch, c, size, size, size] : [o.Batch, c, size, size], kernel = cubes ? [c, c, 3, 3, 3] : [c, c, 3, 3];
+            var x = randn(input).to(dtype, o.Device);
+            var w = randn(kernel).mul(0.05).to(dtype, o.Device);
             var b = zeros([c]).to(dtype, o.Device);
             if (o.ChannelsLast)
             {
                 x = ChannelsLast.Of(x);
                 w = ChannelsLast.Of(w);
             }
+            Func<Tensor> conv = cubes ? () => F.conv3d(x, w, b, padding: new long[] { 1, 1, 1 }) : () => F.conv2d(x, w, b);
             if (o.Backward)
             {
                 x.requires_grad_(true);
@@ -154,11 +163,11 @@ public static class StepCommand
             {
                 using var step = NewDisposeScope();
                 // Backward: the forward (untimed) makes the graph, then its backward is timed.
-                var y = o.Backward ? F.conv2d(x, w, b) : null;
+                var y = o.Backward ? conv() : null;
                 var upstream = y is null ? null : ones_like(y);
                 Devices.Synchronize(o.Device);
                 long start = Stopwatch.GetTimestamp();
-                if (y is null) F.conv2d(x, w, b);
+                if (y is null) conv();
                 else y.backward([upstream!]);
                 Devices.Synchronize(o.Device);
                 times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
@@ -169,7 +178,8 @@ public static class StepCommand
                 }
             }
             var measured = times.Skip(o.Warmup).Order().ToArray();
-            double rate = (o.Backward ? 2 : 1) * 2.0 * o.Batch * (size - 2) * (size - 2) * c * c * 9 / measured[measured.Length / 2] / 1e9;
+            double outputs = cubes ? (double)size * size * size : (double)(size - 2) * (size - 2);
+            double rate = (o.Backward ? 2 : 1) * 2.0 * o.Batch * outputs * c * c * (cubes ? 27 : 9) / measured[measured.Length / 2] / 1e9;
             rates[$"{c}x{size}"] = rate;
             if (rate > bestRate) (bestRate, best) = (rate, times);
         }

@@ -27,6 +27,8 @@ public sealed record StepOptions
     public bool Phases { get; init; }
     /// <summary><c>conv-rate --pass backward</c>: the rate of the convolutions' backward (input and weight gradients, twice the forward's FLOPs) instead of the forward's.</summary>
     public bool Backward { get; init; }
+    /// <summary><c>conv-rate --dims 3</c>: 3×3×3 convolutions at the BraTS nnU-Net's shapes (contiguous only) instead of the U-Net's 3×3 ones.</summary>
+    public int Dims { get; init; } = 2;
 
     /// <summary>Parses <c>--name value</c> pairs; an unknown flag or a bad value throws <see cref="ArgumentException"/> naming it.</summary>
     public static StepOptions Parse(IReadOnlyList<string> args)
@@ -52,10 +54,12 @@ public sealed record StepOptions
                 "--rss-every" => o with { RssEvery = NonNegative(flag, v) },
                 "--pass" => o with { Backward = v switch { "forward" => false, "backward" => true, _ => throw Bad(flag, v, "forward or backward") } },
                 "--phases" => o with { Phases = v switch { "0" => false, "1" => true, _ => throw Bad(flag, v, "0 or 1") } },
+                "--dims" => o with { Dims = v switch { "2" => 2, "3" => 3, _ => throw Bad(flag, v, "2 or 3") } },
                 "--seed" => o,
                 _ => throw new ArgumentException($"unknown flag {flag}", flag),
             };
         }
+        if (o.Dims == 3 && o.ChannelsLast) throw new ArgumentException("--dims 3 with --format channels-last: the 3-D rate is measured contiguous only", "--format");
         return o;
     }
 

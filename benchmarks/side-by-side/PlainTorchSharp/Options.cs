@@ -6,12 +6,18 @@ namespace PlainTorchSharp;
 public sealed record Options
 {
     public string Mode { get; init; } = "";
+    /// <summary>unet (the 2-D U-Net) or nnunet (the 3-D nnU-Net).</summary>
+    public string Model { get; init; } = "unet";
     public int Batch { get; init; } = 1;
     public string Precision { get; init; } = "fp32";
     public string Device { get; init; } = "cpu";
     public string Format { get; init; } = "contiguous";
-    public int Filters { get; init; } = 64;
-    public int Size { get; init; } = 572;
+    public int? FiltersGiven { get; init; }
+    public int? SizeGiven { get; init; }
+    /// <summary>Filters at the top level: 64 for the U-Net, 32 for the nnU-Net, unless given.</summary>
+    public int Filters => FiltersGiven ?? (Model == "nnunet" ? 32 : 64);
+    /// <summary>The input's size: 572 for the U-Net, 128 (a cube) for the nnU-Net, unless given.</summary>
+    public int Size => SizeGiven ?? (Model == "nnunet" ? 128 : 572);
     public int Warmup { get; init; } = 1;
     public int Steps { get; init; } = 3;
     public int Threads { get; init; } = Environment.ProcessorCount;
@@ -31,12 +37,13 @@ public sealed record Options
             o = name switch
             {
                 "--mode" => o with { Mode = OneOf(name, value, "train", "infer") },
+                "--model" => o with { Model = OneOf(name, value, "unet", "nnunet") },
                 "--batch" => o with { Batch = Positive(name, value) },
                 "--precision" => o with { Precision = OneOf(name, value, "fp32", "bf16", "fp16") },
                 "--device" => o with { Device = value },
                 "--format" => o with { Format = OneOf(name, value, "contiguous", "channels-last") },
-                "--filters" => o with { Filters = Positive(name, value) },
-                "--size" => o with { Size = Positive(name, value) },
+                "--filters" => o with { FiltersGiven = Positive(name, value) },
+                "--size" => o with { SizeGiven = Positive(name, value) },
                 "--warmup" => o with { Warmup = NonNegative(name, value) },
                 "--steps" => o with { Steps = Positive(name, value) },
                 "--threads" => o with { Threads = Positive(name, value) },
@@ -51,7 +58,7 @@ public sealed record Options
             throw new ArgumentException($"--format {o.Format}: the plain TorchSharp form is contiguous only (no channels-last)");
         if (!o.Device.StartsWith("cpu", StringComparison.Ordinal) && !TorchSharp.torch.cuda.is_available())
             throw new ArgumentException($"--device {o.Device}: CUDA is not available (this build uses TorchSharp-cpu)");
-        if (o.Filters % 2 != 0) throw new ArgumentException("--filters must be even");
+        if (o.Model == "unet" && o.Filters % 2 != 0) throw new ArgumentException("--filters must be even");
         return o;
     }
 

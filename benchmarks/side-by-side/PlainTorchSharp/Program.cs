@@ -14,7 +14,10 @@ namespace PlainTorchSharp;
 /// (lr 1e-4, eps 1e-7); one inference step = forward in inference mode + softmax. Each step ends
 /// with a number read back and runs in its own dispose scope. Prints one JSON line.
 ///
-/// usage: dotnet PlainTorchSharp.dll --mode train|infer [--batch N] [--precision fp32]
+/// With <c>--model nnunet</c> it times the 3-D nnU-Net instead (<see cref="NnUNetSteps"/>;
+/// filters 32 and size 128, the BraTS patch, unless given).
+///
+/// usage: dotnet PlainTorchSharp.dll --mode train|infer [--model unet|nnunet] [--batch N] [--precision fp32]
 ///        [--format contiguous] [--filters F] [--size S] [--warmup W] [--steps N] [--threads T]
 ///        [--device cpu] [--seed S]
 /// Only fp32 and contiguous: the plain form has no mixed precision and no channels-last (exit 2).
@@ -30,6 +33,14 @@ public static class Program
         torch.set_num_threads(o.Threads);
         torch.manual_seed(o.Seed);
         var device = torch.device(o.Device);
+        if (o.Model == "nnunet")
+        {
+            Dictionary<string, object> nnunet;
+            try { nnunet = NnUNetSteps.Run(o, device); }
+            catch (ArgumentException e) { Console.Error.WriteLine($"PlainTorchSharp: {e.Message}"); return 2; }
+            Console.WriteLine(JsonSerializer.Serialize(nnunet));
+            return 0;
+        }
         using var model = new UNet(o.Filters, inputChannels: 1, classes: 2, dropout: 0.5).to(device);
         long parameters = model.parameters().Sum(p => p.numel());
         var times = new List<double>();
@@ -118,11 +129,11 @@ public static class Program
         return size;
     }
 
-    private static string TorchSharpVersion() =>
+    internal static string TorchSharpVersion() =>
         typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown";
 
     /// <summary>A kB field of /proc/self/status in MiB (VmHWM: peak resident set); 0 where /proc is missing.</summary>
-    private static double ProcStatusMib(string field)
+    internal static double ProcStatusMib(string field)
     {
         const string path = "/proc/self/status";
         if (!File.Exists(path)) return 0;
