@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TorchSharp;
 using UNet.Segmentation.Serialization;
 using static TorchSharp.torch;
 
@@ -6,7 +7,7 @@ namespace UNet.Segmentation.Model;
 
 /// <summary>
 /// Rebuilding a model from a safetensors model file or training checkpoint whose metadata holds
-/// the model's options as JSON: the one reading path of <see cref="UNetModel"/> and <see cref="NnUNetModel"/>.
+/// the model's options as JSON: the one reading path of <see cref="UNetModel"/> and <see cref="NnUNet.NnUNetModel"/>.
 /// </summary>
 internal static class ModelFiles
 {
