@@ -15,6 +15,9 @@ namespace UNet.Segmentation.Data;
 /// </summary>
 public static class Augmentation
 {
+    // Held Scalars, not implicit ones per call: a temporary Scalar can be finalized while libtorch reads it (Losses.Two).
+    private static readonly Scalar MinusOne = (-1.0).ToScalar(), PlusOne = 1.0.ToScalar();
+
     /// <summary>
     /// Augments N×(C+L)×S×S image/label pairs: the first <paramref name="imageChannels"/> channels
     /// the image in [−1, 1] (brightness shifts them alike), then the label channels (warped with
@@ -59,7 +62,7 @@ public static class Augmentation
         long labels = pairs.shape[1] - imageChannels;
         var shift = cat([tensor(brightness, [n, 1, 1, 1], device: device).expand(n, imageChannels, 1, 1), zeros([n, labels, 1, 1], ScalarType.Float32, device: device)], 1);
         var shifted = warped.add(shift);
-        var image = shifted.narrow(1, 0, imageChannels).clamp(-1, 1);
+        var image = shifted.narrow(1, 0, imageChannels).clamp(MinusOne, PlusOne);
         return cat([image, shifted.narrow(1, imageChannels, labels)], 1).MoveToOuterDisposeScope();
     }
 

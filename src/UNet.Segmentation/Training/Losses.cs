@@ -103,11 +103,12 @@ public static partial class Losses
             var w = p.dtype == ScalarType.Float32 ? p : p.to(ScalarType.Float32);
             squares.Add(w.square().sum());
         }
+        using Scalar half = (weightDecay / 2).ToScalar();   // held until the call returns (see Two)
         var result = squares.Count switch
         {
             0 => tensor(0f),
-            1 => squares[0].mul(weightDecay / 2),
-            _ => stack(squares).sum().mul(weightDecay / 2),
+            1 => squares[0].mul(half),
+            _ => stack(squares).sum().mul(half),
         };
         return result.MoveToOuterDisposeScope();
     }
@@ -118,13 +119,18 @@ public static partial class Losses
         var p = x.Logits.softmax(1);
         var intersection = p.mul(x.OneHot).sum(PixelDims);
         var union = p.square().add(x.OneHot.square()).sum(PixelDims);
-        return intersection.mul(2.0).add(DiceEpsilon).div(union.add(DiceEpsilon));
+        return intersection.mul(Two).add(Epsilon).div(union.add(Epsilon));
     }
+
+    // Scalars made once and held: an implicit double → Scalar per call is garbage as soon as its
+    // handle is read, so the finalizer thread can free it while libtorch still reads it (the
+    // nnU-Net's runs crashed so at random steps, "toFloat at c10/core/Scalar.h:140").
+    private static readonly Scalar Two = 2.0.ToScalar(), One = 1.0.ToScalar(), Epsilon = DiceEpsilon.ToScalar();
 
     private static readonly long[] PixelDims = [2, 3];
 
     /// <summary>The soft Dice loss in the reference's order of operations: mean over classes of (1 − batch-mean dice).</summary>
-    private static Tensor SoftDiceCore(Prepared x) => PerSampleDice(x).mean([0]).neg().add(1.0).mean();
+    private static Tensor SoftDiceCore(Prepared x) => PerSampleDice(x).mean([0]).neg().add(One).mean();
 
     /// <summary>Per-pixel cross-entropy summed (float32 scalar), averaged, or per pixel (N×H×W).</summary>
     internal static Tensor CrossEntropyCore(Prepared x, nn.Reduction reduction = nn.Reduction.Mean)
