@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using UNet.Segmentation.Benchmarks.SideBySide;
+using UNet.Segmentation.Benchmarks.Workloads;
+using UNet.Segmentation.Model;
+using UNet.Segmentation.Runtime;
+using UNet.Segmentation.Training;
+using static TorchSharp.torch;
+
+namespace UNet.Segmentation.Benchmarks.Profiling;
+
+/// <summary>
+/// <c>profile</c>: where a step of the reference U-Net (<see cref="UNetOptions.Reference"/> at
+/// <c>--filters</c>, <c>--size</c>) spends its time, operator by operator — TorchSharp 0.107 has
+/// no profiler, so each operator of <see cref="UNetOps"/> is replayed in isolation on tensors of
+/// its real shape, type and layout (<see cref="OpTimer"/>), and the whole step
+/// (<see cref="UNetWorkload"/>, with its phases) is timed in the same run, so that the table
+/// shows the sum of the parts beside the whole. The flags are the <c>step</c> command's
+/// (<see cref="StepOptions"/>; CPU only). Prints a markdown table, then one JSON line.
+/// </summary>
+public static class ProfileCommand
+{
+    /// <summary>Runs the profile; returns the exit code (2 for bad arguments).</summary>
+    public static int Run(IReadOnlyList<string> args)
+    {
+        StepOptions o;
+        try
+        {
+            o = StepOptions.Parse(args);
+            if (o.Device.type != DeviceType.CPU) throw new ArgumentException($"profile runs on the CPU, not {o.Device}", "--device");
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"profile: {e.Message}");
+            return 2;
+        }
+        TorchRuntime.EnsureLoaded();
+        set_num_threads(o.Threads);
+        bool training = o.Mode == "train";
+        var (whole, phases) = WholeStep(o, training);
+        var options = UNetOptions.Reference with { BaseFilters = o.Filters, InputSize = o.Size, ChannelsLast = o.ChannelsLast };
+        manual_seed(0);
+        using var master = new UNetModel(options);
+        master.train(training);
+        using var adam = training ? optim.Adam(master.parameters(), lr: 1e-4, eps: 1e-7) : null;
+        using var mixed = o.Precision.WorkingCopy(master);
+        var dtype = o.Precision.ComputeType() ?? ScalarType.Float32;
+        var rows = new List<ProfileRow>();
+        using (training ? null : inference_mode())
+            foreach (var op in new UNetOps(options, mixed?.WorkingModule ?? master, dtype, o.ChannelsLast, training, o.Batch).Build())
+            {
+                var (f, b) = OpTimer.Time(op, o.Warmup, o.Steps);
+                rows.Add(new(op.Name, op.Kind, op.Count, op.Count * f, op.Count * b, op.Count * (op.ForwardFlops + op.BackwardFlops)));
+            }
+        if (adam is not null)
+            foreach (var (name, ms) in OpTimer.Optimizer(master, adam, mixed, o.Warmup, o.Steps))
+                rows.Add(new(name, "optimizer", 1, ms, 0, 0));
+        Console.Write(ProfileReport.Markdown(rows, whole, phases));
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["command"] = "profile", ["mode"] = o.Mode, ["precision"] = o.PrecisionName, ["format"] = o.FormatName, ["batch"] = o.Batch,
+            ["filters"] = o.Filters, ["size"] = o.Size, ["threads"] = get_num_threads(), ["warmup"] = o.Warmup, ["steps"] = o.Steps,
+            ["step_ms"] = whole, ["phase_ms"] = phases, ["ops"] = rows,
+        }));
+        return 0;
+    }
+
+    /// <summary>The whole step's mean milliseconds (timed steps only) and, when training, its phases' (forward and loss, backward, optimizer).</summary>
+    private static (double Whole, double[] Phases) WholeStep(StepOptions o, bool training)
+    {
+        using var workload = new UNetWorkload(training, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size);
+        var phases = new double[3];
+        var warmupPhases = new double[3];
+        double total = 0;
+        for (int i = 0; i < o.Warmup + o.Steps; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            if (training) workload.TrainStep(i < o.Warmup ? warmupPhases : phases);
+            else workload.InferStep();
+            if (i >= o.Warmup) total += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        return (total / o.Steps, training ? phases.Select(p => p * 1000 / o.Steps).ToArray() : []);
+    }
+}
