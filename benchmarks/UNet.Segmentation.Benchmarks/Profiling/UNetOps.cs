@@ -14,8 +14,8 @@ namespace UNet.Segmentation.Benchmarks.Profiling;
 /// real layers of <paramref name="network"/> (the float32 model, or a working copy whose
 /// convolutions are in <paramref name="dtype"/>) and on random activations of the real
 /// shape, type and layout: the input's cast, every 3×3 convolution, ReLU (in place, as the
-/// blocks run it), max pooling, dropout, transposed convolution, the crop and ReLU of its
-/// output, the crop and concatenation of a skip, the 1×1 convolution, the logits' cast to
+/// blocks run it), max pooling, dropout, the up-sampling (transposed convolution, crop and
+/// ReLU, as <see cref="Blocks.Upsample"/> runs it), the crop and concatenation of a skip, the 1×1 convolution, the logits' cast to
 /// float32 and the loss (training) or soft-max (inference).
 /// </summary>
 public sealed class UNetOps(UNetOptions options, nn.Module network, ScalarType dtype, bool channelsLast, bool training, int batch)
@@ -140,34 +140,25 @@ public sealed class UNetOps(UNetOptions options, nn.Module network, ScalarType d
         },
         a => a[0].relu_());
 
-    /// <summary>The stride-2 transposed conv, then the crop of its output to 2s and ReLU in place; returns 2s.</summary>
+    /// <summary>
+    /// The up-sampling as the library runs it (<see cref="Blocks.Upsample"/>: the stride-2
+    /// transposed conv, its crop to 2s and ReLU in place, or the equivalent sub-pixel conv); returns 2s.
+    /// </summary>
     private long Upconv(string block, long c, long s)
     {
         var up = (ConvTranspose2d)_modules[block + ".upconv"];
-        long k = up.weight!.shape[2], full = (s - 1) * 2 + k;
+        long k = up.weight!.shape[2];
         double flops = 2.0 * batch * s * s * c * (c / 2) * k * k;
         var weights = up.parameters().ToArray();
-        Add(new($"upconv{k}x{k} {c}→{c / 2} @{s}", "upconv", flops, training ? 2 * flops : 0,
+        Add(new($"upconv{k}x{k}+crop+relu_ {c}→{c / 2} @{s}", "upconv", flops, training ? 2 * flops : 0,
             () =>
             {
                 var x = Activation(c, s).requires_grad_(training);
                 Tensor[] targets = training ? [x, .. weights] : [];
                 return (new[] { x }, targets);
             },
-            a => up.forward(a[0])));
-        if (options.Upsampling == Upsampling.TransposedConv2x2) return full;
-        Add(new("crop+relu_ " + Shape(c / 2, full), "relu", 0, 0,
-            () =>
-            {
-                var leaf = Activation(c / 2, full).requires_grad_(training);
-                return training ? (new[] { leaf.clone() }, new[] { leaf }) : (new[] { leaf }, Array.Empty<Tensor>());
-            },
-            a =>
-            {
-                using var rows = a[0].narrow(2, 0, 2 * s);
-                return rows.narrow(3, 0, 2 * s).relu_();
-            }));
-        return 2 * s;
+            a => Blocks.Upsample(up, a[0], options.Upsampling)));
+        return options.Upsampling == Upsampling.TransposedConv2x2 ? (s - 1) * 2 + k : 2 * s;
     }
 
     /// <summary>The decoder's concatenation: the up-sampled tensor (a view into the transposed conv's larger output) with the centre crop of the skip.</summary>
