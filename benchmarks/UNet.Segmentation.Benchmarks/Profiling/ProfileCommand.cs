@@ -38,7 +38,7 @@ public static class ProfileCommand
         TorchRuntime.EnsureLoaded();
         set_num_threads(o.Threads);
         bool training = o.Mode == "train";
-        var (whole, phases) = WholeStep(o, training);
+        var (whole, phases, faults) = WholeStep(o, training);
         var options = UNetOptions.Reference with { BaseFilters = o.Filters, InputSize = o.Size, ChannelsLast = o.ChannelsLast };
         manual_seed(0);
         using var master = new UNetModel(options);
@@ -57,29 +57,48 @@ public static class ProfileCommand
             foreach (var (name, ms) in OpTimer.Optimizer(master, adam, mixed, o.Warmup, o.Steps))
                 rows.Add(new(name, "optimizer", 1, ms, 0, 0));
         Console.Write(ProfileReport.Markdown(rows, whole, phases));
+        Console.WriteLine($"minor page faults per whole step: {faults:F0}");
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["command"] = "profile", ["mode"] = o.Mode, ["precision"] = o.PrecisionName, ["format"] = o.FormatName, ["batch"] = o.Batch,
             ["filters"] = o.Filters, ["size"] = o.Size, ["threads"] = get_num_threads(), ["warmup"] = o.Warmup, ["steps"] = o.Steps,
-            ["step_ms"] = whole, ["phase_ms"] = phases, ["ops"] = rows,
+            ["step_ms"] = whole, ["phase_ms"] = phases, ["minor_faults_per_step"] = faults, ["ops"] = rows,
         }));
         return 0;
     }
 
-    /// <summary>The whole step's mean milliseconds (timed steps only) and, when training, its phases' (forward and loss, backward, optimizer).</summary>
-    private static (double Whole, double[] Phases) WholeStep(StepOptions o, bool training)
+    /// <summary>
+    /// The whole step's mean milliseconds (timed steps only), when training its phases' (forward
+    /// and loss, backward, optimizer), and the minor page faults per timed step (memory the
+    /// kernel had to map and zero: 0 where /proc is missing).
+    /// </summary>
+    private static (double Whole, double[] Phases, double Faults) WholeStep(StepOptions o, bool training)
     {
         using var workload = new UNetWorkload(training, o.Batch, o.Precision, o.ChannelsLast, o.Filters, o.Size);
         var phases = new double[3];
         var warmupPhases = new double[3];
         double total = 0;
+        long faults = 0;
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {
+            if (i == o.Warmup) faults = MinorFaults();
             long start = Stopwatch.GetTimestamp();
             if (training) workload.TrainStep(i < o.Warmup ? warmupPhases : phases);
             else workload.InferStep();
             if (i >= o.Warmup) total += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
-        return (total / o.Steps, training ? phases.Select(p => p * 1000 / o.Steps).ToArray() : []);
+        faults = MinorFaults() - faults;
+        return (total / o.Steps, training ? phases.Select(p => p * 1000 / o.Steps).ToArray() : [], (double)faults / o.Steps);
+    }
+
+    /// <summary>The process's minor page faults so far (field 10 of /proc/self/stat), 0 where there is none.</summary>
+    private static long MinorFaults()
+    {
+        const string path = "/proc/self/stat";
+        if (!File.Exists(path)) return 0;
+        string stat = File.ReadAllText(path);
+        // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, minflt field 10.
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

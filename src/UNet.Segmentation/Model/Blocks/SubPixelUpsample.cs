@@ -26,8 +26,25 @@ namespace UNet.Segmentation.Model.Blocks;
 /// </summary>
 public static class SubPixelUpsample
 {
-    // Phase 0 reads kernel rows 2 then 0 (input rows i − 1, i), phase 1 rows 3 (the zero row) then 1.
-    private static readonly long[] Taps = [2, 0, 3, 1];
+    // Phase (a, b)'s tap (t, u) reads kernel row r(a, t) and column r(b, u), r = {2, 0} for phase 0
+    // (input rows i − 1, i) and {−, 1} for phase 1, whose first tap is zero: as an index into the
+    // 3×3 kernel flattened (3r + c) with a zero appended at 9, in the order (a, b, t, u).
+    private static readonly long[] Taps = BuildTaps();
+
+    private static long[] BuildTaps()
+    {
+        long[] rows = [2, 0, -1, 1]; // r at index 2·phase + tap; −1: the zero tap
+        var taps = new long[16];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                for (int t = 0; t < 2; t++)
+                    for (int u = 0; u < 2; u++)
+                    {
+                        long r = rows[2 * a + t], c = rows[2 * b + u];
+                        taps[8 * a + 4 * b + 2 * t + u] = r < 0 || c < 0 ? 9 : 3 * r + c;
+                    }
+        return taps;
+    }
 
     /// <summary>Whether <see cref="Blocks.Upsample"/> computes a 3×3 up-convolution with these weights in this form: bfloat16 on the CPU.</summary>
     public static bool Preferred(Tensor weight)
@@ -55,16 +72,19 @@ public static class SubPixelUpsample
         long input = s[0], output = s[1];
         bool channelsLast = ChannelsLast.Is(x);
         var taps = tensor(Taps, device: weight.device);
-        var phases = F.pad(weight, [0, 1, 0, 1]).index_select(2, taps).index_select(3, taps) // in × out × (a, t) × (b, u)
-            .reshape(input, output, 2, 2, 2, 2)
-            .permute(1, 2, 4, 0, 3, 5)                                                       // out, a, b, in, t, u
-            .reshape(output * 4, input, 2, 2);                                               // channel 4o + 2a + b, as pixel_shuffle reads it
+        // out × 9 × in (a view for the contiguous and the channels-last weight alike), a zero tap
+        // appended, gathered to out × (a, b, t, u) × in: viewed as (4·out) × 2 × 2 × in and
+        // permuted, the sub-pixel weight (channel 4o + 2a + b, as pixel_shuffle reads it) laid out
+        // channels-last, with two copies and no more.
+        var flat = weight.permute(1, 2, 3, 0).reshape(output, 9, input);
+        var phases = F.pad(flat, [0, 0, 0, 1]).index_select(1, taps).view(output * 4, 2, 2, input).permute(0, 3, 1, 2);
         var padded = F.pad(x, [1, 0, 1, 0]);
         if (channelsLast)
         {
-            phases = ChannelsLast.Of(phases);
             if (!ChannelsLast.Is(padded)) padded = ChannelsLast.Of(padded);
         }
+        else
+            phases = phases.contiguous();
         var up = F.pixel_shuffle(F.conv2d(padded, phases, bias?.repeat_interleave(4)), 2);
         if (channelsLast && !ChannelsLast.Is(up)) up = ChannelsLast.Of(up);
         return up.MoveToOuterDisposeScope();
