@@ -172,11 +172,7 @@ public sealed class UNetOps(UNetOptions options, nn.Module network, ScalarType d
             var sk = Activation(c, skip).requires_grad_(training);
             return (new[] { up, sk }, training ? new[] { up, sk } : Array.Empty<Tensor>());
         },
-        a =>
-        {
-            using var cropped = Blocks.CenterCrop(a[1], a[0].shape[2], a[0].shape[3]);
-            return cat([a[0], cropped], 1);
-        }));
+        a => UpsampleBlock.Concatenate(a[0], a[1])));
 
     /// <summary>Training: the logits' cast to float32 and the Dice + cross-entropy loss; inference: the float32 soft-max.</summary>
     private void Output(long classes, long s)
