@@ -22,8 +22,13 @@ namespace UNet.Segmentation.Benchmarks.Profiling;
 public static class ProfileCommand
 {
     /// <summary>Runs the profile; returns the exit code (2 for bad arguments).</summary>
-    public static int Run(IReadOnlyList<string> args)
+    public static int Run(IReadOnlyList<string> args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>As <see cref="Run(IReadOnlyList{string})"/>, writing to the given streams.</summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
         StepOptions o;
         try
         {
@@ -32,7 +37,7 @@ public static class ProfileCommand
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"profile: {e.Message}");
+            stderr.WriteLine($"profile: {e.Message}");
             return 2;
         }
         TorchRuntime.EnsureLoaded();
@@ -56,9 +61,9 @@ public static class ProfileCommand
         if (adam is not null)
             foreach (var (name, ms) in OpTimer.Optimizer(master, adam, mixed, o.Warmup, o.Steps))
                 rows.Add(new(name, "optimizer", 1, ms, 0, 0));
-        Console.Write(ProfileReport.Markdown(rows, whole, phases));
-        Console.WriteLine($"minor page faults per whole step: {faults:F0}");
-        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        stdout.Write(ProfileReport.Markdown(rows, whole, phases));
+        stdout.WriteLine($"minor page faults per whole step: {faults:F0}");
+        stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["command"] = "profile", ["mode"] = o.Mode, ["precision"] = o.PrecisionName, ["format"] = o.FormatName, ["batch"] = o.Batch,
             ["filters"] = o.Filters, ["size"] = o.Size, ["threads"] = get_num_threads(), ["warmup"] = o.Warmup, ["steps"] = o.Steps,
