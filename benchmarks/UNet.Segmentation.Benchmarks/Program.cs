@@ -6,11 +6,13 @@ using UNet.Segmentation.Benchmarks.Volumes;
 // up-convolution comparison (StepCommand), "engines" TorchSharp against ONNX Runtime
 // (EnginesCommand), "loop" the training loop with and without every built-in callback
 // (LoopCommand), "synthetic-volume" a large synthetic EM stack for the streaming-prediction
-// measurements (SyntheticVolumeCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
+// measurements (SyntheticVolumeCommand), "profile" a step operator by operator (ProfileCommand); anything else goes to BenchmarkDotNet (e.g. --filter '*Inference*').
 if (args.Length > 0 && args[0] == "loop")
     return LoopCommand.Run(args[1..]);
 if (args.Length > 0 && args[0] == "synthetic-volume")
     return SyntheticVolumeCommand.Run(args[1..]);
+if (args.Length > 0 && args[0] == "profile")
+    return UNet.Segmentation.Benchmarks.Profiling.ProfileCommand.Run(args[1..]);
 if (args.Length > 0 && args[0] == "engines")
     return EnginesCommand.Run(args[1..]);
 if (args.Length > 0 && StepCommand.Commands.Contains(args[0]))

@@ -3,6 +3,7 @@ using System.Text.Json;
 using TorchSharp;
 using UNet.Segmentation.Benchmarks.Workloads;
 using UNet.Segmentation.Model;
+using UNet.Segmentation.Model.Blocks;
 using UNet.Segmentation.Model.Precision;
 using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
@@ -195,16 +196,20 @@ public static class StepCommand
         set_num_threads(o.Threads);
         manual_seed(0);
         var shapes = new List<Dictionary<string, object>>();
+        var dtype = o.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         foreach (var (multiple, size) in UpconvShapes)
         {
             int input = multiple * o.Filters, output = input / 2;
             using var scope = NewDisposeScope();
-            var x = randn([1, input, size, size]).to(o.Device).requires_grad_(true);
-            var w = randn([input, output, 3, 3]).mul(0.02).to(o.Device).requires_grad_(true);
-            var b = randn([output]).mul(0.02).to(o.Device).requires_grad_(true);
-            var upstream = randn([1, output, 2 * size, 2 * size]).to(o.Device); // the gradient arriving from above
-            Func<Tensor, Tensor, Tensor, Tensor>[] forms = [UpconvForms.ConvTranspose, UpconvForms.SubPixel];
+            Tensor Laid(Tensor t) => o.ChannelsLast && t.Dimensions == 4 ? ChannelsLast.Of(t) : t;
+            var x = Laid(randn([1, input, size, size]).to(dtype, o.Device)).requires_grad_(true);
+            var w = Laid(randn([input, output, 3, 3]).mul(0.02).to(dtype, o.Device)).requires_grad_(true);
+            var b = randn([output]).mul(0.02).to(dtype, o.Device).requires_grad_(true);
+            var upstream = Laid(randn([1, output, 2 * size, 2 * size]).to(dtype, o.Device)); // the gradient arriving from above
+            // The library's sub-pixel form (what Blocks.Upsample runs in bfloat16 on the CPU).
+            Func<Tensor, Tensor, Tensor, Tensor>[] forms = [UpconvForms.ConvTranspose, (input, weight, bias) => SubPixelUpsample.Forward(input, weight, bias)];
             var times = new[] { new List<double>(), new List<double>() };
+            var forwardTimes = new[] { new List<double>(), new List<double>() };
             for (int i = 0; i < o.Warmup + o.Steps; i++)
                 for (int k = 0; k < forms.Length; k++)
                 {
@@ -213,22 +218,28 @@ public static class StepCommand
                     Devices.Synchronize(o.Device);
                     long start = Stopwatch.GetTimestamp();
                     var y = forms[form](x, w, b);
+                    Devices.Synchronize(o.Device);
+                    double forward = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                     torch.autograd.grad([y], [x, w, b], [upstream]);
                     Devices.Synchronize(o.Device);
-                    if (i >= o.Warmup) times[form].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    if (i < o.Warmup) continue;
+                    times[form].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    forwardTimes[form].Add(forward);
                 }
-            var (forward, gradients) = MaxAbsDifferences(x, w, b, upstream);
+            var (difference, gradients) = MaxAbsDifferences(x, w, b, upstream);
             shapes.Add(new Dictionary<string, object>
             {
                 ["in_channels"] = input, ["out_channels"] = output, ["size"] = size, ["output_size"] = 2 * size,
                 ["conv_transpose_ms"] = times[0].Average(), ["subpixel_ms"] = times[1].Average(),
-                ["max_abs_diff"] = forward, ["max_abs_diff_gradients"] = gradients,
+                ["conv_transpose_forward_ms"] = forwardTimes[0].Average(), ["subpixel_forward_ms"] = forwardTimes[1].Average(),
+                ["max_abs_diff"] = difference, ["max_abs_diff_gradients"] = gradients,
             });
         }
         return new Dictionary<string, object>
         {
             ["impl"] = "ours", ["command"] = "upconv", ["version"] = __version__, ["device"] = o.Device.ToString(),
-            ["threads"] = get_num_threads(), ["precision"] = "fp32", ["batch"] = 1, ["filters"] = o.Filters,
+            ["threads"] = get_num_threads(), ["precision"] = o.BFloat16 ? "bf16" : "fp32", ["format"] = o.ChannelsLast ? "channels-last" : "contiguous",
+            ["batch"] = 1, ["filters"] = o.Filters,
             ["warmup"] = o.Warmup, ["steps"] = o.Steps, ["pass"] = "forward and backward",
             ["shapes"] = shapes,
             ["conv_transpose_ms"] = shapes.Select(s => (double)s["conv_transpose_ms"]).ToArray(),
@@ -242,11 +253,11 @@ public static class StepCommand
     {
         using var scope = NewDisposeScope();
         var plain = UpconvForms.ConvTranspose(x, w, b);
-        var sub = UpconvForms.SubPixel(x, w, b);
+        var sub = SubPixelUpsample.Forward(x, w, b);
         var plainGrads = torch.autograd.grad([plain], [x, w, b], [upstream]);
         var subGrads = torch.autograd.grad([sub], [x, w, b], [upstream]);
-        double forward = (plain - sub).abs().max().item<float>();
-        double gradients = plainGrads.Zip(subGrads, (p, s) => (double)(p - s).abs().max().item<float>()).Max();
+        double forward = (plain - sub).abs().max().to(ScalarType.Float32).item<float>();
+        double gradients = plainGrads.Zip(subGrads, (p, s) => (double)(p - s).abs().max().to(ScalarType.Float32).item<float>()).Max();
         return (forward, gradients);
     }
 

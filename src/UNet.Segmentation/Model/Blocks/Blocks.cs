@@ -25,13 +25,16 @@ public static class Blocks
 
     /// <summary>
     /// Doubles the resolution. 3×3: the full stride-2 transposed conv (2n+1) cropped to its first
-    /// 2n pixels — TensorFlow's 'same' arithmetic — then ReLU (in place). 2×2: the stride-2
-    /// transposed conv (exactly 2n), linear.
+    /// 2n pixels — TensorFlow's 'same' arithmetic — then ReLU (in place); with bfloat16 weights on
+    /// the CPU computed as the equivalent <see cref="SubPixelUpsample"/>, which runs there at the
+    /// ordinary convolutions' rate. 2×2: the stride-2 transposed conv (exactly 2n), linear.
     /// </summary>
     public static Tensor Upsample(ConvTranspose2d upconv, Tensor x, Upsampling kind)
     {
         ArgumentNullException.ThrowIfNull(upconv);
         ArgumentNullException.ThrowIfNull(x);
+        if (kind == Upsampling.TransposedConv3x3 && SubPixelUpsample.Preferred(upconv.weight!))
+            return SubPixelUpsample.Forward(x, upconv.weight!, upconv.bias).relu_(); // pixel_shuffle's backward needs no output
         var full = upconv.forward(x);
         if (kind == Upsampling.TransposedConv2x2) return full;
         using (full)

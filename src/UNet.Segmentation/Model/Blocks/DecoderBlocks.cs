@@ -28,10 +28,29 @@ public sealed class UpsampleBlock : ConvBlock
         return Blocks.Upsample(_upconv, y, Options.Upsampling);
     }
 
-    internal static Tensor Concatenate(Tensor upsampled, Tensor skip)
+    /// <summary>The decoder's input: <paramref name="upsampled"/> and the centre crop of <paramref name="skip"/> to its size, concatenated along the channels.</summary>
+    public static Tensor Concatenate(Tensor upsampled, Tensor skip)
     {
-        using var cropped = Blocks.CenterCrop(skip, upsampled.shape[2], upsampled.shape[3]);
+        ArgumentNullException.ThrowIfNull(upsampled);
+        ArgumentNullException.ThrowIfNull(skip);
+        using var cropped = CropForGradient(skip, upsampled.shape[2], upsampled.shape[3]);
         return cat([upsampled, cropped], 1);
+    }
+
+    /// <summary>
+    /// The centre crop of a skip. A view (<see cref="Blocks.CenterCrop"/>) unless the skip is
+    /// channels-last and needs a gradient: a view's backward (libtorch's slice backward) makes the
+    /// skip's gradient as a contiguous zero tensor, so the gradient that meets the pooling's
+    /// channels-last one, and every layer below, would mix layouts — there the crop is a negative
+    /// padding, whose backward pads the gradient in its own (channels-last) layout. Same values both ways.
+    /// </summary>
+    private static Tensor CropForGradient(Tensor skip, long height, long width)
+    {
+        var view = Blocks.CenterCrop(skip, height, width);
+        if (!skip.requires_grad || !Precision.ChannelsLast.Is(skip)) return view;
+        view.Dispose();
+        long top = (skip.shape[2] - height) / 2, left = (skip.shape[3] - width) / 2;
+        return nn.functional.pad(skip, [-left, -left, -top, -top]);
     }
 }
 
