@@ -148,16 +148,37 @@ public sealed class NnUNetSlidingWindow : IDisposable
         return logits.softmax(0);
     }
 
-    /// <summary>Softmax probabilities (classes×D×H×W on the CPU) of a preprocessed 3-D volume (C×D×H×W).</summary>
+    /// <summary>
+    /// Softmax probabilities (classes×D×H×W on the CPU) of a preprocessed volume (C×D×H×W): with a
+    /// 3-D network, the sliding window over the volume; with a 2-D network, over each axial slice
+    /// (C×H×W at every z) in turn, the slices' probabilities stacked back along z, as nnU-Net's 2-D
+    /// configuration predicts a volume.
+    /// </summary>
+    /// <exception cref="ArgumentException">The volume's channels do not fit the network.</exception>
     public Volume<float> PredictProbabilities(Volume<float> image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (_window.Length != 3) throw new ArgumentException("a volume needs a 3-D network", nameof(image));
+        if (image.Channels != _inputChannels)
+            throw new ArgumentException($"the network takes {_inputChannels} channel(s); the volume has {image.Channels}", nameof(image));
         using var scope = NewDisposeScope();
-        var input = tensor(image.Data, [image.Channels, image.Shape.Depth, image.Shape.Height, image.Shape.Width]);
-        var probabilities = PredictProbabilities(input).cpu();
-        return new Volume<float>(probabilities.data<float>().ToArray(), _classes, image.Shape);
+        var s = image.Shape;
+        var input = tensor(image.Data, [image.Channels, s.Depth, s.Height, s.Width]);
+        if (_window.Length == 3) return ToVolume(PredictProbabilities(input).cpu(), s);
+        var result = new float[(long)_classes * s.Voxels];
+        long plane = (long)s.Height * s.Width;
+        for (int z = 0; z < s.Depth; z++)
+        {
+            using var sliceScope = NewDisposeScope();
+            using var slice = input.select(1, z);
+            var probabilities = PredictProbabilities(slice).cpu().contiguous();
+            var values = probabilities.data<float>().ToArray();
+            for (int c = 0; c < _classes; c++)
+                Array.Copy(values, c * plane, result, (c * (long)s.Depth + z) * plane, plane);
+        }
+        return new Volume<float>(result, _classes, s);
     }
+
+    private Volume<float> ToVolume(Tensor probabilities, Shape3D shape) => new(probabilities.data<float>().ToArray(), _classes, shape);
 
     // The network's logits (float32) for N×C×window inputs, averaged over the mirrored copies with TTA.
     private Tensor Forward(Tensor inputs)
