@@ -40,7 +40,7 @@ internal static class NnUNetRun
         // A model that is only read (evaluate, inference benchmark) brings its own patch; its dimensions must be --dim's.
         string? checkpoint = training ? null : p.GetValue(o.Checkpoint)?.FullName ?? Checkpoints.Latest(checkpoints)
             ?? throw new ArgumentException($"no checkpoint in {checkpoints}: train first, or give --checkpoint FILE");
-        var stored = (checkpoint ?? Checkpoints.Latest(checkpoints)) is { } existing ? StoredOptions(existing, checkpoint is null ? "--model-dir" : "--checkpoint") : null;
+        var stored = (checkpoint ?? Checkpoints.Latest(checkpoints)) is { } existing ? StoredOptions(existing, checkpoint is null ? "--model-dir's newest checkpoint" : "--checkpoint") : null;
         if (stored is not null && stored.SpatialDims != dim)
             throw new ArgumentException($"--dim {dim}: {(checkpoint is null ? "--model-dir's newest checkpoint" : "--checkpoint")} {stored.Path} holds a {stored.SpatialDims}-D nnU-Net; give --dim {stored.SpatialDims}{(checkpoint is null ? " or another --model-dir" : " or a " + dim + "-D checkpoint")}");
         int side = stored is not null && !training ? stored.PatchSide : p.GetValue(o.Patch) ?? (taskDir is null ? 32 : dim == 3 ? 128 : 192);

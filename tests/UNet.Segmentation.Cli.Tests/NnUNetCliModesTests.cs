@@ -66,6 +66,11 @@ public sealed class NnUNetCliModesTests : IDisposable
         Assert.Contains("holds a 2-D nnU-Net", wrongOutput);
         Assert.DoesNotContain("Exception", wrongOutput);
 
+        // Training on in a model dir whose checkpoints are 2-D, with --dim 3: refused before anything runs.
+        var (resumeCode, resumeOutput) = CliProcess.Run(["--model", "nnunet", "--dim", "3", "--model-dir", modelDir, "--exec-mode", "train"]);
+        Assert.Equal(2, resumeCode);
+        Assert.Contains("error: --dim 3: --model-dir's newest checkpoint", resumeOutput);
+
         // Inference benchmark of the checkpoint: patches/s and volumes/s in the U-Net's file format.
         var (benchCode, benchOutput) = CliProcess.Run([.. common, "--exec-mode", "evaluate", "--benchmark", "--max-steps", "3", "--warmup-steps", "1", "--log-dir", Path.Combine(_dir, "bench")]);
         Assert.True(benchCode == 0, benchOutput);
