@@ -155,7 +155,7 @@ internal static class NnUNetRun
     /// <summary>The step of a trainer's checkpoint from its name (step-N.safetensors), else null.</summary>
     private static long? StepsOf(string path)
     {
-        var digits = new string(System.IO.Path.GetFileNameWithoutExtension(path).Where(char.IsDigit).ToArray());
-        return long.TryParse(digits, out long step) ? step : null;
+        string name = System.IO.Path.GetFileNameWithoutExtension(path);
+        return name.StartsWith("step-", StringComparison.Ordinal) && long.TryParse(name["step-".Length..], out long step) ? step : null;
     }
 }
