@@ -41,7 +41,6 @@ internal static class NnUNetBenchmark
         long maxSteps = p.GetValue(o.MaxSteps) ?? DefaultWarmup + DefaultTimed;
         int warmup = Warmup(p, o, maxSteps);
         int batch = p.GetValue(o.BatchSize) ?? prediction.BatchSize;
-        if (prediction.Precision != ScalarType.Float32) throw new ArgumentException("--amp: the nnU-Net's inference benchmark runs in float32 for now");
         var patches = NnUNetInferenceBenchmark.Patches(model, batch, warmup, (int)(maxSteps - warmup), device);
         Add(summary, patches, logDir, "patches");
         // Whole volumes: the fold's validation cases (every case without a fold), one warm-up volume, each timed once.

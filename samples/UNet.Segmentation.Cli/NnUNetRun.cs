@@ -37,6 +37,16 @@ internal static class NnUNetRun
         if (taskDir is { Exists: false }) throw new ArgumentException($"--task {taskDir.FullName} does not exist");
         bool training = mode.StartsWith("train", StringComparison.Ordinal);
         string checkpoints = Path.Combine(modelDir, "checkpoints");
+        // Checked before anything runs: a bad --overlap is one line, not a failure after the cache is made.
+        var prediction = new NnUNetPredictionOptions
+        {
+            Overlap = p.GetResult(o.Overlap) is { Implicit: false } ? p.GetValue(o.Overlap) : new NnUNetPredictionOptions().Overlap,
+            TestTimeAugmentation = p.GetValue(o.Tta),
+            Precision = !training && p.GetValue(o.Amp) ? ScalarType.BFloat16 : ScalarType.Float32,
+        };
+        try { prediction.EnsureValid(); }
+        catch (ArgumentOutOfRangeException bad) { throw new ArgumentException($"--overlap: {bad.Message.Split(" (Parameter")[0]}"); }
+        if (benchmark && !training && p.GetValue(o.Amp)) throw new ArgumentException("--amp: the nnU-Net's inference benchmark runs in float32 for now");
         // A model that is only read (evaluate, inference benchmark) brings its own patch; its dimensions must be --dim's.
         string? checkpoint = training ? null : p.GetValue(o.Checkpoint)?.FullName ?? Checkpoints.Latest(checkpoints)
             ?? throw new ArgumentException($"no checkpoint in {checkpoints}: train first, or give --checkpoint FILE");
@@ -66,14 +76,6 @@ internal static class NnUNetRun
         bool augment = !p.GetValue(o.NoAugment);
         var data = MsdTrainingData.Load(prepared, augment ? MsdAugmentationOptions.Reference : MsdAugmentationOptions.None, dim);
         data.Regions = NnUNetEvaluation.RegionsFor(task!.Labels);
-        var prediction = new NnUNetPredictionOptions
-        {
-            Overlap = p.GetResult(o.Overlap) is { Implicit: false } ? p.GetValue(o.Overlap) : new NnUNetPredictionOptions().Overlap,
-            TestTimeAugmentation = p.GetValue(o.Tta),
-            Precision = !training && p.GetValue(o.Amp) ? ScalarType.BFloat16 : ScalarType.Float32,
-        };
-        try { prediction.EnsureValid(); }
-        catch (ArgumentOutOfRangeException bad) { throw new ArgumentException($"--overlap: {bad.Message.Split(" (Parameter")[0]}"); }
         data.Prediction = prediction;
         var split = fold is { } k ? MsdFolds.Split(k, data.Count) : FoldSplit.All(data.Count);
         summary.Add(("task", $"{(taskDir is null ? "synthetic (generated)" : taskDir.FullName)}: {data.Count} cases, {data.Channels} channel(s), {data.Classes} classes, {shape}"));
@@ -91,7 +93,7 @@ internal static class NnUNetRun
             if (split.IsAll) summary.Add(("evaluated", $"every case ({items.Count}): with --fold none they all trained the model"));
             using var window = new NnUNetSlidingWindow(loaded, prediction);
             var evaluation = data.Evaluate(window, items);
-            Report(summary, evaluation, evaluation.WriteMetrics(modelDir, fold, StepsOf(checkpoint!), data.Ids, task.Labels, prediction));
+            Report(summary, evaluation, task.Labels, evaluation.WriteMetrics(modelDir, fold, StepsOf(checkpoint!), data.Ids, task.Labels, prediction));
             SummaryTable.Write(summary);
             return 0;
         }
@@ -124,17 +126,17 @@ internal static class NnUNetRun
         summary.Add(("training", $"{result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min{(result.Completed ? "" : " (stopped)")}"));
         if (result.LastCheckpoint is { } c) summary.Add(("checkpoint", SummaryTable.Shorten(c)));
         if (data.LastEvaluation is { } e)
-            Report(summary, e, e.WriteMetrics(modelDir, fold, result.Steps, data.Ids, task.Labels, prediction));
+            Report(summary, e, task.Labels, e.WriteMetrics(modelDir, fold, result.Steps, data.Ids, task.Labels, prediction));
         SummaryTable.Write(summary);
         return signals.Received is not null && !result.Completed ? signals.ExitCode : 0;
     }
 
     /// <summary>The summary rows of an evaluation: the metric line, Dice by class and by region (means over the cases), and the file.</summary>
-    private static void Report(List<(string, string)> summary, NnUNetEvaluation e, string metricsPath)
+    private static void Report(List<(string, string)> summary, NnUNetEvaluation e, IReadOnlyList<string> labels, string metricsPath)
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         summary.AddRange(SummaryTable.MetricRows("evaluation", e.Metrics));
-        summary.Add(("Dice per class", string.Join(", ", e.ClassDice.Select((d, k) => string.Create(inv, $"{k + 1}: {d:F4}"))) + $" (mean over {e.Cases.Count} case(s))"));
+        summary.Add(("Dice per class", string.Join(", ", e.ClassDice.Select((d, k) => string.Create(inv, $"{(k + 1 < labels.Count ? labels[k + 1] : $"class {k + 1}")} {d:F4}"))) + $" (mean over {e.Cases.Count} case(s))"));
         if (e.Regions.Count > 0) summary.Add(("Dice per region", string.Join(", ", e.Regions.Select((r, k) => string.Create(inv, $"{r.Name} {e.RegionDice[k]:F4}")))));
         summary.Add(("metrics", SummaryTable.Shorten(metricsPath)));
     }

@@ -55,6 +55,7 @@ public sealed class NnUNetCliTests : IDisposable
     [InlineData(new[] { "--model", "nnunet", "--dim", "4" }, "--dim must be 2 (slices) or 3 (volumes) for --model nnunet (got 4)")]
     [InlineData(new[] { "--model", "nnunet", "--exec-mode", "predict" }, "--model nnunet runs --exec-mode train, train_and_evaluate or evaluate (got predict); predict test cases with: unet predict --model nnunet")]
     [InlineData(new[] { "--model", "nnunet", "--exec-mode", "evaluate" }, "no checkpoint in")]
+    [InlineData(new[] { "--model", "nnunet", "--exec-mode", "train", "--overlap", "1.5" }, "--overlap: the overlap must be in [0, 1)")]
     [InlineData(new[] { "--model", "vnet" }, "--model must be unet or nnunet")]
     public void UnsupportedChoices_AreOneLineErrors(string[] args, string expected)
     {
