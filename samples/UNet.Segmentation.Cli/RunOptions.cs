@@ -50,9 +50,9 @@ internal sealed class RunOptions
     public readonly Option<bool> ChallengeScores = new("--challenge-scores", "--challenge_scores") { Description = "each evaluation also scores the challenge's V_rand and V_info of the validation slices' full-size maps (ISBI data)" };
     public readonly Option<DirectoryInfo?> TensorBoard = new("--tensorboard") { Description = "TensorBoard event files go here (default: <log-dir>/tensorboard)" };
 
-    public readonly Option<string> Model = new("--model") { Description = "the network: unet (the 2-D U-Net of the reference) or nnunet (nnU-Net on an MSD task; train and train_and_evaluate for now)", DefaultValueFactory = _ => "unet" };
-    public readonly Option<int> Dim = new("--dim") { Description = "with --model nnunet: 3 (3-D patches); 2 is not implemented yet", DefaultValueFactory = _ => 3 };
+    public readonly Option<string> Model = new("--model") { Description = "the network: unet (the 2-D U-Net of the reference) or nnunet (nnU-Net on an MSD task: train, train_and_evaluate, evaluate and --benchmark; its prediction is unet predict --model nnunet)", DefaultValueFactory = _ => "unet" };
+    public readonly Option<int> Dim = new("--dim") { Description = "with --model nnunet: 3 (3-D volume patches) or 2 (2-D patches of axial slices, predicted slice by slice)", DefaultValueFactory = _ => 3 };
     public readonly Option<DirectoryInfo?> Task = new("--task") { Description = "with --model nnunet: an MSD task folder (dataset.json, imagesTr/, labelsTr/); without it, a synthetic BraTS-like task is generated into <model-dir>/synthetic-task" };
-    public readonly Option<int?> Patch = new("--patch") { Description = "with --model nnunet: the cubic patch's side (default 128 with --task, 32 for the synthetic task)" };
+    public readonly Option<int?> Patch = new("--patch") { Description = "with --model nnunet: the patch's side, a cube in 3-D, a square in 2-D (default with --task 128 in 3-D, 192 in 2-D; 32 for the synthetic task); evaluate and --benchmark of a checkpoint take its own" };
     public IEnumerable<Option> All => [Model, Dim, Task, Patch, Recipe, LrSchedule, LrWarmupSteps, PrefetchBatches, NoAmp, ChallengeScores, TensorBoard, EarlyStoppingPatience, EarlyStoppingMetric, MinDelta, KeepBest, NprocPerNode, Classes, Tiled, Overlap, Tta, ExecMode, DataDir, ModelDir, LogDir, BatchSize, LearningRate, Fold, MaxSteps, WeightDecay, LogEvery, EvaluateEvery, Seed, Augment, NoAugment, Benchmark, NoBenchmark, WarmupSteps, Amp, Xla, Trt, ResumeTraining, Device, Tf32, Checkpoint, Filters];
 }

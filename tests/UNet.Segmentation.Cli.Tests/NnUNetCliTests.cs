@@ -4,7 +4,7 @@ using UNet.Segmentation.Training;
 
 namespace UNet.Segmentation.Cli.Tests;
 
-/// <summary><c>unet --model nnunet --dim 3</c>: the synthetic MSD task trained through the Trainer; tiny runs (4 filters, 16³ patches).</summary>
+/// <summary><c>unet --model nnunet --dim 3</c>: the synthetic MSD task trained through the Trainer; tiny runs (4 filters, 16³ patches). 2-D, evaluate and benchmark: <see cref="NnUNetCliModesTests"/>.</summary>
 public sealed class NnUNetCliTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("unet-cli-nnunet-").FullName;
@@ -52,8 +52,10 @@ public sealed class NnUNetCliTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--model", "nnunet", "--dim", "2" }, "--model nnunet --dim 2: only --dim 3 is implemented")]
-    [InlineData(new[] { "--model", "nnunet", "--exec-mode", "predict" }, "--model nnunet runs --exec-mode train or train_and_evaluate")]
+    [InlineData(new[] { "--model", "nnunet", "--dim", "4" }, "--dim must be 2 (slices) or 3 (volumes) for --model nnunet (got 4)")]
+    [InlineData(new[] { "--model", "nnunet", "--exec-mode", "predict" }, "--model nnunet runs --exec-mode train, train_and_evaluate or evaluate (got predict); predict test cases with: unet predict --model nnunet")]
+    [InlineData(new[] { "--model", "nnunet", "--exec-mode", "evaluate" }, "no checkpoint in")]
+    [InlineData(new[] { "--model", "nnunet", "--exec-mode", "train", "--overlap", "1.5" }, "--overlap: the overlap must be in [0, 1)")]
     [InlineData(new[] { "--model", "vnet" }, "--model must be unet or nnunet")]
     public void UnsupportedChoices_AreOneLineErrors(string[] args, string expected)
     {

@@ -23,7 +23,7 @@ public sealed record BenchmarkReport(string Mode, int BatchSize, int WarmupSteps
 {
     /// <summary>
     /// The precision the timed passes ran in (the working copy they ran on); float32 unless the
-    /// benchmark says otherwise (<see cref="InferenceBenchmark.Run"/>, <see cref="Trainer.Benchmark"/>).
+    /// benchmark says otherwise (<see cref="InferenceBenchmark.Run"/>, <see cref="Trainer.Benchmark(UNet.Segmentation.Data.SegmentationData, UNet.Segmentation.Data.FoldSplit, int, int)"/>).
     /// </summary>
     public Precision Precision { get; init; } = Precision.Float32;
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -45,6 +46,18 @@ public sealed record SegmentationMetrics(
 
     /// <summary>Number of classes.</summary>
     public int Classes => HardDicePerClass.Count;
+
+    /// <summary>
+    /// Volume evaluations (the nnU-Net's, <c>NnUNetEvaluation</c>): the Dice of each foreground
+    /// class (class 1 first), each the mean over the cases of that case's Dice (empty truth and
+    /// empty prediction score 1, as NVIDIA's nnUNet counts it); null where not measured.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double>? CaseDicePerClass { get; init; }
+
+    /// <summary>Volume evaluations: the Dice of each named region (e.g. the BraTS regions WT, TC, ET), the mean over the cases; null where not measured.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? RegionDice { get; init; }
 
     /// <summary>One line: the reference's DICE, hard Dice per class and mean, IoU, accuracy and cross-entropy.</summary>
     public override string ToString()

@@ -1,6 +1,8 @@
 using TorchSharp;
 using UNet.Segmentation.Data;
 using UNet.Segmentation.Data.Msd;
+using UNet.Segmentation.Inference.NnUNet;
+using UNet.Segmentation.Scoring;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Model.NnUNet;
 using UNet.Segmentation.Model.Precision;
@@ -100,24 +102,42 @@ public sealed class NnUNetTrainerTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => Trainer.For(new NnUNetModel(Tiny)).Build().Model);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Evaluation_ScoresTheWholeValidationCase_OrItsPatches(bool whole)
+    [Fact]
+    public void Evaluation_PredictsTheValidationCasesThroughTheSlidingWindow()
     {
-        if (!whole) _data.WholeVolumeLimit = 0;
         manual_seed(3);
         using var model = new NnUNetModel(Tiny);
         var fold = new FoldSplit(0, [0, 1], [2]);
+        _data.Regions = DiceRegion.MsdBrainTumour;
         using var trainer = Configure(model).WithSteps(2, 2).WithLogging(1, evaluateEvery: 2).Build();
         var result = trainer.Fit(_data, fold, cancellation: TestContext.Current.CancellationToken);
-        Assert.NotEmpty(result.Evaluations);
         var metrics = result.Evaluations[^1].Metrics;
-        Assert.Equal(_data.Classes, metrics.HardDicePerClass.Count);
-        Assert.InRange(metrics.ReferenceDice, 0, 1);
-        long voxels = _prepared.Cases[2].Load().Image.Shape.Voxels;
-        Assert.Equal(whole ? 1 : _data.EvaluationPatches, metrics.Samples);
-        Assert.Equal(whole ? voxels : _data.EvaluationPatches * 16L * 16 * 16, metrics.Pixels);
+        Assert.Same(_data.LastEvaluation!.Metrics, metrics);
+        Assert.True(model.training); // the fit's evaluation put the model back in training mode
+        Assert.Equal(1, metrics.Samples); // one whole case
+        Assert.Equal(_prepared.Cases[2].Load().Image.Shape.Voxels, metrics.Pixels);
+        Assert.Equal(["WT", "TC", "ET"], metrics.RegionDice!.Keys);
+        Assert.Equal(_data.Classes - 1, metrics.CaseDicePerClass!.Count);
+        // What prediction gives for that case, scored: the same numbers.
+        using var window = new NnUNetSlidingWindow(model, _data.Prediction);
+        var again = _data.Evaluate(window, [2], TestContext.Current.CancellationToken);
+        Assert.Equal(again.ClassDice, metrics.CaseDicePerClass);
+        Assert.Equal(again.RegionDice, metrics.RegionDice.Values);
+        Assert.Equal(again.Metrics.CrossEntropy, metrics.CrossEntropy, 12);
+    }
+
+    [Fact]
+    public void SliceData_WithAThreeDModel_IsRefusedNamingBothShapes()
+    {
+        var slices = MsdTrainingData.Load(_prepared, MsdAugmentationOptions.None, spatialDims: 2);
+        Assert.Equal(new Shape3D(1, 16, 16), slices.PatchSize);
+        using var model = new NnUNetModel(Tiny);
+        using var trainer = Configure(model).Build();
+        var e = Assert.Throws<ArgumentException>(() => trainer.Fit(slices, FoldSplit.All(slices.Count), cancellation: TestContext.Current.CancellationToken));
+        Assert.Contains("N×4×16×16 slices", e.Message);
+        Assert.Contains("3-D network", e.Message);
+        Assert.Throws<ArgumentException>(() => new MsdTrainingData(slices.Cases, new Shape3D(2, 16, 16), 4, spatialDims: 2));
+        Assert.Throws<ArgumentException>(() => new MsdTrainingData(slices.Cases, new Shape3D(1, 16, 16), 4, spatialDims: 4));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -12,20 +12,21 @@ public sealed record NnUNetCasePrediction(Volume<float> Probabilities, Volume<by
 /// <summary>
 /// Predicts whole MSD cases: the reference's preprocessing for a test case (crop, resample,
 /// normalise; no padding, <see cref="NnUNetSlidingWindow"/> pads what is shorter than the window),
-/// sliding-window probabilities, then <see cref="MsdPostprocessing.ToOriginal"/> and, for files,
+/// sliding-window probabilities (slice by slice for a 2-D network), then <see cref="MsdPostprocessing.ToOriginal"/> and, for files,
 /// <see cref="MsdPredictionWriter"/>.
 /// </summary>
 public sealed class NnUNetCasePredictor
 {
     private readonly NnUNetSlidingWindow _window;
 
-    /// <summary>A case predictor over <paramref name="window"/> (3-D) with the task's <paramref name="plan"/>; neither is owned.</summary>
-    /// <exception cref="ArgumentException">The window is not 3-D.</exception>
+    /// <summary>
+    /// A case predictor over <paramref name="window"/> with the task's <paramref name="plan"/>; neither
+    /// is owned. A 2-D window predicts each case slice by slice along z (<see cref="NnUNetSlidingWindow.PredictProbabilities(Volume{float})"/>).
+    /// </summary>
     public NnUNetCasePredictor(NnUNetSlidingWindow window, MsdPlan plan)
     {
         ArgumentNullException.ThrowIfNull(window);
         ArgumentNullException.ThrowIfNull(plan);
-        if (window.Window.Count != 3) throw new ArgumentException("MSD cases need a 3-D network", nameof(window));
         _window = window;
         Plan = plan;
     }

@@ -100,12 +100,23 @@ public sealed class NnUNetSlidingWindow : IDisposable
         if (image.shape[0] != _inputChannels)
             throw new ArgumentException($"the network takes {_inputChannels} channel(s); the image has {image.shape[0]}", nameof(image));
         using var scope = NewDisposeScope();
+        using var images = image.unsqueeze(0);
+        return LogitsOfMany(images)[0].contiguous().MoveToOuterDisposeScope();
+    }
+
+    // The blended logits N×classes×spatial of N images of one size (N×C×spatial): every image's
+    // windows at the same starts, batched together across the images, each blended into its own sum.
+    private Tensor LogitsOfMany(Tensor images)
+    {
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
+        int dims = _window.Length;
         var device = _weights.device;
-        var size = image.shape[1..].Select(s => (int)s).ToArray();
+        long count = images.shape[0];
+        var size = images.shape[2..].Select(s => (int)s).ToArray();
         var padded = size.Select((s, d) => Math.Max(s, _window[d])).ToArray();
         var before = size.Select((s, d) => (padded[d] - s) / 2).ToArray();
-        var x = image.to(ScalarType.Float32).to(device);
+        var x = images.to(ScalarType.Float32).to(device);
         if (!padded.SequenceEqual(size))
         {
             var pad = new long[2 * dims];
@@ -116,29 +127,30 @@ public sealed class NnUNetSlidingWindow : IDisposable
             }
             x = nn.functional.pad(x, pad);
         }
-        var sum = zeros([_classes, .. padded.Select(s => (long)s)], device: device);
+        var sum = zeros([count, _classes, .. padded.Select(s => (long)s)], device: device);
         var weightSum = zeros(padded.Select(s => (long)s).ToArray(), device: device);
         var starts = WindowGrid.AllStarts(padded, _window, Options.Overlap);
-        for (int first = 0; first < starts.Count; first += Options.BatchSize)
+        foreach (var start in starts)
         {
-            var batch = starts.Skip(first).Take(Options.BatchSize).ToList();
-            using var inputs = stack(batch.Select(s => Narrow(x, s, 1)).ToArray());
-            using var logits = Forward(inputs);
+            using var weightTarget = Narrow(weightSum, start, 0);
+            weightTarget.add_(_weights);
+        }
+        var windows = Enumerable.Range(0, (int)count).SelectMany(n => starts.Select(start => (Image: (long)n, Start: start))).ToList();
+        for (int first = 0; first < windows.Count; first += Options.BatchSize)
+        {
+            using var batchScope = NewDisposeScope();
+            var batch = windows.Skip(first).Take(Options.BatchSize).ToList();
+            var inputs = stack(batch.Select(w => Narrow(x[w.Image], w.Start, 1)).ToArray());
+            var logits = Forward(inputs);
             for (int b = 0; b < batch.Count; b++)
-            {
-                using var target = Narrow(sum, batch[b], 1);
-                using var weighted = logits[b] * _weights;
-                target.add_(weighted);
-                using var weightTarget = Narrow(weightSum, batch[b], 0);
-                weightTarget.add_(_weights);
-            }
+                Narrow(sum[batch[b].Image], batch[b].Start, 1).add_(logits[b] * _weights);
         }
         var result = sum.div_(weightSum);
         if (!padded.SequenceEqual(size))
         {
-            result = Narrow(result, before, 1, size);
+            result = Narrow(result, before, 2, size);
         }
-        return result.contiguous().MoveToOuterDisposeScope();
+        return result.MoveToOuterDisposeScope();
     }
 
     /// <summary>Softmax probabilities over the classes, float32 classes×(D×)H×W, for a C×(D×)H×W image.</summary>
@@ -148,16 +160,31 @@ public sealed class NnUNetSlidingWindow : IDisposable
         return logits.softmax(0);
     }
 
-    /// <summary>Softmax probabilities (classes×D×H×W on the CPU) of a preprocessed 3-D volume (C×D×H×W).</summary>
+    /// <summary>
+    /// Softmax probabilities (classes×D×H×W on the CPU) of a preprocessed volume (C×D×H×W): with a
+    /// 3-D network, the sliding window over the volume; with a 2-D network, over each axial slice
+    /// (C×H×W at every z; the windows of all the slices go through the network
+    /// <see cref="NnUNetPredictionOptions.BatchSize"/> at a time), the slices' probabilities stacked
+    /// back along z, as nnU-Net's 2-D configuration predicts a volume. Each slice gets what
+    /// <see cref="PredictProbabilities(Tensor)"/> gives it alone.
+    /// </summary>
+    /// <exception cref="ArgumentException">The volume's channels do not fit the network.</exception>
     public Volume<float> PredictProbabilities(Volume<float> image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (_window.Length != 3) throw new ArgumentException("a volume needs a 3-D network", nameof(image));
+        if (image.Channels != _inputChannels)
+            throw new ArgumentException($"the network takes {_inputChannels} channel(s); the volume has {image.Channels}", nameof(image));
         using var scope = NewDisposeScope();
-        var input = tensor(image.Data, [image.Channels, image.Shape.Depth, image.Shape.Height, image.Shape.Width]);
-        var probabilities = PredictProbabilities(input).cpu();
-        return new Volume<float>(probabilities.data<float>().ToArray(), _classes, image.Shape);
+        var s = image.Shape;
+        var input = tensor(image.Data, [image.Channels, s.Depth, s.Height, s.Width]);
+        if (_window.Length == 3) return ToVolume(PredictProbabilities(input).cpu(), s);
+        // The slices as a batch of images (D×C×H×W): their windows go through the network together.
+        var slices = input.permute(1, 0, 2, 3);
+        var probabilities = LogitsOfMany(slices).softmax(1).permute(1, 0, 2, 3).cpu().contiguous();
+        return ToVolume(probabilities, s);
     }
+
+    private Volume<float> ToVolume(Tensor probabilities, Shape3D shape) => new(probabilities.data<float>().ToArray(), _classes, shape);
 
     // The network's logits (float32) for N×C×window inputs, averaged over the mirrored copies with TTA.
     private Tensor Forward(Tensor inputs)
