@@ -113,8 +113,13 @@ public sealed class MixedPrecisionModel : IDisposable
     /// <summary>The number of parameter tensors held in <see cref="ComputeType"/>: each is cast once by <see cref="GradientsToMaster"/> and once by <see cref="Refresh"/>.</summary>
     public int CastParameterCount => _parameters.Count(p => p.Cast);
 
-    /// <summary>The dtype conversions of tensors this object has made since it was built (the copy's own making not counted).</summary>
-    public long Casts => Interlocked.Read(ref _casts);
+    /// <summary>
+    /// The dtype conversions of tensors this object has made since it was built (the copy's own
+    /// making not counted), the working copy's layers' included: an nnU-Net's 3-D convolution whose
+    /// input is shorter than its kernel computes in float32, casting its input, weight and result
+    /// (<c>NnUNetConv.ComputesInFloat32</c>).
+    /// </summary>
+    public long Casts => Interlocked.Read(ref _casts) + (_working is NnUNet.NnUNetModel n ? n.LayerCasts : 0);
 
     /// <summary>
     /// Logits of <see cref="Working"/> for <paramref name="images"/> (any floating type; cast once
