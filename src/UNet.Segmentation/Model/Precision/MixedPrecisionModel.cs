@@ -48,7 +48,10 @@ public sealed class MixedPrecisionModel : IDisposable
     /// The working copy of an nnU-Net: every convolution and transposed convolution (2-D or 3-D) in
     /// <paramref name="computeType"/>; the instance norms' affine weights stay float32 (libtorch's
     /// CPU instance norm takes a bfloat16 input with float32 weights and returns bfloat16), copied
-    /// rather than cast. The training step goes through <see cref="TrainingForward"/>.
+    /// rather than cast. A 3-D convolution whose input is shorter than its kernel computes in
+    /// float32 (<c>NnUNetConv</c>: libtorch's CPU bfloat16 weight gradient is wrong there), three
+    /// casts per such call, counted in <see cref="Casts"/>. The training step goes through
+    /// <see cref="TrainingForward"/>.
     /// </summary>
     /// <exception cref="ArgumentException">As for the U-Net.</exception>
     public MixedPrecisionModel(NnUNet.NnUNetModel master, ScalarType computeType)
