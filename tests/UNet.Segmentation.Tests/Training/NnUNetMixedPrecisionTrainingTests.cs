@@ -133,6 +133,40 @@ public sealed class NnUNetMixedPrecisionTrainingTests : IDisposable
     }
 
     [Fact]
+    public void AFloat32Checkpoint_ResumesInBFloat16_FromItsWeights()
+    {
+        const double LearningRate = 3e-3;
+        string dir = Path.Combine(_dir, "ckpt");
+        var fold = FoldSplit.All(_data.Count);
+        var token = TestContext.Current.CancellationToken;
+        manual_seed(5);
+        using var unbroken = new NnUNetModel(Tiny);
+        using (var t = Configure(unbroken, Precision.Float32, 5).Build()) t.Fit(_data, fold, cancellation: token);
+        manual_seed(5);
+        using (var first = new NnUNetModel(Tiny))
+        using (var t = Configure(first, Precision.Float32, 3).WithCheckpoints(dir, every: 3).Build()) t.Fit(_data, fold, cancellation: token);
+
+        manual_seed(99); // another initialisation: the float32 checkpoint must replace it
+        using var resumed = new NnUNetModel(Tiny);
+        double initialGap = unbroken.parameters().Zip(resumed.parameters()).Max(p => p.First.sub(p.Second).abs().max().item<float>());
+        using (var t = Configure(resumed, Precision.BFloat16, 5).WithCheckpoints(dir, every: 5).Build())
+        {
+            var result = t.Fit(_data, fold, cancellation: token);
+            Assert.Equal(5, result.Steps);
+            foreach (var ((name, m), (_, w)) in resumed.named_parameters().Zip(t.WorkingCopy!.WorkingModule.named_parameters()))
+                Assert.True(w.to(ScalarType.Float32).allclose(m, rtol: 1.0 / 128, atol: 0), $"{name}: the copy is not the master's");
+        }
+        // Steps 4 and 5 in bfloat16 from the float32 step-3 weights: each Adam step moves a weight by
+        // about the learning rate at most, so the two runs end within a few learning rates.
+        foreach (var ((name, a), (_, c)) in unbroken.named_parameters().Zip(resumed.named_parameters()))
+        {
+            double gap = a.sub(c).abs().max().item<float>();
+            Assert.True(gap < 5 * LearningRate, $"{name}: {gap} from the unbroken float32 run (the initialisations were {initialGap} apart)");
+        }
+        Assert.True(initialGap > 20 * LearningRate, $"the two initialisations are only {initialGap} apart: the comparison says nothing");
+    }
+
+    [Fact]
     public void OneStepsGradients_AgreeWithFloat32ToBFloat16Precision_AndRepeatExactly()
     {
         using var scope = NewDisposeScope();

@@ -3,7 +3,6 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Data.Msd;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Model.NnUNet;
-using UNet.Segmentation.Model.Precision;
 using UNet.Segmentation.Training;
 using Precision = UNet.Segmentation.Training.Precision;
 using static TorchSharp.torch;
