@@ -69,11 +69,10 @@ public sealed class Trainer : IDisposable
             }
             else if (options.Precision.ComputeType() is { } computeType)
             {
-                // MixedPrecisionModel makes the nnU-Net's copy, but its bfloat16 gradients on the CPU are not
-                // reproducible (3e-3 apart for the same batch) and a 6-step run once reached NaN weights:
-                // refused until that is understood (docs/nnunet-training.md).
-                _ = computeType;
-                throw new NotSupportedException($"{options.Precision} training of a {network.Module.GetType().Name} is not supported yet (its bfloat16 gradients are not reproducible): train it in float32");
+                // The nnU-Net's copy: convolutions in the compute type, instance norms float32, and the
+                // 3-D convolutions libtorch's bfloat16 weight gradient gets wrong computed in float32.
+                _mixed = network.Module is NnUNetModel nnunet ? new MixedPrecisionModel(nnunet, computeType)
+                    : throw new NotSupportedException($"{options.Precision} training needs a UNetModel or an NnUNetModel, not a {network.Module.GetType().Name}");
             }
             if (parts.World is not null)
                 _parallel = new DataParallel(parts.World, options.DataParallel ?? new DataParallelOptions(), options.Device, _logger);
@@ -125,7 +124,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Starts the fluent configuration.</summary>
     public static TrainerBuilder For(UNetModel model) => new(model);
 
-    /// <summary>Starts the fluent configuration of an nnU-Net's training (float32 for now; fit it with <see cref="Fit(MsdTrainingData, FoldSplit, bool, CancellationToken)"/>).</summary>
+    /// <summary>Starts the fluent configuration of an nnU-Net's training (fit it with <see cref="Fit(MsdTrainingData, FoldSplit, bool, CancellationToken)"/>; mixed precision as for the U-Net, see docs/nnunet-training.md).</summary>
     public static TrainerBuilder For(NnUNetModel model) => new(model);
 
     /// <summary>The model being trained (not owned: the caller disposes it). Its weights stay float32 in every precision: they are the master weights the optimizer steps.</summary>

@@ -8,11 +8,15 @@ namespace UNet.Segmentation.Model.NnUNet;
 /// One 2-D or 3-D convolution or transposed convolution registered as <c>conv</c>, so that its
 /// keys read <c>conv1.conv.weight</c> as in MONAI's <c>DynUNet</c>, the module the reference's
 /// PyTorch version builds (its <c>Convolution</c> wrapper is a sequence whose only layer is
-/// <c>conv</c>). It runs in its weights' type.
+/// <c>conv</c>). It runs in its weights' type, except where libtorch's low-precision kernel is
+/// wrong (see <see cref="forward"/>).
 /// </summary>
 public sealed class NnUNetConv : nn.Module<Tensor, Tensor>
 {
     private readonly Convolution _conv;
+    private readonly long[] _kernel, _stride, _padding;
+    private readonly bool _transposed;
+    private long _casts;
 
     /// <summary>
     /// A convolution <paramref name="inChannels"/> → <paramref name="outChannels"/> with the
@@ -24,6 +28,7 @@ public sealed class NnUNetConv : nn.Module<Tensor, Tensor>
     {
         long[] k = kernel.Select(v => (long)v).ToArray(), s = stride.Select(v => (long)v).ToArray();
         long[] p = transposed ? new long[dims] : k.Zip(s, (kk, ss) => (kk - ss + 1) / 2).ToArray();
+        (_kernel, _stride, _padding, _transposed) = (k, s, p, transposed);
         _conv = (dims, transposed) switch
         {
             (2, false) => nn.Conv2d(inChannels, outChannels, (k[0], k[1]), (s[0], s[1]), (p[0], p[1]), bias: bias),
@@ -46,8 +51,47 @@ public sealed class NnUNetConv : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     protected override void RegisterComponents() { }
 
-    /// <summary>The convolution of <paramref name="input"/>.</summary>
-    public override Tensor forward(Tensor input) => _conv.forward(input);
+    /// <summary>
+    /// The tensor conversions <see cref="forward"/> has made (input, weight and result, one each
+    /// per call computed in float32), for <c>MixedPrecisionModel.Casts</c>.
+    /// </summary>
+    internal long Casts => Interlocked.Read(ref _casts);
+
+    /// <summary>
+    /// Whether a low-precision (bfloat16 or float16) <paramref name="input"/> is computed in float32:
+    /// a 3-D convolution (not transposed) whose input is shorter than the kernel along some axis.
+    /// libtorch 2.10's CPU <c>Conv3d</c> in bfloat16 returns a wrong, run-to-run different weight
+    /// gradient (values up to 1e37, inf, NaN) for an input of depth 2 under a kernel of depth 3 with
+    /// a batch of two or more and 16 or more channels on a side — the 2×2×2 bottleneck of a small
+    /// patch (<c>NnUNetBFloat16ConvTests</c> pins it); shorter-than-kernel inputs along any axis are
+    /// taken in, a superset of what was measured, since such layers are tiny.
+    /// </summary>
+    internal bool ComputesInFloat32(Tensor input)
+    {
+        if (_transposed || input.dim() != 5 || input.dtype is not (ScalarType.BFloat16 or ScalarType.Float16)) return false;
+        long[] shape = input.shape;
+        for (int d = 0; d < 3; d++)
+            if (shape[2 + d] < _kernel[d]) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The convolution of <paramref name="input"/>, in its weights' type; where
+    /// <see cref="ComputesInFloat32"/> says so, in float32 (the input and the weight cast up, the
+    /// result cast back to the input's type, so that autograd gives the weight a float32-computed
+    /// gradient in its own type).
+    /// </summary>
+    public override Tensor forward(Tensor input)
+    {
+        if (!ComputesInFloat32(input)) return _conv.forward(input);
+        using var scope = NewDisposeScope();
+        Interlocked.Add(ref _casts, _conv.bias is null ? 3 : 4);
+        var x = input.to(ScalarType.Float32);
+        var w = _conv.weight!.to(ScalarType.Float32);
+        var b = _conv.bias?.to(ScalarType.Float32);
+        var y = nn.functional.conv3d(x, w, b, strides: _stride, padding: _padding);
+        return y.to(input.dtype).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>

@@ -82,6 +82,9 @@ public sealed class NnUNetModel : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     protected override void RegisterComponents() { }
 
+    /// <summary>The tensor conversions its convolutions made to compute a low-precision input in float32 (<see cref="NnUNetConv.ComputesInFloat32"/>).</summary>
+    internal long LayerCasts => modules().OfType<NnUNetConv>().Sum(c => c.Casts);
+
     /// <summary>The number of trainable values (31,193,644 for <see cref="NnUNetOptions.BraTS3D"/>, its heads included).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 

@@ -48,7 +48,10 @@ public sealed class MixedPrecisionModel : IDisposable
     /// The working copy of an nnU-Net: every convolution and transposed convolution (2-D or 3-D) in
     /// <paramref name="computeType"/>; the instance norms' affine weights stay float32 (libtorch's
     /// CPU instance norm takes a bfloat16 input with float32 weights and returns bfloat16), copied
-    /// rather than cast. The training step goes through <see cref="TrainingForward"/>.
+    /// rather than cast. A 3-D convolution whose input is shorter than its kernel computes in
+    /// float32 (<c>NnUNetConv</c>: libtorch's CPU bfloat16 weight gradient is wrong there), three
+    /// casts per such call, counted in <see cref="Casts"/>. The training step goes through
+    /// <see cref="TrainingForward"/>.
     /// </summary>
     /// <exception cref="ArgumentException">As for the U-Net.</exception>
     public MixedPrecisionModel(NnUNet.NnUNetModel master, ScalarType computeType)
@@ -113,8 +116,13 @@ public sealed class MixedPrecisionModel : IDisposable
     /// <summary>The number of parameter tensors held in <see cref="ComputeType"/>: each is cast once by <see cref="GradientsToMaster"/> and once by <see cref="Refresh"/>.</summary>
     public int CastParameterCount => _parameters.Count(p => p.Cast);
 
-    /// <summary>The dtype conversions of tensors this object has made since it was built (the copy's own making not counted).</summary>
-    public long Casts => Interlocked.Read(ref _casts);
+    /// <summary>
+    /// The dtype conversions of tensors this object has made since it was built (the copy's own
+    /// making not counted), the working copy's layers' included: an nnU-Net's 3-D convolution whose
+    /// input is shorter than its kernel computes in float32, casting its input, weight and result
+    /// (<c>NnUNetConv.ComputesInFloat32</c>).
+    /// </summary>
+    public long Casts => Interlocked.Read(ref _casts) + (_working is NnUNet.NnUNetModel n ? n.LayerCasts : 0);
 
     /// <summary>
     /// Logits of <see cref="Working"/> for <paramref name="images"/> (any floating type; cast once
