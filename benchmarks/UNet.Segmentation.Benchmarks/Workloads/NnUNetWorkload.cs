@@ -16,11 +16,9 @@ namespace UNet.Segmentation.Benchmarks.Workloads;
 /// <see cref="NnUNetOptions.BraTS3D"/>). A training step is zero grads, the forward pass with deep
 /// supervision (<see cref="NnUNetModel.ForwardWithDeepSupervision"/>), <see cref="NnUNetLoss.DeepSupervision"/>
 /// on float32 outputs, backward and Adam (lr 1e-4, ε 1e-7). In bfloat16 it runs as the Trainer
-/// would run it for the 2-D U-Net, on <see cref="MixedPrecisionModel"/>'s nnU-Net working copy
+/// runs it, on <see cref="MixedPrecisionModel"/>'s nnU-Net working copy
 /// (<see cref="MixedPrecisionModel.TrainingForward"/>, the gradients to the float32 master, Adam
-/// on the master, the copy refreshed): the Trainer itself refuses bfloat16 training of the
-/// nnU-Net for now (its bfloat16 CPU gradients are not reproducible), so this times the step it
-/// would take. An inference step is a forward pass without the heads in inference mode (in
+/// on the master, the copy refreshed). An inference step is a forward pass without the heads in inference mode (in
 /// bfloat16 on a copy whose convolutions are bfloat16 and instance norms float32, the conversion
 /// NnUNetSlidingWindow makes) and a float32 softmax. Each step ends by reading a number back.
 /// </summary>
