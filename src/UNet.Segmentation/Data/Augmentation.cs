@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Data;
 
@@ -56,12 +57,12 @@ public static class Augmentation
         }
         var device = pairs.device;
         var grid = F.affine_grid(tensor(theta, [n, 2, 3], device: device), [n, pairs.shape[1], size, size], align_corners: true);
-        if (options.ElasticSigma > 0) grid = grid.add(ElasticField(n, size, options, random, device));
+        if (options.ElasticSigma > 0) grid = grid.Plus(ElasticField(n, size, options, random, device));   // held alpha (Runtime/HeldScalars.cs)
         var warped = F.grid_sample(pairs, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: true);
         // Brightness on the image channels only.
         long labels = pairs.shape[1] - imageChannels;
         var shift = cat([tensor(brightness, [n, 1, 1, 1], device: device).expand(n, imageChannels, 1, 1), zeros([n, labels, 1, 1], ScalarType.Float32, device: device)], 1);
-        var shifted = warped.add(shift);
+        var shifted = warped.Plus(shift);
         var image = shifted.narrow(1, 0, imageChannels).clamp(MinusOne, PlusOne);
         return cat([image, shifted.narrow(1, imageChannels, labels)], 1).MoveToOuterDisposeScope();
     }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Data;
 
@@ -13,12 +14,15 @@ namespace UNet.Segmentation.Data;
 /// </summary>
 public static class Preprocessing
 {
+    // Held, not temporaries per call (see Training/Losses.cs, Two); the same numbers as before.
+    private static readonly Scalar HalfByte = 127.5.ToScalar(), FullByte = 255.0.ToScalar(), One = 1.0.ToScalar(), Threshold = 0.5.ToScalar();
+
     /// <summary>N×1×H×W float32 in [−1, 1] from 8-bit slices.</summary>
     public static Tensor Images(ReadOnlySpan<byte> slices, int count, int height, int width)
     {
         using var scope = NewDisposeScope();
         var raw = tensor(slices.ToArray(), [count, 1, height, width]);
-        return raw.to(ScalarType.Float32).div(127.5).sub(1.0).MoveToOuterDisposeScope();
+        return raw.to(ScalarType.Float32).div(HalfByte).sub(One).MoveToOuterDisposeScope();
     }
 
     /// <summary>N×1×H×W float32 interior map (0 membrane, 1 interior) from 0/255 label slices.</summary>
@@ -26,7 +30,7 @@ public static class Preprocessing
     {
         using var scope = NewDisposeScope();
         var raw = tensor(slices.ToArray(), [count, 1, height, width]);
-        return raw.to(ScalarType.Float32).div(255.0).MoveToOuterDisposeScope();
+        return raw.to(ScalarType.Float32).div(FullByte).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -82,7 +86,7 @@ public static class Preprocessing
         long[] outputSize = [options.OutputSize, options.OutputSize];
         var xr = F.interpolate(images, outputSize, mode: InterpolationMode.Bilinear, align_corners: false);
         var yr = F.interpolate(labels, outputSize, mode: InterpolationMode.Bilinear, align_corners: false);
-        yr = labels.shape[1] == 1 ? yr.ge(0.5).to(ScalarType.Float32) : LabelChannels(yr.argmax(1), (int)labels.shape[1]);
+        yr = labels.shape[1] == 1 ? yr.ge(Threshold).to(ScalarType.Float32) : LabelChannels(yr.argmax(1), (int)labels.shape[1]);
         var joined = cat([xr, yr], 1);
         return F.pad(joined, [margin, margin, margin, margin]).MoveToOuterDisposeScope();
     }
@@ -107,10 +111,10 @@ public static class Preprocessing
         Tensor classes, labels;
         if (labelChannels == 1)
         {
-            var interior = label.ge(0.5);
+            var interior = label.ge(Threshold);
             classes = interior.squeeze(1).to(ScalarType.Int64);
             var one = interior.to(ScalarType.Float32);
-            labels = cat([1.0 - one, one], 1);
+            labels = cat([one.negative().Plus(One), one], 1);   // 1 − one, as TorchSharp's operator computes it
         }
         else
         {

@@ -61,7 +61,8 @@ internal sealed class GradientBuckets : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var b = _buckets[index];
-        if (factor != 1) b.Flat.mul_(factor);
+        using Scalar held = factor.ToScalar();   // held until the call returns (see Training/Losses.cs, Two)
+        if (factor != 1) b.Flat.mul_(held);
         foreach (var (p, offset, n) in b.Members)
             p.grad!.copy_(b.Flat.narrow(0, offset, n).view(p.shape));
     }

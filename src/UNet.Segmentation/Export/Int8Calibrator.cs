@@ -2,6 +2,7 @@ using System.Globalization;
 using UNet.Segmentation.Export.Onnx;
 using UNet.Segmentation.Inference;
 using UNet.Segmentation.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace UNet.Segmentation.Export;
@@ -21,6 +22,9 @@ internal sealed class Int8Calibrator : ISegmentationNetwork, IDisposable
 {
     /// <summary>Bins of a percentile histogram: a percentile is found to within 1/16384 of its activation's full range, finer than a uint8 step (1/255).</summary>
     public const int HistogramBins = 16384;
+
+    // Held, not temporaries per activation (see Training/Losses.cs, Two); int, as the literals were.
+    private static readonly Scalar FirstBin = 0.ToScalar(), LastBin = (HistogramBins - 1).ToScalar();
 
     private readonly OnnxTorchInterpreter _interpreter;
     private readonly UNetOptions _options;
@@ -119,8 +123,8 @@ internal sealed class Int8Calibrator : ISegmentationNetwork, IDisposable
             return;
         }
         if (s.Max <= s.Min) return;
-        double width = (s.Max - s.Min) / HistogramBins;
-        var bins = value.flatten().to(ScalarType.Float64).sub_(s.Min).div_(width).floor_().clamp_(0, HistogramBins - 1).to(ScalarType.Int64);
+        using Scalar min = s.Min.ToScalar(), width = ((s.Max - s.Min) / HistogramBins).ToScalar();   // held until the call returns
+        var bins = value.flatten().to(ScalarType.Float64).sub_(min).div_(width).floor_().clamp_(FirstBin, LastBin).to(ScalarType.Int64);
         var counts = bins.bincount(null, HistogramBins).to(ScalarType.Float64).data<double>();
         for (int i = 0; i < HistogramBins; i++) s.Histogram![i] += counts[i];
     }

@@ -1,6 +1,8 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using UNet.Segmentation.Model;
 using static TorchSharp.torch;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Export;
 
@@ -158,9 +160,11 @@ internal sealed class UNetOnnxGraph
         _used.Add($"{layer}.weight");
         var w = weight.detach().cpu().to(ScalarType.Float64);
         var bias = _weights.ContainsKey($"{layer}.bias") ? Get($"{layer}.bias") : zeros(outChannels, ScalarType.Float64);
-        var scale = Get($"{batchNorm}.weight") / (Get($"{batchNorm}.running_var") + eps).sqrt();
+        // Held Scalars, not TorchSharp's temporaries for + (Runtime/HeldScalars.cs).
+        using Scalar epsilon = eps.ToScalar();
+        var scale = Get($"{batchNorm}.weight") / Get($"{batchNorm}.running_var").Plus(epsilon).sqrt();
         var foldedWeight = w * scale.view(-1, 1, 1, 1);
-        var foldedBias = (bias - Get($"{batchNorm}.running_mean")) * scale + Get($"{batchNorm}.bias");
+        var foldedBias = ((bias - Get($"{batchNorm}.running_mean")) * scale).Plus(Get($"{batchNorm}.bias"));
         string weightName = _graph.Initializer($"{layer}.weight{FoldedSuffix}", foldedWeight);
         string biasName = _graph.Initializer($"{layer}.bias{FoldedSuffix}", foldedBias);
         _channels = outChannels;

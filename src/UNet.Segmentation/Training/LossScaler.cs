@@ -77,9 +77,10 @@ public sealed class LossScaler
     {
         ArgumentNullException.ThrowIfNull(loss);
         if (!Enabled) return loss.alias();
-        if (loss.dtype is not (ScalarType.Float16 or ScalarType.BFloat16)) return loss.mul(_scale);
+        using Scalar scale = _scale.ToScalar();   // held until the call returns (see Losses.Two)
+        if (loss.dtype is not (ScalarType.Float16 or ScalarType.BFloat16)) return loss.mul(scale);
         using var scope = NewDisposeScope();
-        return loss.to(ScalarType.Float32).mul(_scale).MoveToOuterDisposeScope();
+        return loss.to(ScalarType.Float32).mul(scale).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -98,7 +99,7 @@ public sealed class LossScaler
         if (_unscaled) throw new InvalidOperationException("the gradients were already unscaled since the last Update");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        double inverse = 1.0 / CurrentScale;
+        using Scalar inverse = (1.0 / CurrentScale).ToScalar();   // held for the loop (see Losses.Two)
         var sums = new List<Tensor>(parameters.Count);
         foreach (var p in parameters)
         {

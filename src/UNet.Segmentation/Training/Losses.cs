@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Training;
 
@@ -69,7 +70,7 @@ public static partial class Losses
     {
         using var scope = NewDisposeScope();
         var prepared = Prepare(logits, labels);
-        var loss = CrossEntropyCore(prepared).add(SoftDiceCore(prepared));
+        var loss = CrossEntropyCore(prepared).Plus(SoftDiceCore(prepared));
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -101,7 +102,7 @@ public static partial class Losses
             if (p is null) throw new ArgumentException("the parameter list holds null", nameof(parameters));
             if (!p.requires_grad) continue;
             var w = p.dtype == ScalarType.Float32 ? p : p.to(ScalarType.Float32);
-            squares.Add(w.square().sum());
+            squares.Add(w.Squared().sum());
         }
         using Scalar half = (weightDecay / 2).ToScalar();   // held until the call returns (see Two)
         var result = squares.Count switch
@@ -118,19 +119,20 @@ public static partial class Losses
     {
         var p = x.Logits.softmax(1);
         var intersection = p.mul(x.OneHot).sum(PixelDims);
-        var union = p.square().add(x.OneHot.square()).sum(PixelDims);
-        return intersection.mul(Two).add(Epsilon).div(union.add(Epsilon));
+        var union = p.Squared().Plus(x.OneHot.Squared()).sum(PixelDims);
+        return intersection.mul(Two).Plus(Epsilon).div(union.Plus(Epsilon));
     }
 
     // Scalars made once and held: an implicit double → Scalar per call is garbage as soon as its
     // handle is read, so the finalizer thread can free it while libtorch still reads it (the
-    // nnU-Net's runs crashed so at random steps, "toFloat at c10/core/Scalar.h:140").
+    // nnU-Net's runs crashed so at random steps, "toFloat at c10/core/Scalar.h:140"). Plus/Squared
+    // (Runtime/HeldScalars.cs) avoid the Scalars that TorchSharp's add(t)/add(s)/square() make inside.
     private static readonly Scalar Two = 2.0.ToScalar(), One = 1.0.ToScalar(), Epsilon = DiceEpsilon.ToScalar();
 
     private static readonly long[] PixelDims = [2, 3];
 
     /// <summary>The soft Dice loss in the reference's order of operations: mean over classes of (1 − batch-mean dice).</summary>
-    private static Tensor SoftDiceCore(Prepared x) => PerSampleDice(x).mean([0]).neg().add(One).mean();
+    private static Tensor SoftDiceCore(Prepared x) => PerSampleDice(x).mean([0]).neg().Plus(One).mean();
 
     /// <summary>Per-pixel cross-entropy summed (float32 scalar), averaged, or per pixel (N×H×W).</summary>
     internal static Tensor CrossEntropyCore(Prepared x, nn.Reduction reduction = nn.Reduction.Mean)

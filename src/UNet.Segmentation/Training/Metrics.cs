@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Training;
 
@@ -77,6 +78,8 @@ public static class Metrics
     /// </summary>
     public static SegmentationMetrics Compute(Tensor logits, Tensor labels) => Measure(logits, labels).ToMetrics();
 
+    private static readonly Scalar One = 1.0.ToScalar();   // held, not a temporary per batch (see Losses.Two)
+
     /// <summary>The sums of one batch, read back to the host in one copy.</summary>
     internal static MetricSums Measure(Tensor logits, Tensor labels)
     {
@@ -91,7 +94,7 @@ public static class Metrics
         var predictedCount = predicted.sum(dims, type: ScalarType.Float64);
         var targetCount = target.sum(dims, type: ScalarType.Float64);
         var ce = Losses.CrossEntropyCore(x, nn.Reduction.None).sum(type: ScalarType.Float64).reshape(1);
-        var diceLoss = Losses.PerSampleDice(x).to(ScalarType.Float64).neg().add(1.0).mean([1]).sum().reshape(1);
+        var diceLoss = Losses.PerSampleDice(x).to(ScalarType.Float64).neg().Plus(One).mean([1]).sum().reshape(1);
         var all = cat([intersection, predictedCount, targetCount, ce, diceLoss]);
         double[] v = all.cpu().data<double>().ToArray();
 

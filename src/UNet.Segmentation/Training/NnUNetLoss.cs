@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Training;
 
@@ -55,7 +56,7 @@ public static class NnUNetLoss
             var (x, indices) = Prepare(outputs.select(1, i), labels);
             using var weight = weights[i].ToScalar();
             var term = Single(x, indices).mul(weight);
-            total = total is null ? term : total.add(term);
+            total = total is null ? term : total.Plus(term);
         }
         return total!.MoveToOuterDisposeScope();
     }
@@ -75,14 +76,14 @@ public static class NnUNetLoss
     {
         using var scope = NewDisposeScope();
         var (x, indices) = Prepare(logits, labels);
-        var result = x.shape[1] < 2 ? tensor(1f) : DiceTerm(x, indices).neg().add(One);
+        var result = x.shape[1] < 2 ? tensor(1f) : DiceTerm(x, indices).neg().Plus(One);
         return result.MoveToOuterDisposeScope();
     }
 
     private static Tensor Single(Tensor logits, Tensor indices)
     {
         var ce = F.cross_entropy(logits, indices);
-        return logits.shape[1] < 2 ? ce : DiceTerm(logits, indices).add(ce);
+        return logits.shape[1] < 2 ? ce : DiceTerm(logits, indices).Plus(ce);
     }
 
     /// <summary>Mean over the foreground classes of 1 − dice.</summary>
@@ -100,8 +101,8 @@ public static class NnUNetLoss
         reduce[0] = 0;
         for (int d = 2; d < dims; d++) reduce[d - 1] = d;
         var intersection = p.mul(t).sum(reduce);
-        var denominator = t.sum(reduce).add(p.sum(reduce));
-        return intersection.mul(Two).add(Smooth).div(denominator.add(Smooth)).neg().add(One).mean();
+        var denominator = t.sum(reduce).Plus(p.sum(reduce));
+        return intersection.mul(Two).Plus(Smooth).div(denominator.Plus(Smooth)).neg().Plus(One).mean();
     }
 
     /// <summary>Checked logits (float32 or float64) and int64 class indices N×spatial, new handles in the current scope.</summary>

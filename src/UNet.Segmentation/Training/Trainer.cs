@@ -338,7 +338,7 @@ public sealed class Trainer : IDisposable
         if (Options.WeightDecay > 0)
         {
             using var l2 = Losses.L2(_parameters, Options.WeightDecay);
-            loss = loss.add(l2);
+            loss = loss.Plus(l2);   // held alpha (Runtime/HeldScalars.cs)
         }
         if (_scaler.Enabled)
         {

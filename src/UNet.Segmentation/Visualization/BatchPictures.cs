@@ -2,18 +2,22 @@ using UNet.Segmentation.Data;
 using UNet.Segmentation.Imaging;
 using TorchSharp;
 using static TorchSharp.torch;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Visualization;
 
 /// <summary>Training batches and [−1, 1] image tensors as 8-bit pixels and PNG files (blending: <see cref="Overlays"/>).</summary>
 public static class BatchPictures
 {
+    // Held, not temporaries per picture (see Training/Losses.cs, Two); the same number kinds as before.
+    private static readonly Scalar One = 1.0.ToScalar(), HalfByte = 127.5.ToScalar(), Zero = 0.ToScalar(), Top = 255.ToScalar(), TopLong = 255L.ToScalar();
+
     /// <summary>A [−1, 1] image plane (H×W, any leading size-1 dimensions) as 8-bit grey: (x + 1)·127.5.</summary>
     public static byte[] ImageToGray(Tensor image)
     {
         ArgumentNullException.ThrowIfNull(image);
         using var scope = NewDisposeScope();
-        var bytes = image.add(1.0).mul(127.5).round().clamp(0, 255).to(ScalarType.Byte).contiguous();
+        var bytes = image.Plus(One).mul(HalfByte).round().clamp(Zero, Top).to(ScalarType.Byte).contiguous();
         return bytes.data<byte>().ToArray();
     }
 
@@ -22,7 +26,7 @@ public static class BatchPictures
     {
         ArgumentNullException.ThrowIfNull(classes);
         using var scope = NewDisposeScope();
-        return classes.gt(0).to(ScalarType.Byte).mul(255L).contiguous().data<byte>().ToArray();
+        return classes.gt(Zero).to(ScalarType.Byte).mul(TopLong).contiguous().data<byte>().ToArray();
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Data.Msd;
 
@@ -110,7 +111,8 @@ public static class MsdAugmentation
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)seed, CPU);
         var noise = randn(image.shape, ScalarType.Float32, CPU, generator: generator).to(image.device).to_type(image.dtype);
-        return image.add(noise.mul(std)).MoveToOuterDisposeScope();
+        using Scalar held = std.ToScalar();   // held until the call returns (see Training/Losses.cs, Two)
+        return image.Plus(noise.mul(held)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -149,7 +151,8 @@ public static class MsdAugmentation
     public static Tensor Brightness(Tensor image, double factor)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return image.mul(factor);
+        using Scalar held = factor.ToScalar();   // held until the call returns (see Training/Losses.cs, Two)
+        return image.mul(held);
     }
 
     /// <summary>Multiplies every voxel by <paramref name="factor"/> and clamps to the patch's former minimum and maximum (over all channels), as the reference does.</summary>
@@ -159,7 +162,8 @@ public static class MsdAugmentation
         using var scope = NewDisposeScope();
         var min = image.min();
         var max = image.max();
-        return image.mul(factor).clamp(min, max).MoveToOuterDisposeScope();
+        using Scalar held = factor.ToScalar();   // held until the call returns (see Training/Losses.cs, Two)
+        return image.mul(held).clamp(min, max).MoveToOuterDisposeScope();
     }
 
     private static void CheckPair(Tensor image, Tensor labels)

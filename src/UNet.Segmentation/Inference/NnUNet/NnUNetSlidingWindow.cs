@@ -2,6 +2,7 @@ using TorchSharp;
 using UNet.Segmentation.Data.Msd;
 using UNet.Segmentation.Model.NnUNet;
 using static TorchSharp.torch;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Inference.NnUNet;
 
@@ -133,7 +134,7 @@ public sealed class NnUNetSlidingWindow : IDisposable
         foreach (var start in starts)
         {
             using var weightTarget = Narrow(weightSum, start, 0);
-            weightTarget.add_(_weights);
+            weightTarget.PlusInPlace(_weights);   // held alpha (Runtime/HeldScalars.cs)
         }
         var windows = Enumerable.Range(0, (int)count).SelectMany(n => starts.Select(start => (Image: (long)n, Start: start))).ToList();
         for (int first = 0; first < windows.Count; first += Options.BatchSize)
@@ -143,7 +144,7 @@ public sealed class NnUNetSlidingWindow : IDisposable
             var inputs = stack(batch.Select(w => Narrow(x[w.Image], w.Start, 1)).ToArray());
             var logits = Forward(inputs);
             for (int b = 0; b < batch.Count; b++)
-                Narrow(sum[batch[b].Image], batch[b].Start, 1).add_(logits[b] * _weights);
+                Narrow(sum[batch[b].Image], batch[b].Start, 1).PlusInPlace(logits[b] * _weights);
         }
         var result = sum.div_(weightSum);
         if (!padded.SequenceEqual(size))
@@ -198,9 +199,10 @@ public sealed class NnUNetSlidingWindow : IDisposable
             var x = axes.Length == 0 ? inputs : inputs.flip(axes);
             var y = _network.forward(x.to(computeType)).to(ScalarType.Float32);
             if (axes.Length != 0) y = y.flip(axes);
-            total = total is null ? y : total.add_(y);
+            total = total is null ? y : total.PlusInPlace(y);
         }
-        if (Options.TestTimeAugmentation) total!.div_(_flips.Length);
+        using Scalar flipCount = _flips.Length.ToScalar();   // held until the call returns (see Training/Losses.cs, Two)
+        if (Options.TestTimeAugmentation) total!.div_(flipCount);
         return total!.MoveToOuterDisposeScope();
     }
 

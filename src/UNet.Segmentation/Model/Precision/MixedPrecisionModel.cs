@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using UNet.Segmentation.Runtime;
 
 namespace UNet.Segmentation.Model.Precision;
 
@@ -198,7 +199,7 @@ public sealed class MixedPrecisionModel : IDisposable
             if (cast) Interlocked.Increment(ref _casts);
             var mg = master.grad;
             if (mg is null) master.grad = cast ? g.to(ScalarType.Float32) : g.clone(); // the gradient keeps its own reference
-            else mg.add_(g);
+            else mg.PlusInPlace(g);   // held alpha (Runtime/HeldScalars.cs)
             working.grad = null;
         }
         if (_working.training)
