@@ -65,6 +65,7 @@ internal static class RunCommand
         if (p.GetValue(o.Augment) && p.GetValue(o.NoAugment)) throw new ArgumentException("--augment and --no-augment contradict each other: give one");
         if (p.GetValue(o.Benchmark) && p.GetValue(o.NoBenchmark)) throw new ArgumentException("--benchmark and --no-benchmark contradict each other: give one");
         if (p.GetValue(o.Amp) && p.GetValue(o.NoAmp)) throw new ArgumentException("--amp and --no-amp contradict each other: give one");
+        if (p.GetValue(o.ChannelsLast) && p.GetValue(o.NoChannelsLast)) throw new ArgumentException("--channels-last and --no-channels-last contradict each other: give one");
         if (p.GetValue(o.LrWarmupSteps) is < 0) throw new ArgumentException($"--lr-warmup-steps must be 0 (none) or more (got {p.GetValue(o.LrWarmupSteps)})");
         if (p.GetValue(o.PrefetchBatches) is < 1) throw new ArgumentException($"--prefetch-batches must be at least 1 (got {p.GetValue(o.PrefetchBatches)})");
         var decay = p.GetValue(o.LrSchedule) is { } schedule ? RecipeChoice.ParseDecay(schedule) : (LearningRateDecay?)null;
@@ -116,7 +117,13 @@ internal static class RunCommand
         if (mode.StartsWith("train", StringComparison.Ordinal))
         {
             torch.manual_seed(p.GetValue(o.Seed));
-            model = new UNetModel(recipe.ApplyTo(UNetOptions.Reference) with { BaseFilters = p.GetValue(o.Filters) ?? recipe.BaseFilters, InputChannels = data.ImageChannels, Classes = data.Classes });
+            model = new UNetModel(recipe.ApplyTo(UNetOptions.Reference) with
+            {
+                BaseFilters = p.GetValue(o.Filters) ?? recipe.BaseFilters,
+                ChannelsLast = !p.GetValue(o.NoChannelsLast) && (p.GetValue(o.ChannelsLast) || recipe.ChannelsLast),
+                InputChannels = data.ImageChannels,
+                Classes = data.Classes,
+            });
         }
         else
         {
@@ -136,7 +143,7 @@ internal static class RunCommand
             var dataOptions = (data is FolderDataset ? DataOptions.Reference with { InputMode = InputMode.OverlapTile } : DataOptions.Reference)
                 with { PrefetchBatches = p.GetValue(o.PrefetchBatches) ?? recipe.PrefetchBatches };
             bool isMainRank = world is null || world.Rank == 0;
-            summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}"));
+            summary.Add(("model", $"{model.Options.BaseFilters} filters, {model.ParameterCount:N0} parameters, {precision}{(model.Options.ChannelsLast ? ", channels-last" : "")}"));
 
             if (p.GetValue(o.Benchmark))
             {

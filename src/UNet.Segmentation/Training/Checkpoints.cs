@@ -264,7 +264,8 @@ public static class Checkpoints
         {
             throw new InvalidDataException($"{path}: the '{UNetModel.OptionsMetadataKey}' metadata is not valid U-Net options ({e.Message})", e);
         }
-        if (options != model)
+        // The memory layout is not the architecture: a checkpoint resumes in either layout.
+        if (options with { ChannelsLast = model.ChannelsLast } != model)
             throw new InvalidDataException($"{path} was written for another architecture ({Describe(options)}) than this model ({Describe(model)})");
     }
 

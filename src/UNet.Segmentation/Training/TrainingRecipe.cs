@@ -36,6 +36,12 @@ public sealed record TrainingRecipe
     /// <summary>Numeric precision of training and prediction (bfloat16 runs on CPU and CUDA; float16 on CUDA only).</summary>
     public Precision Precision { get; init; } = Precision.Float32;
 
+    /// <summary>
+    /// Keep the U-Net channels-last (<see cref="UNetOptions.ChannelsLast"/>): a memory layout, not an
+    /// architecture, so a checkpoint resumes and loads in either layout.
+    /// </summary>
+    public bool ChannelsLast { get; init; }
+
     /// <summary>Augment training batches (flips, crop-and-resize, brightness: <see cref="Data.DataOptions"/>).</summary>
     public bool Augment { get; init; }
 
@@ -51,14 +57,14 @@ public sealed record TrainingRecipe
     /// <summary>Steps not timed in benchmark mode (the reference's <c>--warmup_steps</c>), not a learning-rate warm-up.</summary>
     public int BenchmarkWarmupSteps { get; init; } = 200;
 
-    /// <summary><paramref name="model"/> with this recipe's <see cref="BaseFilters"/>.</summary>
+    /// <summary><paramref name="model"/> with this recipe's <see cref="BaseFilters"/> and <see cref="ChannelsLast"/>.</summary>
     public UNetOptions ApplyTo(UNetOptions model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return model with { BaseFilters = BaseFilters };
+        return model with { BaseFilters = BaseFilters, ChannelsLast = ChannelsLast };
     }
 
-    /// <summary>One line of the values: "16 filters, batch 2, 1200 steps, lr 0.001 (100 warm-up steps, cosine), BFloat16, augmented".</summary>
+    /// <summary>One line of the values: "16 filters, batch 2, 1600 steps, lr 0.001 (100 warm-up steps, cosine), BFloat16, channels-last, augmented".</summary>
     public string Describe()
     {
         var inv = CultureInfo.InvariantCulture;
@@ -66,7 +72,7 @@ public sealed record TrainingRecipe
         if (LearningRateWarmupSteps > 0) rate.Add(string.Create(inv, $"{LearningRateWarmupSteps} warm-up steps"));
         if (LearningRateDecay != LearningRateDecay.Constant) rate.Add(LearningRateDecay.ToString().ToLowerInvariant());
         string schedule = rate.Count == 0 ? "" : $" ({string.Join(", ", rate)})";
-        return string.Create(inv, $"{BaseFilters} filters, batch {BatchSize}, {MaxSteps} steps, lr {LearningRate:G3}{schedule}, {Precision}, {(Augment ? "augmented" : "no augmentation")}");
+        return string.Create(inv, $"{BaseFilters} filters, batch {BatchSize}, {MaxSteps} steps, lr {LearningRate:G3}{schedule}, {Precision}, {(ChannelsLast ? "channels-last, " : "")}{(Augment ? "augmented" : "no augmentation")}");
     }
 
     /// <summary>Every problem, each naming its value; empty when usable.</summary>

@@ -46,6 +46,7 @@ public static class TrainingRecipes
         LearningRateWarmupSteps = 100,
         LearningRateDecay = LearningRateDecay.Cosine,
         Precision = Precision.BFloat16,
+        ChannelsLast = true,
         Augment = true,
         LogEvery = 100,
         BenchmarkWarmupSteps = 2,

@@ -28,7 +28,7 @@ public sealed class TrainingRecipesTests
 
         var options = recipe.ApplyTo(UNetOptions.Reference with { Depth = 3 });
         Assert.Equal(recipe.BaseFilters, options.BaseFilters);
-        Assert.Equal(UNetOptions.Reference with { Depth = 3, BaseFilters = recipe.BaseFilters }, options);
+        Assert.Equal(UNetOptions.Reference with { Depth = 3, BaseFilters = recipe.BaseFilters, ChannelsLast = recipe.ChannelsLast }, options);
     }
 
     [Fact]
@@ -43,6 +43,10 @@ public sealed class TrainingRecipesTests
         // cpu-fast: bfloat16 (CPU mixed precision), a warm-up and a cosine to 0.
         Assert.Equal((Precision.BFloat16, LearningRateDecay.Cosine), (TrainingRecipes.CpuFast.Precision, TrainingRecipes.CpuFast.LearningRateDecay));
         Assert.True(TrainingRecipes.CpuFast.LearningRateWarmupSteps > 0);
+        // cpu-fast keeps the U-Net channels-last (bfloat16 pooling and convolutions are faster so on the CPU); the reference does not.
+        Assert.True(TrainingRecipes.CpuFast.ChannelsLast);
+        Assert.False(r.ChannelsLast);
+        Assert.True(TrainingRecipes.CpuFast.ApplyTo(UNetOptions.Reference).ChannelsLast);
     }
 
     [Fact]
