@@ -41,7 +41,7 @@ public sealed class RecipeCliTests : IDisposable
     }
 
     [Fact]
-    public void CpuFast_SetsFiltersPrecisionAndTheWarmupAndCosine()
+    public void CpuFast_SetsFiltersPrecisionAndTheWarmupAndConstantRate()
     {
         var (code, output) = CliProcess.Run("--recipe", "cpu-fast", "--exec-mode", "train", "--max-steps", "2", "--batch-size", "1", "--log-every", "1",
             "--model-dir", Path.Combine(_dir, "fast"));
@@ -49,8 +49,8 @@ public sealed class RecipeCliTests : IDisposable
         Assert.Contains("cpu-fast", Row(output, "recipe"));
         Assert.Contains("16 filters", Row(output, "model"));
         Assert.Contains("BFloat16", Row(output, "model"));
-        Assert.Contains("0.001, cosine, 100 warm-up steps", Row(output, "learning rate"));
-        // Step 1 of a 100-step warm-up: 1/100 of the peak, the cosine over 2 steps still at its start.
+        Assert.Contains("0.001, constant, 100 warm-up steps", Row(output, "learning rate"));
+        // Step 1 of a 100-step warm-up: 1/100 of the peak.
         Assert.Contains(" lr 1E-05 ", output.Split('\n').Single(l => l.Contains("step 1/2", StringComparison.Ordinal)));
     }
 

@@ -64,7 +64,7 @@ public sealed record TrainingRecipe
         return model with { BaseFilters = BaseFilters, ChannelsLast = ChannelsLast };
     }
 
-    /// <summary>One line of the values: "16 filters, batch 2, 1600 steps, lr 0.001 (100 warm-up steps, cosine), BFloat16, channels-last, augmented".</summary>
+    /// <summary>One line of the values: "16 filters, batch 2, 4000 steps, lr 0.001 (100 warm-up steps), BFloat16, channels-last, augmented".</summary>
     public string Describe()
     {
         var inv = CultureInfo.InvariantCulture;
