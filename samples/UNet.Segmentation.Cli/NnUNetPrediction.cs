@@ -34,6 +34,7 @@ internal static class NnUNetPrediction
             plan = MsdPlan.Create(task, new MsdPreprocessingOptions { PatchSize = new Shape3D(1, o.PatchSize[0], o.PatchSize[1]) });
             plan = plan with { TargetSpacing = [plan.TargetSpacing[0], o.Spacing[0], o.Spacing[1]] };
         }
+        if (bf16) BFloat16Warning.IfEmulated("--bf16", CPU);
         var options = new NnUNetPredictionOptions { Overlap = overlap, TestTimeAugmentation = tta, Precision = bf16 ? ScalarType.BFloat16 : ScalarType.Float32 };
         using var window = new NnUNetSlidingWindow(model, options);
         var predictor = new NnUNetCasePredictor(window, plan);

@@ -46,6 +46,7 @@ internal static class NnUNetRun
         };
         try { prediction.EnsureValid(); }
         catch (ArgumentOutOfRangeException bad) { throw new ArgumentException($"--overlap: {bad.Message.Split(" (Parameter")[0]}"); }
+        if (p.GetValue(o.Amp)) BFloat16Warning.IfEmulated("--amp", device);
         if (benchmark && !training && p.GetValue(o.Amp)) throw new ArgumentException("--amp: the nnU-Net's inference benchmark runs in float32 for now");
         // A model that is only read (evaluate, inference benchmark) brings its own patch; its dimensions must be --dim's.
         string? checkpoint = training ? null : p.GetValue(o.Checkpoint)?.FullName ?? Checkpoints.Latest(checkpoints)

@@ -136,7 +136,10 @@ internal static class RunCommand
         {
             var precision = p.GetValue(o.NoAmp) ? Precision.Float32
                 : p.GetValue(o.Amp) ? (device.type == DeviceType.CUDA ? Precision.Float16 : Precision.BFloat16)
-                : recipe.Precision;
+                : CpuBFloat16.ForDevice(recipe.Precision, device);
+            if (precision != recipe.Precision && !p.GetValue(o.NoAmp) && !p.GetValue(o.Amp))
+                summary.Add(("precision", $"float32, not the recipe's bfloat16: no AVX512_BF16 or AMX-BF16 on this CPU (--amp forces it)"));
+            else if (precision == Precision.BFloat16) BFloat16Warning.IfEmulated(p.GetValue(o.Amp) ? "--amp" : $"--recipe {recipe.Name}", device);
             long maxSteps = p.GetValue(o.MaxSteps) ?? recipe.MaxSteps;
             int batchSize = p.GetValue(o.BatchSize) ?? recipe.BatchSize;
             // Your own images may have any size: training draws tiles of them, prediction slides a window.

@@ -1,3 +1,4 @@
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training;
 using static UNet.Segmentation.Cli.Tests.FoldNoneCliTests;
 
@@ -48,10 +49,24 @@ public sealed class RecipeCliTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("cpu-fast", Row(output, "recipe"));
         Assert.Contains("16 filters", Row(output, "model"));
-        Assert.Contains("BFloat16", Row(output, "model"));
+        // bfloat16 where the CPU has bfloat16 instructions; float32, with a row saying why, where libtorch would emulate it.
+        Assert.Contains(CpuBFloat16.IsNative ? "BFloat16" : "Float32", Row(output, "model"));
+        if (!CpuBFloat16.IsNative) Assert.Contains("float32", Row(output, "precision"));
+        else Assert.DoesNotContain("│ precision", output);
         Assert.Contains("0.001, constant, 100 warm-up steps", Row(output, "learning rate"));
         // Step 1 of a 100-step warm-up: 1/100 of the peak.
         Assert.Contains(" lr 1E-05 ", output.Split('\n').Single(l => l.Contains("step 1/2", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Amp_OnACpuWithoutBFloat16Instructions_RunsBFloat16AndWarnsOnce()
+    {
+        var (code, stdout, stderr) = CliProcess.RunSplit(null, "--recipe", "cpu-fast", "--amp", "--filters", "4", "--exec-mode", "train", "--max-steps", "1",
+            "--batch-size", "1", "--model-dir", Path.Combine(_dir, "amp"));
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("BFloat16", Row(stdout, "model"));
+        int warnings = stderr.Split('\n').Count(l => l.StartsWith("warning: --amp: this CPU has no bfloat16 instructions", StringComparison.Ordinal));
+        Assert.Equal(CpuBFloat16.IsNative ? 0 : 1, warnings);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using UNet.Segmentation.Distributed;
 using UNet.Segmentation.Distributed.Mpi;
 using UNet.Segmentation.Model;
 using UNet.Segmentation.Model.NnUNet;
+using UNet.Segmentation.Runtime;
 using UNet.Segmentation.Training.Callbacks;
 using static TorchSharp.torch;
 
@@ -21,6 +22,9 @@ public sealed class TrainerBuilder
     private LossFunction? _loss;
     private string? _lossName;
     private readonly List<ITrainingCallback> _callbacks = [];
+    // True while the precision is a recipe's: Build then runs a recipe's bfloat16 in float32 on a
+    // CPU without bfloat16 instructions (CpuBFloat16.ForDevice); a precision asked for by name stays.
+    private bool _precisionFromRecipe;
 
     internal TrainerBuilder(UNetModel model)
     {
@@ -34,6 +38,7 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithOptions(TrainerOptions options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        _precisionFromRecipe = false;
         return this;
     }
 
@@ -63,12 +68,16 @@ public sealed class TrainerBuilder
     /// augmentation, the loader's prefetched batches and the log interval. Later calls override
     /// each (<c>.WithRecipe(TrainingRecipes.CpuFast).WithSteps(600, 2)</c>); the recipe's filters go
     /// into the model's options (<see cref="TrainingRecipe.ApplyTo(UNetOptions)"/>). The recipe is
-    /// validated here (an <see cref="OptionsValidationException"/> listing every problem).
+    /// validated here (an <see cref="OptionsValidationException"/> listing every problem). A recipe's
+    /// bfloat16 runs in float32 on a CPU without bfloat16 instructions (<see cref="CpuBFloat16"/>;
+    /// the logger says so at <see cref="Build"/>); <see cref="WithMixedPrecision"/> after it keeps
+    /// what it names.
     /// </summary>
     public TrainerBuilder WithRecipe(TrainingRecipe recipe)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         OptionsValidationException.ThrowIfAny(recipe.Validate(), $"recipe '{recipe.Name}'");
+        _precisionFromRecipe = true;
         return Set(o => o with
         {
             LearningRate = recipe.LearningRate,
@@ -137,7 +146,12 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithAugmentation(bool augment) => Set(o => o with { Data = o.Data with { Augment = augment } });
 
     /// <summary>bfloat16 mixed precision, or float16 mixed precision with dynamic loss scaling (CUDA).</summary>
-    public TrainerBuilder WithMixedPrecision(Precision precision) => Set(o => o with { Precision = precision });
+    /// <remarks>Named here, bfloat16 stays bfloat16 on any CPU, also one that emulates it (<see cref="CpuBFloat16"/>).</remarks>
+    public TrainerBuilder WithMixedPrecision(Precision precision)
+    {
+        _precisionFromRecipe = false;
+        return Set(o => o with { Precision = precision });
+    }
 
     /// <summary>The device to train on.</summary>
     public TrainerBuilder OnDevice(Device device) => Set(o => o with { Device = device });
@@ -183,6 +197,11 @@ public sealed class TrainerBuilder
     public Trainer Build()
     {
         var options = _model is null ? _options : _options with { Data = _options.Data.ForModel(_model) };
+        if (_precisionFromRecipe && options.Device is not null && CpuBFloat16.ForDevice(options.Precision, options.Device) is var precision && precision != options.Precision)
+        {
+            _logger?.LogInformation("{Note}", CpuBFloat16.FallbackNote("the recipe's bfloat16"));
+            options = options with { Precision = precision };
+        }
         OptionsValidationException.ThrowIfAny(options.Validate(), "trainer options");
         return new Trainer(_network, _model, options, new TrainerParts(_logger, _world, _optimizer, _loss, _lossName, _callbacks.ToList()));
     }
